@@ -1,0 +1,35 @@
+# Every target is listed by `make help`, the default goal.
+CARGO ?= cargo
+
+# `make token` options.
+SUB ?= dev-user
+SCOPE ?=
+TTL ?= 3600
+ALG ?= EdDSA
+AUD ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test token lint fmt build
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## Serve the API on 127.0.0.1:8080 with the built-in development issuer
+	$(CARGO) run --bin actix-jwks-api
+
+test: lint ## Format check, clippy -D warnings, then every test
+	$(CARGO) test --all-targets --locked
+
+token: ## Print a development token: make token SUB=alice SCOPE="items:read" TTL=3600 ALG=EdDSA|RS256 AUD=...
+	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" \
+		$(CARGO) run --quiet --bin dev-token
+
+lint: ## Check formatting and run clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --locked -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+build: ## Build the release binary
+	$(CARGO) build --release --locked

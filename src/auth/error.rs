@@ -1,0 +1,225 @@
+//! Authentication failures as types, and their one mapping to HTTP: RFC 6750 challenges in
+//! `WWW-Authenticate` and RFC 9457 problem bodies. Reasons are fixed, short strings, so no key,
+//! token or library message can reach a client.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::{HttpResponse, ResponseError, web};
+
+use crate::problem::Problem;
+
+/// Seconds a client is told to wait while no signing keys are loaded.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+/// What is wrong with a presented token: always the client's fault, always 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    TooLarge,
+    Malformed,
+    AlgorithmNotAllowed,
+    CriticalHeader,
+    EmbeddedKey,
+    UnsupportedType,
+    UnknownKey,
+    MissingKeyId,
+    AlgorithmMismatch,
+    InvalidSignature,
+    Expired,
+    NotYetValid,
+    IssuedInFuture,
+    IssuerMismatch,
+    AudienceMismatch,
+    MissingClaim,
+    MalformedClaims,
+}
+
+impl TokenError {
+    /// The `error_description` sent to the client.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::TooLarge => "token too large",
+            Self::Malformed => "malformed token",
+            Self::AlgorithmNotAllowed => "algorithm not allowed",
+            Self::CriticalHeader => "unsupported critical header",
+            Self::EmbeddedKey => "embedded keys are not accepted",
+            Self::UnsupportedType => "unsupported token type",
+            Self::UnknownKey => "unknown signing key",
+            Self::MissingKeyId => "missing key id",
+            Self::AlgorithmMismatch => "algorithm does not match key",
+            Self::InvalidSignature => "invalid signature",
+            Self::Expired => "token expired",
+            Self::NotYetValid => "token not yet valid",
+            Self::IssuedInFuture => "token issued in the future",
+            Self::IssuerMismatch => "issuer mismatch",
+            Self::AudienceMismatch => "audience mismatch",
+            Self::MissingClaim => "missing required claim",
+            Self::MalformedClaims => "malformed claims",
+        }
+    }
+}
+
+/// Every way a request to a protected route can fail authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthError {
+    /// No bearer credentials at all: challenge without an error code (RFC 6750 §3.1).
+    MissingCredentials,
+    /// The Authorization header is present but not a well-formed bearer credential.
+    InvalidRequest(&'static str),
+    /// A bearer token was presented and is not acceptable.
+    InvalidToken(TokenError),
+    /// Our side: no signing keys could be loaded from the issuer yet.
+    KeysUnavailable,
+}
+
+impl AuthError {
+    /// A short, safe description for logs and bodies.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::MissingCredentials => "missing bearer token",
+            Self::InvalidRequest(reason) => reason,
+            Self::InvalidToken(error) => error.reason(),
+            Self::KeysUnavailable => "signing keys are not available",
+        }
+    }
+}
+
+impl From<TokenError> for AuthError {
+    fn from(error: TokenError) -> Self {
+        Self::InvalidToken(error)
+    }
+}
+
+/// What every challenge names: the realm and where the RFC 9728 metadata lives.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub realm: String,
+    pub resource_metadata: String,
+}
+
+impl Challenge {
+    /// The application's challenge, or a bare one naming the package if none is registered.
+    pub fn of(req: &actix_web::HttpRequest) -> web::Data<Challenge> {
+        req.app_data::<web::Data<Challenge>>()
+            .cloned()
+            .unwrap_or_else(|| {
+                web::Data::new(Challenge {
+                    realm: env!("CARGO_PKG_NAME").to_owned(),
+                    resource_metadata: String::new(),
+                })
+            })
+    }
+
+    /// A `WWW-Authenticate` value, with `error` and `error_description` when given.
+    fn header_value(&self, error: Option<(&str, &str)>) -> String {
+        let mut value = format!(
+            "Bearer realm=\"{}\", resource_metadata=\"{}\"",
+            quote(&self.realm),
+            quote(&self.resource_metadata)
+        );
+        if let Some((code, description)) = error {
+            value.push_str(&format!(
+                ", error=\"{code}\", error_description=\"{}\"",
+                quote(description)
+            ));
+        }
+        value
+    }
+}
+
+/// Escapes a value for an RFC 9110 quoted-string.
+fn quote(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// An [`AuthError`] ready to become a response: it carries the challenge it must send.
+#[derive(Debug)]
+pub struct Rejection {
+    pub error: AuthError,
+    challenge: web::Data<Challenge>,
+}
+
+impl Rejection {
+    pub fn new(error: AuthError, challenge: web::Data<Challenge>) -> Self {
+        Self { error, challenge }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.error.reason())
+    }
+}
+
+impl ResponseError for Rejection {
+    fn status_code(&self) -> StatusCode {
+        match self.error {
+            AuthError::MissingCredentials | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let reason = self.error.reason();
+        let (problem, oauth_error) = match self.error {
+            AuthError::MissingCredentials => (
+                Problem::new(
+                    status,
+                    "missing-credentials",
+                    "Unauthorized",
+                    "a bearer token is required",
+                ),
+                None,
+            ),
+            AuthError::InvalidRequest(_) => (
+                Problem::new(status, "invalid-request", "Bad Request", reason)
+                    .with_oauth_error("invalid_request", reason),
+                Some("invalid_request"),
+            ),
+            AuthError::InvalidToken(_) => (
+                Problem::new(status, "invalid-token", "Unauthorized", reason)
+                    .with_oauth_error("invalid_token", reason),
+                Some("invalid_token"),
+            ),
+            AuthError::KeysUnavailable => {
+                let problem = Problem::new(
+                    status,
+                    "issuer-unavailable",
+                    "Service Unavailable",
+                    "the token issuer's signing keys are not available yet; retry shortly",
+                );
+                return problem
+                    .response()
+                    .insert_header((RETRY_AFTER, RETRY_AFTER_SECONDS))
+                    .json(&problem);
+            }
+        };
+        let challenge = self
+            .challenge
+            .header_value(oauth_error.map(|code| (code, reason)));
+        problem
+            .response()
+            .insert_header((WWW_AUTHENTICATE, challenge))
+            .json(&problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_values_escape_quotes() {
+        let challenge = Challenge {
+            realm: r#"a"b\c"#.to_owned(),
+            resource_metadata: "https://x/.well-known/oauth-protected-resource".to_owned(),
+        };
+        assert_eq!(
+            challenge.header_value(Some(("invalid_token", "token expired"))),
+            r#"Bearer realm="a\"b\\c", resource_metadata="https://x/.well-known/oauth-protected-resource", error="invalid_token", error_description="token expired""#
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! The shared JWKS store: fetches the issuer's keys, parses them once, caches the parsed set and
+//! refreshes it. It knows nothing of HTTP responses; it answers "which key verifies this token".
+//!
+//! Readers take a read lock only long enough to clone an `Arc`; a refresh builds the new set
+//! aside and swaps it in whole. Refetches are single-flight, and those caused by unknown key
+//! ids are rate-limited by a cooldown so that bogus kids cannot turn into a fetch flood.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use jsonwebtoken::Algorithm;
+use reqwest::Url;
+
+use super::fetch::{FetchError, Fetcher};
+use super::keys::{KeySet, KeySetError, SkippedKey, VerificationKey};
+
+/// Backoff of the initial load while the issuer cannot be reached.
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const MAX_RETRY: Duration = Duration::from_secs(30);
+
+/// Where the keys of one issuer come from and how long they are trusted.
+#[derive(Debug, Clone)]
+pub struct JwksSource {
+    /// The exact `iss` of this issuer's tokens.
+    pub issuer: String,
+    /// Explicit JWKS URL; `None` uses discovery.
+    pub jwks_uri: Option<Url>,
+    /// Algorithms a key may verify at all.
+    pub algorithms: Vec<Algorithm>,
+    /// Age after which the set is refreshed.
+    pub ttl: Duration,
+    /// Minimum time between refetches caused by unknown kids.
+    pub refetch_cooldown: Duration,
+}
+
+/// Why no key could be found for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLookupError {
+    /// No key set has ever been loaded: the issuer is unavailable.
+    Unavailable,
+    /// The set has no key with this kid, even after any allowed refetch.
+    UnknownKid,
+    /// No kid, and the set has no single key for the token's algorithm.
+    AmbiguousKey,
+    /// The key with this kid does not verify the token's algorithm.
+    AlgorithmMismatch,
+}
+
+/// Why a refresh failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshError {
+    Fetch(FetchError),
+    KeySet(KeySetError),
+}
+
+impl std::fmt::Display for RefreshError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fetch(error) => error.fmt(f),
+            Self::KeySet(error) => error.fmt(f),
+        }
+    }
+}
+
+/// A snapshot of the store, for readiness and diagnostics.
+#[derive(Debug, Clone)]
+pub struct StoreStatus {
+    pub issuer: String,
+    pub jwks_uri: Option<String>,
+    pub kids: Vec<String>,
+    pub key_count: usize,
+    pub age: Option<Duration>,
+    pub fetched_at: Option<SystemTime>,
+    pub skipped: Vec<SkippedKey>,
+    pub last_error: Option<String>,
+}
+
+struct LoadedSet {
+    keys: KeySet,
+    jwks_uri: Url,
+    fetched_at: Instant,
+    fetched_at_wall: SystemTime,
+}
+
+/// The keys of one issuer, shared by every worker.
+pub struct JwksStore {
+    source: JwksSource,
+    fetcher: Fetcher,
+    current: RwLock<Option<Arc<LoadedSet>>>,
+    /// Held for the whole of a fetch: concurrent refreshes wait and then reuse its result.
+    refresh: tokio::sync::Mutex<Option<Url>>,
+    last_kid_refetch: Mutex<Option<Instant>>,
+    last_error: Mutex<Option<String>>,
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+impl JwksStore {
+    pub fn new(source: JwksSource, fetcher: Fetcher) -> Self {
+        Self {
+            refresh: tokio::sync::Mutex::new(source.jwks_uri.clone()),
+            source,
+            fetcher,
+            current: RwLock::new(None),
+            last_kid_refetch: Mutex::new(None),
+            last_error: Mutex::new(None),
+            fetches: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The issuer this store serves.
+    pub fn issuer(&self) -> &str {
+        &self.source.issuer
+    }
+
+    /// Whether a key set is loaded.
+    pub fn is_ready(&self) -> bool {
+        self.snapshot().is_some()
+    }
+
+    /// How many JWKS fetches this store has started.
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Loads the keys in the background, retrying with exponential backoff until the first
+    /// success, so the service can start (and serve `/health`) while the issuer is down.
+    pub fn spawn_initial_load(self: &Arc<Self>) {
+        let store = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut delay = FIRST_RETRY;
+            while !store.is_ready() && store.refresh().await.is_err() {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(MAX_RETRY);
+            }
+        });
+    }
+
+    /// Fetches and swaps in a new key set. Concurrent callers share one fetch.
+    pub async fn refresh(&self) -> Result<(), RefreshError> {
+        let before = self.snapshot();
+        let mut resolved_uri = self.refresh.lock().await;
+        if !same_set(&before, &self.snapshot()) {
+            return Ok(());
+        }
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let outcome = self.fetch_set(&mut resolved_uri).await;
+        match outcome {
+            Ok(loaded) => {
+                for skipped in loaded.keys.skipped() {
+                    log::warn!(
+                        "issuer {}: skipped JWKS key {}: {}",
+                        self.source.issuer,
+                        skipped.kid.as_deref().unwrap_or("(no kid)"),
+                        skipped.reason
+                    );
+                }
+                log::info!(
+                    "issuer {}: loaded {} signing key(s) from {}",
+                    self.source.issuer,
+                    loaded.keys.len(),
+                    loaded.jwks_uri
+                );
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(loaded));
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                Ok(())
+            }
+            Err(error) => {
+                log::warn!("issuer {}: key refresh failed: {error}", self.source.issuer);
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(error.to_string());
+                Err(error)
+            }
+        }
+    }
+
+    async fn fetch_set(&self, resolved_uri: &mut Option<Url>) -> Result<LoadedSet, RefreshError> {
+        let jwks_uri = match resolved_uri.clone() {
+            Some(uri) => uri,
+            None => {
+                let uri = self
+                    .fetcher
+                    .discover_jwks_uri(&self.source.issuer)
+                    .await
+                    .map_err(RefreshError::Fetch)?;
+                *resolved_uri = Some(uri.clone());
+                uri
+            }
+        };
+        let body = self
+            .fetcher
+            .get(&jwks_uri)
+            .await
+            .map_err(RefreshError::Fetch)?;
+        let keys = KeySet::parse(&body, &self.source.algorithms).map_err(RefreshError::KeySet)?;
+        Ok(LoadedSet {
+            keys,
+            jwks_uri,
+            fetched_at: Instant::now(),
+            fetched_at_wall: SystemTime::now(),
+        })
+    }
+
+    /// The key that must verify a token with this `kid` and `alg`.
+    ///
+    /// An unknown kid triggers one refetch unless another happened within the cooldown; a stale
+    /// set is refreshed in the background while the current one keeps serving.
+    pub async fn key_for(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<VerificationKey>, KeyLookupError> {
+        let set = self.snapshot().ok_or(KeyLookupError::Unavailable)?;
+        if set.fetched_at.elapsed() >= self.source.ttl {
+            self.spawn_refresh();
+        }
+        let Some(kid) = kid else {
+            return set
+                .keys
+                .sole_key_for(alg)
+                .cloned()
+                .ok_or(KeyLookupError::AmbiguousKey);
+        };
+        if let Some(key) = set.keys.by_kid(kid) {
+            return usable(key, alg);
+        }
+        if !self.claim_kid_refetch() {
+            return Err(KeyLookupError::UnknownKid);
+        }
+        log::debug!(
+            "issuer {}: unknown kid, refetching keys",
+            self.source.issuer
+        );
+        // A failed refetch leaves the current set in place; the kid stays unknown.
+        let _ = self.refresh().await;
+        let set = self.snapshot().ok_or(KeyLookupError::Unavailable)?;
+        set.keys
+            .by_kid(kid)
+            .ok_or(KeyLookupError::UnknownKid)
+            .and_then(|key| usable(key, alg))
+    }
+
+    /// Takes the right to refetch for an unknown kid, if the cooldown allows it now.
+    fn claim_kid_refetch(&self) -> bool {
+        let mut last = self
+            .last_kid_refetch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < self.source.refetch_cooldown) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+
+    fn spawn_refresh(self: &Arc<Self>) {
+        if self.refresh.try_lock().is_err() {
+            return;
+        }
+        let store = Arc::clone(self);
+        tokio::spawn(async move {
+            let _ = store.refresh().await;
+        });
+    }
+
+    fn snapshot(&self) -> Option<Arc<LoadedSet>> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// What the store holds now.
+    pub fn status(&self) -> StoreStatus {
+        let set = self.snapshot();
+        StoreStatus {
+            issuer: self.source.issuer.clone(),
+            jwks_uri: set.as_ref().map(|s| s.jwks_uri.to_string()),
+            kids: set.as_ref().map(|s| s.keys.kids()).unwrap_or_default(),
+            key_count: set.as_ref().map_or(0, |s| s.keys.len()),
+            age: set.as_ref().map(|s| s.fetched_at.elapsed()),
+            fetched_at: set.as_ref().map(|s| s.fetched_at_wall),
+            skipped: set
+                .as_ref()
+                .map(|s| s.keys.skipped().to_vec())
+                .unwrap_or_default(),
+            last_error: self
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+}
+
+fn usable(
+    key: &Arc<VerificationKey>,
+    alg: Algorithm,
+) -> Result<Arc<VerificationKey>, KeyLookupError> {
+    if key.allows(alg) {
+        Ok(Arc::clone(key))
+    } else {
+        Err(KeyLookupError::AlgorithmMismatch)
+    }
+}
+
+fn same_set(a: &Option<Arc<LoadedSet>>, b: &Option<Arc<LoadedSet>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,168 @@
+//! Turns a token string into verified claims or a typed error. It knows nothing of actix: the
+//! key comes from the JWKS store, the checks from RFC 7519 and RFC 8725.
+
+use std::sync::Arc;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation, get_current_timestamp};
+use serde_json::{Map, Value};
+
+use super::claims::VerifiedClaims;
+use super::error::{AuthError, TokenError};
+use super::header::TokenHeader;
+use super::jwks::{JwksStore, KeyLookupError};
+
+/// What a token must satisfy, beyond a signature by one of the issuer's keys.
+#[derive(Debug, Clone)]
+pub struct VerifierPolicy {
+    pub audience: Vec<String>,
+    pub algorithms: Vec<Algorithm>,
+    pub leeway_seconds: u64,
+    pub max_token_bytes: usize,
+}
+
+/// Verifies tokens of one issuer. Built once at startup and shared by every worker.
+pub struct Verifier {
+    store: Arc<JwksStore>,
+    policy: VerifierPolicy,
+    /// One prepared validation per allowed algorithm, so none is built per request.
+    validations: Vec<(Algorithm, Validation)>,
+}
+
+impl Verifier {
+    pub fn new(store: Arc<JwksStore>, policy: VerifierPolicy) -> Self {
+        let validations = policy
+            .algorithms
+            .iter()
+            .map(|&alg| {
+                let mut validation = Validation::new(alg);
+                validation.set_issuer(&[store.issuer()]);
+                validation.set_audience(&policy.audience);
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+                validation.validate_nbf = true;
+                validation.leeway = policy.leeway_seconds;
+                (alg, validation)
+            })
+            .collect();
+        Self {
+            store,
+            policy,
+            validations,
+        }
+    }
+
+    /// The key store this verifier draws on.
+    pub fn store(&self) -> &Arc<JwksStore> {
+        &self.store
+    }
+
+    /// Verifies `token` and returns its claims.
+    pub async fn verify(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
+        if token.len() > self.policy.max_token_bytes {
+            return Err(TokenError::TooLarge.into());
+        }
+        let header = TokenHeader::parse(token, &self.policy.algorithms)?;
+        let key = self
+            .store
+            .key_for(header.kid.as_deref(), header.alg)
+            .await
+            .map_err(|error| match error {
+                KeyLookupError::Unavailable => AuthError::KeysUnavailable,
+                KeyLookupError::UnknownKid => TokenError::UnknownKey.into(),
+                KeyLookupError::AmbiguousKey => TokenError::MissingKeyId.into(),
+                KeyLookupError::AlgorithmMismatch => TokenError::AlgorithmMismatch.into(),
+            })?;
+        let validation = self
+            .validations
+            .iter()
+            .find(|(alg, _)| *alg == header.alg)
+            .map(|(_, validation)| validation)
+            .ok_or(TokenError::AlgorithmNotAllowed)?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding_key, validation)
+            .map_err(|error| token_error(error.kind()))?;
+        check_claim_types(&data.claims, self.policy.leeway_seconds)?;
+        Ok(VerifiedClaims::new(data.claims))
+    }
+}
+
+/// Checks the library leaves to us: `iss` a single string (not an array), `sub` a string,
+/// `iat` a number not in the future.
+fn check_claim_types(claims: &Map<String, Value>, leeway: u64) -> Result<(), TokenError> {
+    if !claims.get("iss").is_some_and(Value::is_string) {
+        return Err(TokenError::MalformedClaims);
+    }
+    if claims.get("sub").is_some_and(|sub| !sub.is_string()) {
+        return Err(TokenError::MalformedClaims);
+    }
+    if let Some(iat) = claims.get("iat") {
+        let iat = iat.as_f64().ok_or(TokenError::MalformedClaims)?;
+        if iat > (get_current_timestamp() + leeway) as f64 {
+            return Err(TokenError::IssuedInFuture);
+        }
+    }
+    Ok(())
+}
+
+fn token_error(kind: &ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidSignature
+        | ErrorKind::InvalidEcdsaKey
+        | ErrorKind::InvalidEddsaKey
+        | ErrorKind::InvalidRsaKey(_)
+        | ErrorKind::InvalidKeyFormat => TokenError::InvalidSignature,
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenError::IssuerMismatch,
+        ErrorKind::InvalidAudience => TokenError::AudienceMismatch,
+        ErrorKind::MissingRequiredClaim(_) => TokenError::MissingClaim,
+        ErrorKind::InvalidClaimFormat(_) => TokenError::MalformedClaims,
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+            TokenError::AlgorithmMismatch
+        }
+        ErrorKind::UnsupportedAlgorithm | ErrorKind::MissingAlgorithm => {
+            TokenError::AlgorithmNotAllowed
+        }
+        _ => TokenError::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn issuer_arrays_and_non_string_subjects_are_malformed() {
+        let array_iss = claims(json!({"iss": ["a"], "sub": "s"}));
+        assert_eq!(
+            check_claim_types(&array_iss, 0),
+            Err(TokenError::MalformedClaims)
+        );
+        let numeric_sub = claims(json!({"iss": "a", "sub": 7}));
+        assert_eq!(
+            check_claim_types(&numeric_sub, 0),
+            Err(TokenError::MalformedClaims)
+        );
+    }
+
+    #[test]
+    fn iat_in_the_future_beyond_leeway_is_refused() {
+        let now = get_current_timestamp();
+        let soon = claims(json!({"iss": "a", "iat": now + 20}));
+        assert_eq!(check_claim_types(&soon, 30), Ok(()));
+        let later = claims(json!({"iss": "a", "iat": now + 120}));
+        assert_eq!(
+            check_claim_types(&later, 30),
+            Err(TokenError::IssuedInFuture)
+        );
+        let text = claims(json!({"iss": "a", "iat": "yesterday"}));
+        assert_eq!(
+            check_claim_types(&text, 30),
+            Err(TokenError::MalformedClaims)
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! Prints a token from the development issuer, for `make token`.
+//!
+//! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA or RS256) and
+//! `TOKEN_AUD` (comma-separated), with the same settings as `make run`, so the token is signed by
+//! the keys the running service trusts.
+
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use app::dev_issuer::{DevIssuer, TokenRequest};
+use app::settings::Settings;
+use app::startup::{dev_issuer_url, public_url};
+use jsonwebtoken::Algorithm;
+
+fn main() -> ExitCode {
+    match token() {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("make token: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn token() -> Result<String, String> {
+    let settings = Settings::load().map_err(|e| e.to_string())?;
+    if !settings.dev_issuer.enabled {
+        return Err(
+            "the development issuer is off in this profile (APP__DEV_ISSUER__ENABLED)".into(),
+        );
+    }
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let ttl = var("TOKEN_TTL")
+        .map(|v| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("TTL `{v}` is not a number of seconds"))
+        })
+        .transpose()?
+        .unwrap_or(3600);
+    let algorithm = var("TOKEN_ALG")
+        .map(|v| {
+            Algorithm::from_str(v.trim()).map_err(|_| format!("ALG `{v}` is not EdDSA or RS256"))
+        })
+        .transpose()?
+        .unwrap_or(Algorithm::EdDSA);
+    let audience = var("TOKEN_AUD")
+        .map(|v| {
+            v.split(',')
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect()
+        })
+        .unwrap_or_else(|| settings.auth.audience.clone());
+    let request = TokenRequest {
+        subject: var("TOKEN_SUB").unwrap_or_else(|| "dev-user".to_owned()),
+        audience,
+        scope: var("TOKEN_SCOPE"),
+        ttl: Duration::from_secs(ttl),
+        algorithm,
+    };
+    let issuer_url = dev_issuer_url(&public_url(&settings, settings.server.port));
+    let issuer = DevIssuer::load_or_create(issuer_url, settings.dev_issuer.key_path().as_deref())
+        .map_err(|e| e.to_string())?;
+    issuer.sign(&request).map_err(|e| e.to_string())
+}

@@ -1,0 +1,229 @@
+//! The development issuer: a local token issuer with an EdDSA key (Zuplo's default) and an
+//! RS256 key, so `make run` and `make token` work offline. It only signs and publishes; the
+//! service verifies its tokens through the same JWKS fetch-and-cache path as a real issuer's.
+//!
+//! Keys are kept as PKCS#8 PEM in a gitignored file so tokens survive restarts.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::Ed25519KeyPair;
+use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, get_current_timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The algorithms the development issuer signs with; EdDSA is the default.
+pub const DEV_ALGORITHMS: [Algorithm; 2] = [Algorithm::EdDSA, Algorithm::RS256];
+
+/// Why the development issuer could not start or sign.
+#[derive(Debug)]
+pub enum DevIssuerError {
+    KeyFile(String),
+    Crypto,
+    UnsupportedAlgorithm(String),
+}
+
+impl std::fmt::Display for DevIssuerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::KeyFile(why) => write!(f, "development issuer key file: {why}"),
+            Self::Crypto => f.write_str("development issuer: key generation or signing failed"),
+            Self::UnsupportedAlgorithm(alg) => {
+                write!(
+                    f,
+                    "the development issuer signs EdDSA or RS256, not `{alg}`"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for DevIssuerError {}
+
+/// What goes into a development token.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub subject: String,
+    pub audience: Vec<String>,
+    pub scope: Option<String>,
+    pub ttl: Duration,
+    pub algorithm: Algorithm,
+}
+
+struct SigningKey {
+    kid: String,
+    algorithm: Algorithm,
+    encoding_key: EncodingKey,
+    public_jwk: Jwk,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyFile {
+    eddsa_private_key: String,
+    rs256_private_key: String,
+}
+
+/// A local issuer at `issuer` (this server's own URL).
+pub struct DevIssuer {
+    issuer: String,
+    keys: Vec<SigningKey>,
+}
+
+impl DevIssuer {
+    /// Loads the keys from `key_file`, creating it (mode 0600) with new keys when absent;
+    /// without a file the keys live in memory only.
+    pub fn load_or_create(issuer: String, key_file: Option<&Path>) -> Result<Self, DevIssuerError> {
+        let file = match key_file {
+            Some(path) if path.exists() => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| DevIssuerError::KeyFile(format!("{}: {e}", path.display())))?;
+                serde_json::from_str(&text).map_err(|_| {
+                    DevIssuerError::KeyFile(format!(
+                        "{} is not a key file; delete it to create new keys",
+                        path.display()
+                    ))
+                })?
+            }
+            Some(path) => {
+                let file = generate_key_file()?;
+                write_private(path, &file)?;
+                log::info!("development issuer: created new keys in {}", path.display());
+                file
+            }
+            None => generate_key_file()?,
+        };
+        let invalid = || DevIssuerError::KeyFile("a key in the file is invalid; delete it".into());
+        let eddsa =
+            EncodingKey::from_ed_pem(file.eddsa_private_key.as_bytes()).map_err(|_| invalid())?;
+        let rs256 =
+            EncodingKey::from_rsa_pem(file.rs256_private_key.as_bytes()).map_err(|_| invalid())?;
+        Ok(Self {
+            issuer,
+            keys: vec![
+                signing_key(eddsa, Algorithm::EdDSA)?,
+                signing_key(rs256, Algorithm::RS256)?,
+            ],
+        })
+    }
+
+    /// The `iss` of every token this issuer signs.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Signs a token as requested.
+    pub fn sign(&self, request: &TokenRequest) -> Result<String, DevIssuerError> {
+        let key = self
+            .keys
+            .iter()
+            .find(|key| key.algorithm == request.algorithm)
+            .ok_or_else(|| {
+                DevIssuerError::UnsupportedAlgorithm(format!("{:?}", request.algorithm))
+            })?;
+        let now = get_current_timestamp();
+        let audience = match request.audience.as_slice() {
+            [one] => json!(one),
+            many => json!(many),
+        };
+        let mut claims = json!({
+            "iss": self.issuer,
+            "sub": request.subject,
+            "aud": audience,
+            "iat": now,
+            "exp": now + request.ttl.as_secs(),
+            "jti": random_id()?,
+        });
+        if let Some(scope) = request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
+            claims["scope"] = json!(scope.trim());
+        }
+        let mut header = Header::new(key.algorithm);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &key.encoding_key)
+            .map_err(|_| DevIssuerError::Crypto)
+    }
+
+    /// The public keys, as served at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Value {
+        json!({ "keys": self.keys.iter().map(|key| &key.public_jwk).collect::<Vec<_>>() })
+    }
+
+    /// The OpenID discovery document, as served at `/.well-known/openid-configuration`.
+    pub fn discovery(&self) -> Value {
+        let base = self.issuer.trim_end_matches('/');
+        json!({
+            "issuer": self.issuer,
+            "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "id_token_signing_alg_values_supported": ["EdDSA", "RS256"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+        })
+    }
+}
+
+/// A signing key with its public JWK, identified by its RFC 7638 thumbprint.
+fn signing_key(
+    encoding_key: EncodingKey,
+    algorithm: Algorithm,
+) -> Result<SigningKey, DevIssuerError> {
+    let mut public_jwk =
+        Jwk::from_encoding_key(&encoding_key, algorithm).map_err(|_| DevIssuerError::Crypto)?;
+    let kid = public_jwk
+        .thumbprint(ThumbprintHash::SHA256)
+        .map_err(|_| DevIssuerError::Crypto)?;
+    public_jwk.common.key_id = Some(kid.clone());
+    public_jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    public_jwk.common.key_algorithm = Some(match algorithm {
+        Algorithm::EdDSA => KeyAlgorithm::EdDSA,
+        _ => KeyAlgorithm::RS256,
+    });
+    Ok(SigningKey {
+        kid,
+        algorithm,
+        encoding_key,
+        public_jwk,
+    })
+}
+
+fn generate_key_file() -> Result<KeyFile, DevIssuerError> {
+    let ed = Ed25519KeyPair::generate()
+        .and_then(|pair| pair.to_pkcs8v1())
+        .map_err(|_| DevIssuerError::Crypto)?;
+    let rsa =
+        aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).map_err(|_| DevIssuerError::Crypto)?;
+    let rsa_der = rsa.as_der().map_err(|_| DevIssuerError::Crypto)?;
+    Ok(KeyFile {
+        eddsa_private_key: private_key_pem(ed.as_ref()),
+        rs256_private_key: private_key_pem(rsa_der.as_ref()),
+    })
+}
+
+fn private_key_pem(pkcs8_der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8_der))
+}
+
+fn write_private(path: &Path, file: &KeyFile) -> Result<(), DevIssuerError> {
+    let fail = |e: std::io::Error| DevIssuerError::KeyFile(format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let text = serde_json::to_string_pretty(file).expect("key file serializes");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(path).map_err(fail)?;
+    std::io::Write::write_all(&mut out, text.as_bytes()).map_err(fail)
+}
+
+fn random_id() -> Result<String, DevIssuerError> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| DevIssuerError::Crypto)?;
+    Ok(bytes.iter().fold(String::with_capacity(32), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    }))
+}

@@ -1,0 +1,52 @@
+//! Liveness and readiness, for load balancers and orchestrators.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::auth::Verifier;
+use crate::auth::jwks::StoreStatus;
+
+/// `GET /health`: the process is up. Depends on nothing else.
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+#[derive(Serialize)]
+struct IssuerReport {
+    issuer: String,
+    jwks_uri: Option<String>,
+    keys: usize,
+    kids: Vec<String>,
+    age_seconds: Option<u64>,
+    last_error: Option<String>,
+}
+
+impl From<StoreStatus> for IssuerReport {
+    fn from(status: StoreStatus) -> Self {
+        Self {
+            issuer: status.issuer,
+            jwks_uri: status.jwks_uri,
+            keys: status.key_count,
+            kids: status.kids,
+            age_seconds: status.age.map(|age| age.as_secs()),
+            last_error: status.last_error,
+        }
+    }
+}
+
+/// `GET /ready`: 200 once signing keys are loaded, 503 with the reason before.
+pub async fn ready(verifier: web::Data<Verifier>) -> HttpResponse {
+    let status = verifier.store().status();
+    let ready = status.key_count > 0;
+    let issuer = IssuerReport::from(status);
+    if ready {
+        HttpResponse::Ok().json(json!({ "status": "ready", "issuers": [issuer] }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({
+            "status": "not_ready",
+            "reason": "signing keys have not been loaded from the issuer yet",
+            "issuers": [issuer],
+        }))
+    }
+}

@@ -1,0 +1,156 @@
+//! Typed settings, loaded once at startup from layered TOML files and `APP__SECTION__KEY`
+//! environment variables, and validated so that the rest of the service can trust every value.
+//!
+//! Layers, later ones winning: `config/default.toml`, `config/{APP_ENV}.toml`, then the
+//! environment. A bad value stops the service with one line naming the key and the fix.
+
+mod list;
+mod validate;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use jsonwebtoken::Algorithm;
+use serde::Deserialize;
+
+pub use validate::{ASYMMETRIC_ALGORITHMS, SettingsError, is_loopback};
+
+/// The profile selected by `APP_ENV`. Defaults to `development`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+impl Environment {
+    /// Reads `APP_ENV`; an unknown value is a configuration error, not a silent default.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        match vars.get("APP_ENV") {
+            None => Ok(Self::Development),
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "" | "development" | "dev" => Ok(Self::Development),
+                "test" => Ok(Self::Test),
+                "production" | "prod" => Ok(Self::Production),
+                _ => Err(SettingsError::new(
+                    "APP_ENV",
+                    format!("`{value}` is not a known profile"),
+                    "set it to development, test or production",
+                )),
+            },
+        }
+    }
+
+    /// The name of the profile's file in `config/`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Test => "test",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// Everything the service needs to run, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub auth: AuthSettings,
+    pub dev_issuer: DevIssuerSettings,
+}
+
+/// Where the service listens and how it names itself.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    /// Interface to bind. Defaults to 127.0.0.1 in development, 0.0.0.0 in production.
+    pub host: String,
+    /// Port to bind; 0 picks a free one. Defaults to 8080.
+    pub port: u16,
+    /// Public base URL used in metadata documents and challenges (e.g. `https://api.example.com`).
+    /// Defaults to `http://{host}:{bound port}`.
+    #[serde(default, deserialize_with = "list::optional_string")]
+    pub public_url: Option<String>,
+    /// Worker threads. Defaults to 0, meaning one per CPU core.
+    #[serde(default)]
+    pub workers: usize,
+}
+
+/// How tokens are verified.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// The exact `iss` to require. No default outside development, where the built-in issuer
+    /// is used.
+    pub issuer: Option<String>,
+    /// Accepted `aud` values; a token must name at least one. No default outside development.
+    pub audience: Vec<String>,
+    /// Where the issuer publishes its keys. Defaults to discovery, falling back to
+    /// `{issuer}/.well-known/jwks.json`.
+    pub jwks_uri: Option<String>,
+    /// Allowed signature algorithms. Defaults to every asymmetric JWS algorithm supported.
+    pub algorithms: Vec<Algorithm>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Defaults to 30 s; at most 300 s.
+    pub leeway_seconds: u64,
+    /// Tokens longer than this are rejected before any parsing. Defaults to 8192 bytes.
+    pub max_token_bytes: usize,
+    /// How long a fetched key set is used before it is fetched again. Defaults to 600 s.
+    pub jwks_ttl_seconds: u64,
+    /// Minimum time between refetches caused by unknown key ids. Defaults to 30 s.
+    pub refetch_cooldown_seconds: u64,
+    /// Connect and total timeout of each request to the issuer. Defaults to 5 s.
+    pub http_timeout_seconds: u64,
+    /// Largest JWKS or discovery document accepted. Defaults to 524288 bytes (512 KiB).
+    pub max_jwks_bytes: usize,
+    /// The `realm` of `WWW-Authenticate` challenges. Defaults to the package name.
+    pub realm: String,
+}
+
+/// The built-in issuer that makes `make run` work offline.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DevIssuerSettings {
+    /// Serve a local issuer and trust it. Defaults to true in development; refused in
+    /// production.
+    pub enabled: bool,
+    /// Where its private keys are kept between runs; empty keeps them in memory only.
+    /// Defaults to `.dev-issuer/keys.json` (gitignored).
+    #[serde(default, deserialize_with = "list::optional_string")]
+    pub key_file: Option<String>,
+}
+
+impl DevIssuerSettings {
+    /// The key file as a path, when keys are persisted.
+    pub fn key_path(&self) -> Option<PathBuf> {
+        self.key_file.as_ref().map(PathBuf::from)
+    }
+}
+
+impl Settings {
+    /// Loads the profile named by `APP_ENV` from `./config` and the process environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        Self::load_with(Path::new("config"), std::env::vars().collect())
+    }
+
+    /// Loads from a configuration directory and an explicit set of environment variables, so
+    /// tests can exercise every layer without touching the process environment.
+    pub fn load_with(dir: &Path, vars: HashMap<String, String>) -> Result<Self, SettingsError> {
+        let environment = Environment::from_vars(&vars)?;
+        let raw = config::Config::builder()
+            .add_source(config::File::from(dir.join("default.toml")).required(true))
+            .add_source(
+                config::File::from(dir.join(format!("{}.toml", environment.as_str())))
+                    .required(false),
+            )
+            .add_source(
+                config::Environment::with_prefix("APP")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .source(Some(vars)),
+            )
+            .build()
+            .map_err(SettingsError::from_source)?;
+        let raw: validate::RawSettings =
+            raw.try_deserialize().map_err(SettingsError::from_source)?;
+        raw.validate(environment)
+    }
+}

@@ -1,0 +1,274 @@
+//! Turns the loosely typed layers into [`Settings`], refusing every value the service could not
+//! run safely with. Each refusal names the environment variable to change and how.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use jsonwebtoken::Algorithm;
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::{AuthSettings, DevIssuerSettings, Environment, ServerSettings, Settings, list};
+
+/// Every asymmetric JWS algorithm the crypto backend verifies; the default allowlist.
+pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+const MAX_LEEWAY_SECONDS: u64 = 300;
+
+/// A configuration value the service refuses, with the key to change and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    key: String,
+    problem: String,
+    fix: String,
+}
+
+impl SettingsError {
+    pub(super) fn new(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    /// Wraps a file or type error from the `config` crate, whose message names the key.
+    pub(super) fn from_source(error: config::ConfigError) -> Self {
+        Self::new(
+            "configuration",
+            error.to_string(),
+            "correct the value in config/*.toml or the APP__* environment variable",
+        )
+    }
+
+    /// The variable (or file) at fault, e.g. `APP__AUTH__AUDIENCE`.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid configuration: {}: {}; fix: {}",
+            self.key, self.problem, self.fix
+        )
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RawSettings {
+    server: ServerSettings,
+    auth: RawAuth,
+    dev_issuer: DevIssuerSettings,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawAuth {
+    #[serde(default, deserialize_with = "list::optional_string")]
+    issuer: Option<String>,
+    #[serde(default, deserialize_with = "list::string_list")]
+    audience: Vec<String>,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    jwks_uri: Option<String>,
+    #[serde(default, deserialize_with = "list::string_list")]
+    algorithms: Vec<String>,
+    leeway_seconds: u64,
+    max_token_bytes: usize,
+    jwks_ttl_seconds: u64,
+    refetch_cooldown_seconds: u64,
+    http_timeout_seconds: u64,
+    max_jwks_bytes: usize,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    realm: Option<String>,
+}
+
+impl RawSettings {
+    pub(super) fn validate(self, environment: Environment) -> Result<Settings, SettingsError> {
+        let production = environment == Environment::Production;
+        let auth = self.auth;
+
+        if production && self.dev_issuer.enabled {
+            return Err(SettingsError::new(
+                "APP__DEV_ISSUER__ENABLED",
+                "the development issuer is refused in production",
+                "set APP__DEV_ISSUER__ENABLED=false and point APP__AUTH__ISSUER at your issuer",
+            ));
+        }
+        if let Some(url) = &self.server.public_url {
+            check_url("APP__SERVER__PUBLIC_URL", url, false)?;
+        }
+        if let Some(issuer) = &auth.issuer {
+            check_url("APP__AUTH__ISSUER", issuer, production)?;
+        } else if !self.dev_issuer.enabled {
+            return Err(SettingsError::new(
+                "APP__AUTH__ISSUER",
+                "no issuer is configured",
+                "set it to the exact `iss` your tokens carry, e.g. https://<gateway>/__zuplo/issuer",
+            ));
+        }
+        if let Some(jwks_uri) = &auth.jwks_uri {
+            check_url("APP__AUTH__JWKS_URI", jwks_uri, production)?;
+        }
+        if auth.audience.is_empty() {
+            return Err(SettingsError::new(
+                "APP__AUTH__AUDIENCE",
+                "no audience is configured",
+                "set it to the `aud` your issuer puts in tokens for this API (comma-separate several)",
+            ));
+        }
+        if auth.leeway_seconds > MAX_LEEWAY_SECONDS {
+            return Err(SettingsError::new(
+                "APP__AUTH__LEEWAY_SECONDS",
+                format!("{} s is more clock skew than is safe", auth.leeway_seconds),
+                format!("use at most {MAX_LEEWAY_SECONDS}"),
+            ));
+        }
+        positive("APP__AUTH__MAX_TOKEN_BYTES", auth.max_token_bytes as u64)?;
+        positive("APP__AUTH__JWKS_TTL_SECONDS", auth.jwks_ttl_seconds)?;
+        positive("APP__AUTH__HTTP_TIMEOUT_SECONDS", auth.http_timeout_seconds)?;
+        positive("APP__AUTH__MAX_JWKS_BYTES", auth.max_jwks_bytes as u64)?;
+
+        Ok(Settings {
+            environment,
+            server: self.server,
+            auth: AuthSettings {
+                issuer: auth.issuer,
+                audience: auth.audience,
+                jwks_uri: auth.jwks_uri,
+                algorithms: parse_algorithms(&auth.algorithms)?,
+                leeway_seconds: auth.leeway_seconds,
+                max_token_bytes: auth.max_token_bytes,
+                jwks_ttl_seconds: auth.jwks_ttl_seconds,
+                refetch_cooldown_seconds: auth.refetch_cooldown_seconds,
+                http_timeout_seconds: auth.http_timeout_seconds,
+                max_jwks_bytes: auth.max_jwks_bytes,
+                realm: auth
+                    .realm
+                    .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned()),
+            },
+            dev_issuer: self.dev_issuer,
+        })
+    }
+}
+
+fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
+    if value == 0 {
+        return Err(SettingsError::new(
+            key,
+            "0 is not allowed",
+            "use a positive number",
+        ));
+    }
+    Ok(())
+}
+
+/// An absolute http(s) URL; with `require_https`, plain http only to a loopback host.
+fn check_url(key: &str, value: &str, require_https: bool) -> Result<(), SettingsError> {
+    let url = Url::parse(value).map_err(|error| {
+        SettingsError::new(
+            key,
+            format!("`{value}` is not an absolute URL ({error})"),
+            "use a full URL such as https://issuer.example.com/",
+        )
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if !require_https || is_loopback(&url) => Ok(()),
+        "http" => Err(SettingsError::new(
+            key,
+            format!("`{value}` is plain http in production"),
+            "use an https URL (plain http is allowed only to a loopback host)",
+        )),
+        scheme => Err(SettingsError::new(
+            key,
+            format!("the `{scheme}` scheme is not supported"),
+            "use an https URL",
+        )),
+    }
+}
+
+/// True for `localhost` and addresses in 127.0.0.0/8 or `::1`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, SettingsError> {
+    if names.is_empty() {
+        return Ok(ASYMMETRIC_ALGORITHMS.to_vec());
+    }
+    let supported = || {
+        let names: Vec<String> = ASYMMETRIC_ALGORITHMS
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect();
+        format!("choose from {}", names.join(", "))
+    };
+    let mut algorithms = Vec::with_capacity(names.len());
+    for name in names {
+        let algorithm = Algorithm::from_str(name)
+            .ok()
+            .filter(|alg| ASYMMETRIC_ALGORITHMS.contains(alg))
+            .ok_or_else(|| {
+                SettingsError::new(
+                    "APP__AUTH__ALGORITHMS",
+                    format!("`{name}` is not an accepted asymmetric signature algorithm"),
+                    supported(),
+                )
+            })?;
+        if !algorithms.contains(&algorithm) {
+            algorithms.push(algorithm);
+        }
+    }
+    Ok(algorithms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_and_none_are_refused_as_algorithms() {
+        for name in ["HS256", "none", "NONE", "ES512"] {
+            let error = parse_algorithms(&[name.to_owned()]).unwrap_err();
+            assert_eq!(error.key(), "APP__AUTH__ALGORITHMS", "{name}");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in [
+            "http://localhost:1/",
+            "http://127.0.0.9/",
+            "http://[::1]:8/",
+        ] {
+            assert!(is_loopback(&Url::parse(url).unwrap()), "{url}");
+        }
+        assert!(!is_loopback(&Url::parse("http://10.0.0.1/").unwrap()));
+        assert!(!is_loopback(
+            &Url::parse("http://localhost.evil.com/").unwrap()
+        ));
+    }
+}

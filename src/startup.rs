@@ -1,0 +1,207 @@
+//! Builds the shared state once and serves it: `Application::build` binds its own listener
+//! (port 0 allowed) so tests can run the real server and read the port it got.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::Logger;
+use actix_web::{App, HttpServer, web};
+use reqwest::Url;
+
+use crate::auth::fetch::Fetcher;
+use crate::auth::jwks::JwksSource;
+use crate::auth::verifier::VerifierPolicy;
+use crate::auth::{Challenge, JwksStore, Verifier};
+use crate::dev_issuer::{DevIssuer, DevIssuerError};
+use crate::routes::{self, ResourceMetadata};
+use crate::settings::Settings;
+
+/// Why the service could not start.
+#[derive(Debug)]
+pub enum StartupError {
+    Bind(std::io::Error),
+    DevIssuer(DevIssuerError),
+    InvalidUrl(&'static str, String),
+}
+
+impl std::fmt::Display for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bind(error) => write!(f, "cannot listen: {error}"),
+            Self::DevIssuer(error) => error.fmt(f),
+            Self::InvalidUrl(what, value) => write!(f, "{what} `{value}` is not a valid URL"),
+        }
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+/// Everything the routes share, built once and cloned cheaply into each worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub verifier: web::Data<Verifier>,
+    pub challenge: web::Data<Challenge>,
+    pub metadata: web::Data<ResourceMetadata>,
+    pub dev_issuer: Option<web::Data<DevIssuer>>,
+}
+
+impl AppState {
+    /// Builds the verifier, its key store and the metadata for a service reachable at
+    /// `public_url`. No I/O: call [`JwksStore::spawn_initial_load`] (or `refresh`) to load keys.
+    pub fn new(settings: &Settings, public_url: &str) -> Result<Self, StartupError> {
+        let public_url = public_url.trim_end_matches('/');
+        let auth = &settings.auth;
+        let dev_issuer = if settings.dev_issuer.enabled {
+            let issuer = DevIssuer::load_or_create(
+                dev_issuer_url(public_url),
+                settings.dev_issuer.key_path().as_deref(),
+            )
+            .map_err(StartupError::DevIssuer)?;
+            Some(web::Data::new(issuer))
+        } else {
+            None
+        };
+        let issuer = trusted_issuer(settings, public_url);
+        let jwks_uri = auth
+            .jwks_uri
+            .as_deref()
+            .map(|uri| {
+                Url::parse(uri).map_err(|_| StartupError::InvalidUrl("jwks_uri", uri.into()))
+            })
+            .transpose()?;
+        let timeout = Duration::from_secs(auth.http_timeout_seconds);
+        let store = JwksStore::new(
+            JwksSource {
+                issuer: issuer.clone(),
+                jwks_uri,
+                algorithms: auth.algorithms.clone(),
+                ttl: Duration::from_secs(auth.jwks_ttl_seconds),
+                refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
+            },
+            Fetcher::new(timeout, auth.max_jwks_bytes),
+        );
+        let verifier = Verifier::new(
+            Arc::new(store),
+            VerifierPolicy {
+                audience: auth.audience.clone(),
+                algorithms: auth.algorithms.clone(),
+                leeway_seconds: auth.leeway_seconds,
+                max_token_bytes: auth.max_token_bytes,
+            },
+        );
+        let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
+        Ok(Self {
+            verifier: web::Data::new(verifier),
+            challenge: web::Data::new(Challenge {
+                realm: auth.realm.clone(),
+                resource_metadata: metadata_url,
+            }),
+            metadata: web::Data::new(ResourceMetadata {
+                resource: public_url.to_owned(),
+                authorization_servers: vec![issuer],
+                bearer_methods_supported: vec!["header"],
+                scopes_supported: Vec::new(),
+            }),
+            dev_issuer,
+        })
+    }
+
+    /// The key store behind the verifier.
+    pub fn store(&self) -> &Arc<JwksStore> {
+        self.verifier.store()
+    }
+}
+
+/// The development issuer's URL: the service's own public URL.
+pub fn dev_issuer_url(public_url: &str) -> String {
+    public_url.trim_end_matches('/').to_owned()
+}
+
+/// The issuer whose tokens are accepted: the configured one, else the development issuer.
+fn trusted_issuer(settings: &Settings, public_url: &str) -> String {
+    settings
+        .auth
+        .issuer
+        .clone()
+        .unwrap_or_else(|| dev_issuer_url(public_url))
+}
+
+/// The public URL: configured, or derived from the bound address.
+pub fn public_url(settings: &Settings, port: u16) -> String {
+    match &settings.server.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let host = match settings.server.host.as_str() {
+                "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+                host => host,
+            };
+            format!("http://{host}:{port}")
+        }
+    }
+}
+
+/// A bound, configured server, ready to run.
+pub struct Application {
+    port: u16,
+    public_url: String,
+    state: AppState,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listener, builds the shared state and starts loading keys in the background.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .map_err(StartupError::Bind)?;
+        let port = listener.local_addr().map_err(StartupError::Bind)?.port();
+        let public_url = public_url(&settings, port);
+        let state = AppState::new(&settings, &public_url)?;
+        state.store().spawn_initial_load();
+
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(request_logger())
+                .configure(|cfg| routes::configure(cfg, &app_state))
+        })
+        .listen(listener)
+        .map_err(StartupError::Bind)?;
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        Ok(Self {
+            port,
+            public_url,
+            state,
+            server: server.run(),
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The base URL the service announces.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The shared state, e.g. to watch key loading.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the process is told to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Access log without the query string, where a misbehaving client might put a token.
+fn request_logger() -> Logger {
+    Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+        .custom_request_replace("method", |req| req.method().to_string())
+}
