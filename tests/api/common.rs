@@ -1,0 +1,301 @@
+//! Shared test fixtures: signing keys made at test time, a controllable issuer on 127.0.0.1
+//! port 0 that counts its hits, settings built through the real configuration layers, and
+//! requests through the routing table that production serves.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::{App, HttpResponse, HttpServer, body::MessageBody, test, web};
+use app::settings::Settings;
+use app::startup::AppState;
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, get_current_timestamp};
+use serde_json::{Value, json};
+
+pub const AUDIENCE: &str = "api://test";
+
+/// A private key with the public JWK an issuer would publish for it.
+pub struct TestKey {
+    pub kid: String,
+    pub alg: Algorithm,
+    pub encoding: EncodingKey,
+    pub jwk: Value,
+}
+
+/// Keys shared by every test of this binary (RSA generation is slow).
+pub struct Keys {
+    pub rsa: TestKey,
+    pub ec: TestKey,
+    pub ed: TestKey,
+    /// An RSA key no issuer publishes.
+    pub rogue_rsa: TestKey,
+}
+
+pub fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| Keys {
+        rsa: rsa_key("rsa-1"),
+        ec: ec_key("ec-1"),
+        ed: ed_key("ed-1"),
+        rogue_rsa: rsa_key("rogue"),
+    })
+}
+
+pub fn rsa_key(kid: &str) -> TestKey {
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let pem = pem::encode(&pem::Pem::new(
+        "PRIVATE KEY",
+        pair.as_der().unwrap().as_ref(),
+    ));
+    test_key(
+        kid,
+        Algorithm::RS256,
+        EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+}
+
+fn ec_key(kid: &str) -> TestKey {
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .unwrap();
+    test_key(
+        kid,
+        Algorithm::ES256,
+        EncodingKey::from_ec_der(pkcs8.as_ref()),
+    )
+}
+
+fn ed_key(kid: &str) -> TestKey {
+    let pkcs8 = Ed25519KeyPair::generate().unwrap().to_pkcs8v1().unwrap();
+    test_key(
+        kid,
+        Algorithm::EdDSA,
+        EncodingKey::from_ed_der(pkcs8.as_ref()),
+    )
+}
+
+fn test_key(kid: &str, alg: Algorithm, encoding: EncodingKey) -> TestKey {
+    let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&encoding, alg).unwrap()).unwrap();
+    jwk["kid"] = json!(kid);
+    // Publish without `alg` so one RSA key serves RS* and PS* alike.
+    jwk.as_object_mut().unwrap().remove("alg");
+    TestKey {
+        kid: kid.to_owned(),
+        alg,
+        encoding,
+        jwk,
+    }
+}
+
+/// The JWKS of the usual keys: RSA, EC P-256 and Ed25519.
+pub fn standard_jwks() -> Value {
+    let keys = keys();
+    json!({ "keys": [keys.rsa.jwk, keys.ec.jwk, keys.ed.jwk] })
+}
+
+#[derive(Default)]
+struct IssuerState {
+    url: OnceLock<String>,
+    jwks: Mutex<Value>,
+    discovery: Mutex<bool>,
+    jwks_hits: AtomicUsize,
+    other_hits: AtomicUsize,
+}
+
+/// An issuer on 127.0.0.1 port 0: discovery at the usual path, its JWKS at `/keys` (and at
+/// `/.well-known/jwks.json`), 404 and a hit count for anything else.
+pub struct TestIssuer {
+    pub url: String,
+    state: Arc<IssuerState>,
+}
+
+impl TestIssuer {
+    pub fn start(jwks: Value) -> Self {
+        let state = Arc::new(IssuerState::default());
+        *state.jwks.lock().unwrap() = jwks;
+        *state.discovery.lock().unwrap() = true;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        state.url.set(url.clone()).unwrap();
+        let shared = Arc::clone(&state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::from(Arc::clone(&shared)))
+                .route(
+                    "/.well-known/openid-configuration",
+                    web::get().to(discovery),
+                )
+                .route("/keys", web::get().to(jwks_document))
+                .route("/.well-known/jwks.json", web::get().to(jwks_document))
+                .default_service(web::to(other))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        actix_web::rt::spawn(server);
+        Self { url, state }
+    }
+
+    pub fn jwks_hits(&self) -> usize {
+        self.state.jwks_hits.load(Ordering::SeqCst)
+    }
+
+    pub fn other_hits(&self) -> usize {
+        self.state.other_hits.load(Ordering::SeqCst)
+    }
+
+    pub fn set_jwks(&self, jwks: Value) {
+        *self.state.jwks.lock().unwrap() = jwks;
+    }
+
+    /// Answer discovery with 404, as Zuplo's issuer does.
+    pub fn disable_discovery(&self) {
+        *self.state.discovery.lock().unwrap() = false;
+    }
+}
+
+async fn discovery(state: web::Data<IssuerState>) -> HttpResponse {
+    if !*state.discovery.lock().unwrap() {
+        return HttpResponse::NotFound().finish();
+    }
+    let url = state.url.get().unwrap();
+    HttpResponse::Ok().json(json!({ "issuer": url, "jwks_uri": format!("{url}/keys") }))
+}
+
+async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
+    state.jwks_hits.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::Ok().json(state.jwks.lock().unwrap().clone())
+}
+
+async fn other(state: web::Data<IssuerState>) -> HttpResponse {
+    state.other_hits.fetch_add(1, Ordering::SeqCst);
+    HttpResponse::NotFound().finish()
+}
+
+/// A URL on which nothing listens.
+pub fn dead_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
+}
+
+/// Settings of the test profile, through files and environment layers, for `issuer`.
+pub fn settings(issuer: &str, overrides: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = [
+        ("APP_ENV", "test"),
+        ("APP__AUTH__ISSUER", issuer),
+        ("APP__AUTH__AUDIENCE", AUDIENCE),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    Settings::load_with(Path::new("config"), vars).expect("test settings are valid")
+}
+
+/// Shared state for `settings`, with its keys loaded (or their loading attempted).
+pub async fn state(settings: &Settings) -> AppState {
+    let state = AppState::new(settings, "http://localhost:8080").unwrap();
+    let _ = state.store().refresh().await;
+    state
+}
+
+/// An app serving the production routing table over `state`.
+#[macro_export]
+macro_rules! service {
+    ($state:expr) => {
+        actix_web::test::init_service(
+            actix_web::App::new().configure(|cfg| app::routes::configure(cfg, &$state)),
+        )
+        .await
+    };
+}
+
+/// Claims a valid token of `issuer` carries.
+pub fn claims(issuer: &str) -> Value {
+    let now = get_current_timestamp();
+    json!({ "iss": issuer, "sub": "alice", "aud": AUDIENCE, "iat": now, "exp": now + 300 })
+}
+
+/// Signs `claims` with `key` under its own kid and algorithm.
+pub fn sign(key: &TestKey, claims: &Value) -> String {
+    sign_as(key, key.alg, Some(&key.kid), claims)
+}
+
+pub fn sign_as(key: &TestKey, alg: Algorithm, kid: Option<&str>, claims: &Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    sign_with_header(&header, key, claims)
+}
+
+pub fn sign_with_header(header: &Header, key: &TestKey, claims: &Value) -> String {
+    jsonwebtoken::encode(header, claims, &key.encoding).unwrap()
+}
+
+/// base64url without padding, for hand-made tokens.
+pub fn b64(bytes: impl AsRef<[u8]>) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What a test looks at in a response.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn error_description(&self) -> &str {
+        self.body["error_description"].as_str().unwrap_or_default()
+    }
+}
+
+/// GETs `path` with an optional `Authorization` header value.
+pub async fn get<S, B>(app: &S, path: &str, authorization: Option<&str>) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut request = test::TestRequest::get().uri(path);
+    if let Some(value) = authorization {
+        request = request.insert_header(("Authorization", value));
+    }
+    let response = test::call_service(app, request.to_request()).await;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = test::read_body(response).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// GETs `/api/v1/me` with `token` as a bearer credential.
+pub async fn me<S, B>(app: &S, token: &str) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    get(app, "/api/v1/me", Some(&format!("Bearer {token}"))).await
+}

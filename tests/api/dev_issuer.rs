@@ -1,0 +1,135 @@
+//! The development issuer, end to end over real HTTP: the service fetches its own published
+//! keys through the same path as a real issuer's, and `make token`'s binary signs tokens that
+//! the running service accepts.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use app::dev_issuer::TokenRequest;
+use app::settings::Settings;
+use app::startup::Application;
+use jsonwebtoken::Algorithm;
+
+fn development(overrides: &[(&str, &str)]) -> Settings {
+    let mut vars: HashMap<String, String> = [
+        ("APP_ENV", "development"),
+        ("APP__SERVER__PORT", "0"),
+        ("APP__DEV_ISSUER__KEY_FILE", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    vars.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    Settings::load_with(Path::new("config"), vars).unwrap()
+}
+
+async fn start(settings: Settings) -> (String, Application) {
+    let application = Application::build(settings).await.unwrap();
+    let url = format!("http://127.0.0.1:{}", application.port());
+    (url, application)
+}
+
+/// Waits (briefly) until the service has fetched its own keys.
+async fn until_ready(url: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..100 {
+        let ready = client.get(format!("{url}/ready")).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the service never loaded its development keys");
+}
+
+async fn get_me(url: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{url}/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
+    let (url, application) = start(development(&[])).await;
+    let dev_issuer = application.state().dev_issuer.clone().unwrap();
+    actix_web::rt::spawn(application.run_until_stopped());
+    until_ready(&url).await;
+
+    for algorithm in [Algorithm::EdDSA, Algorithm::RS256] {
+        let token = dev_issuer
+            .sign(&TokenRequest {
+                subject: "alice".to_owned(),
+                audience: vec!["actix-jwks-api".to_owned()],
+                scope: Some("items:read".to_owned()),
+                ttl: Duration::from_secs(60),
+                algorithm,
+            })
+            .unwrap();
+        let response = get_me(&url, &token).await;
+        assert_eq!(response.status(), 200, "{algorithm:?}");
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["user"]["sub"], "alice");
+        assert_eq!(body["user"]["iss"], serde_json::json!(url));
+    }
+    let jwks = reqwest::get(format!("{url}/.well-known/jwks.json"))
+        .await
+        .unwrap();
+    let jwks: serde_json::Value = serde_json::from_slice(&jwks.bytes().await.unwrap()).unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("d").is_none())
+    );
+}
+
+#[actix_web::test]
+async fn the_token_binary_signs_with_the_keys_the_service_trusts() {
+    let key_file = temp_key_file();
+    let key_path = key_file.to_str().unwrap();
+    let (url, application) = start(development(&[("APP__DEV_ISSUER__KEY_FILE", key_path)])).await;
+    let port = application.port().to_string();
+    actix_web::rt::spawn(application.run_until_stopped());
+    until_ready(&url).await;
+
+    let output = Command::new(env!("CARGO_BIN_EXE_dev-token"))
+        .env("APP_ENV", "development")
+        .env("APP__SERVER__PORT", &port)
+        .env("APP__DEV_ISSUER__KEY_FILE", key_path)
+        .env("TOKEN_SUB", "bob")
+        .env("TOKEN_ALG", "RS256")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = String::from_utf8(output.stdout).unwrap();
+
+    let response = get_me(&url, token.trim()).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["user"]["sub"], "bob");
+    let _ = std::fs::remove_file(&key_file);
+}
+
+fn temp_key_file() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!("dev-issuer-{}-{nanos}.json", std::process::id()))
+}

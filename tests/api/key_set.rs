@@ -1,0 +1,229 @@
+//! Where keys come from: one fetch serves many requests, unknown kids refetch within a
+//! cooldown, unusable keys never verify, and an unreachable issuer is a 503, not a 401.
+
+use actix_web::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{
+    TestIssuer, claims, dead_url, get, keys, me, rsa_key, settings, sign, standard_jwks, state,
+};
+use crate::service;
+
+#[actix_web::test]
+async fn one_fetch_serves_every_request() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    for _ in 0..20 {
+        assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    }
+    assert_eq!(issuer.jwks_hits(), 1);
+}
+
+#[actix_web::test]
+async fn an_unknown_kid_causes_exactly_one_refetch() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+    let token = crate::common::sign_as(
+        &keys().ed,
+        keys().ed.alg,
+        Some("unknown"),
+        &claims(&issuer.url),
+    );
+
+    let reply = me(&app, &token).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_description(), "unknown signing key");
+    assert_eq!(issuer.jwks_hits(), 2, "the initial fetch and one refetch");
+}
+
+#[actix_web::test]
+async fn a_rotated_in_key_verifies_on_the_request_that_first_uses_it() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+    let new_key = rsa_key("rsa-next");
+    let mut jwks = standard_jwks();
+    jwks["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(new_key.jwk.clone());
+    issuer.set_jwks(jwks);
+
+    let reply = me(&app, &sign(&new_key, &claims(&issuer.url))).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(issuer.jwks_hits(), 2);
+}
+
+#[actix_web::test]
+async fn unknown_kids_refetch_at_most_once_per_cooldown() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let settings = settings(
+        &issuer.url,
+        &[("APP__AUTH__REFETCH_COOLDOWN_SECONDS", "60")],
+    );
+    let state = state(&settings).await;
+    let app = service!(state);
+    for kid in ["bogus-1", "bogus-2", "bogus-3"] {
+        let token =
+            crate::common::sign_as(&keys().ed, keys().ed.alg, Some(kid), &claims(&issuer.url));
+        assert_eq!(
+            me(&app, &token).await.error_description(),
+            "unknown signing key"
+        );
+    }
+    assert_eq!(
+        issuer.jwks_hits(),
+        2,
+        "the initial fetch and a single refetch"
+    );
+}
+
+#[actix_web::test]
+async fn an_encryption_key_never_verifies() {
+    let enc_key = rsa_key("enc-1");
+    let mut enc_jwk = enc_key.jwk.clone();
+    enc_jwk["use"] = json!("enc");
+    let mut ops_jwk = rsa_key("ops-1").jwk;
+    ops_jwk["key_ops"] = json!(["encrypt"]);
+    let issuer = TestIssuer::start(json!({ "keys": [keys().ed.jwk, enc_jwk] }));
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    let reply = me(&app, &sign(&enc_key, &claims(&issuer.url))).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_description(), "unknown signing key");
+    let ready = get(&app, "/ready", None).await;
+    assert_eq!(ready.body["issuers"][0]["kids"], json!([keys().ed.kid]));
+}
+
+#[actix_web::test]
+async fn a_1024_bit_rsa_key_is_skipped_even_for_a_validly_signed_token() {
+    let fixture: Value = serde_json::from_str(include_str!("../fixtures/rsa1024.json")).unwrap();
+    let issuer = TestIssuer::start(json!({ "keys": [fixture["jwk"], keys().ed.jwk] }));
+    let jwks_uri = format!("{}/keys", issuer.url);
+    let settings = settings(
+        "https://issuer.test",
+        &[("APP__AUTH__JWKS_URI", jwks_uri.as_str())],
+    );
+    let state = state(&settings).await;
+    let app = service!(state);
+
+    let reply = me(&app, fixture["token"].as_str().unwrap()).await;
+
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_description(), "unknown signing key");
+}
+
+#[actix_web::test]
+async fn an_unreachable_issuer_gives_503_with_retry_after_while_health_stays_up() {
+    let issuer_url = dead_url();
+    let state = state(&settings(&issuer_url, &[])).await;
+    let app = service!(state);
+
+    let reply = me(&app, &sign(&keys().ed, &claims(&issuer_url))).await;
+
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.header("retry-after"), Some("5"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(reply.body["status"], 503);
+    assert_eq!(get(&app, "/health", None).await.status, StatusCode::OK);
+    let ready = get(&app, "/ready", None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.body["status"], "not_ready");
+    assert_eq!(
+        ready.body["issuers"][0]["last_error"],
+        "the issuer could not be reached"
+    );
+}
+
+#[actix_web::test]
+async fn without_discovery_the_zuplo_jwks_path_is_used() {
+    let issuer = TestIssuer::start(standard_jwks());
+    issuer.disable_discovery();
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    assert_eq!(
+        me(&app, &sign(&keys().ed, &claims(&issuer.url)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let ready = get(&app, "/ready", None).await;
+    assert_eq!(
+        ready.body["issuers"][0]["jwks_uri"],
+        json!(format!("{}/.well-known/jwks.json", issuer.url))
+    );
+}
+
+#[actix_web::test]
+async fn discovery_naming_another_issuer_is_not_trusted() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let configured = format!("{}/", issuer.url);
+    let state = state(&settings(&configured, &[])).await;
+    let app = service!(state);
+
+    let reply = me(&app, &sign(&keys().ed, &claims(&configured))).await;
+
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(issuer.jwks_hits(), 0);
+}
+
+#[actix_web::test]
+async fn readiness_reports_the_loaded_keys() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    let ready = get(&app, "/ready", None).await;
+
+    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.body["status"], "ready");
+    let report = &ready.body["issuers"][0];
+    assert_eq!(report["issuer"], json!(issuer.url));
+    assert_eq!(report["keys"], 3);
+    assert_eq!(report["kids"], json!(["rsa-1", "ec-1", "ed-1"]));
+    assert_eq!(report["jwks_uri"], json!(format!("{}/keys", issuer.url)));
+}
+
+#[actix_web::test]
+async fn public_routes_need_no_token_and_describe_the_resource() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    let health = get(&app, "/health", None).await;
+    assert_eq!(
+        (health.status, health.body.clone()),
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+    let metadata = get(&app, "/.well-known/oauth-protected-resource", None).await;
+    assert_eq!(
+        metadata.body,
+        json!({
+            "resource": "http://localhost:8080",
+            "authorization_servers": [issuer.url],
+            "bearer_methods_supported": ["header"],
+            "scopes_supported": [],
+        })
+    );
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+    ] {
+        assert_eq!(
+            get(&app, path, None).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}

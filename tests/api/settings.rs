@@ -1,0 +1,162 @@
+//! Configuration layers, defaults, overrides and every refusal.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use app::settings::{Environment, Settings, SettingsError};
+use jsonwebtoken::Algorithm;
+
+fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::load_with(Path::new("config"), vars)
+}
+
+fn refused_key(vars: &[(&str, &str)]) -> String {
+    load(vars)
+        .expect_err("the configuration is refused")
+        .key()
+        .to_owned()
+}
+
+const PRODUCTION: [(&str, &str); 3] = [
+    ("APP_ENV", "production"),
+    (
+        "APP__AUTH__ISSUER",
+        "https://gateway.example.com/__zuplo/issuer",
+    ),
+    ("APP__AUTH__AUDIENCE", "https://api.example.com"),
+];
+
+#[test]
+fn development_is_the_default_profile_with_its_documented_defaults() {
+    let settings = load(&[]).unwrap();
+    assert_eq!(settings.environment, Environment::Development);
+    assert_eq!(
+        (settings.server.host.as_str(), settings.server.port),
+        ("127.0.0.1", 8080)
+    );
+    assert!(settings.dev_issuer.enabled);
+    assert_eq!(settings.auth.issuer, None);
+    assert_eq!(settings.auth.audience, vec!["actix-jwks-api"]);
+    assert_eq!(settings.auth.leeway_seconds, 30);
+    assert_eq!(settings.auth.max_token_bytes, 8192);
+    assert_eq!(settings.auth.refetch_cooldown_seconds, 30);
+    assert_eq!(settings.auth.algorithms.len(), 9);
+    assert!(!settings.auth.algorithms.contains(&Algorithm::HS256));
+}
+
+#[test]
+fn production_binds_every_interface_and_has_no_dev_issuer() {
+    let settings = load(&PRODUCTION).unwrap();
+    assert_eq!(
+        (settings.server.host.as_str(), settings.server.port),
+        ("0.0.0.0", 8080)
+    );
+    assert!(!settings.dev_issuer.enabled);
+}
+
+#[test]
+fn environment_variables_override_files() {
+    let settings = load(&[
+        ("APP__SERVER__PORT", "9090"),
+        ("APP__SERVER__PUBLIC_URL", "https://api.example.com"),
+        ("APP__AUTH__AUDIENCE", "api://one, api://two"),
+        ("APP__AUTH__ALGORITHMS", "ES256,EdDSA"),
+        ("APP__AUTH__LEEWAY_SECONDS", "5"),
+        ("APP__AUTH__JWKS_URI", "https://keys.example.com/jwks.json"),
+    ])
+    .unwrap();
+    assert_eq!(settings.server.port, 9090);
+    assert_eq!(
+        settings.server.public_url.as_deref(),
+        Some("https://api.example.com")
+    );
+    assert_eq!(settings.auth.audience, vec!["api://one", "api://two"]);
+    assert_eq!(
+        settings.auth.algorithms,
+        vec![Algorithm::ES256, Algorithm::EdDSA]
+    );
+    assert_eq!(settings.auth.leeway_seconds, 5);
+    assert_eq!(
+        settings.auth.jwks_uri.as_deref(),
+        Some("https://keys.example.com/jwks.json")
+    );
+}
+
+#[test]
+fn production_refuses_a_missing_issuer_or_audience() {
+    assert_eq!(
+        refused_key(&[("APP_ENV", "production"), PRODUCTION[2]]),
+        "APP__AUTH__ISSUER"
+    );
+    assert_eq!(
+        refused_key(&[("APP_ENV", "production"), PRODUCTION[1]]),
+        "APP__AUTH__AUDIENCE"
+    );
+}
+
+#[test]
+fn production_refuses_plain_http_except_to_loopback() {
+    let mut vars = PRODUCTION.to_vec();
+    vars.push(("APP__AUTH__ISSUER", "http://issuer.example.com"));
+    assert_eq!(refused_key(&vars), "APP__AUTH__ISSUER");
+
+    let mut vars = PRODUCTION.to_vec();
+    vars.push(("APP__AUTH__JWKS_URI", "http://keys.example.com/jwks.json"));
+    assert_eq!(refused_key(&vars), "APP__AUTH__JWKS_URI");
+
+    let mut vars = PRODUCTION.to_vec();
+    vars.push(("APP__AUTH__ISSUER", "http://127.0.0.1:9000"));
+    vars.push(("APP__AUTH__JWKS_URI", "http://localhost:9000/jwks.json"));
+    assert!(load(&vars).is_ok());
+}
+
+#[test]
+fn production_refuses_the_development_issuer() {
+    let mut vars = PRODUCTION.to_vec();
+    vars.push(("APP__DEV_ISSUER__ENABLED", "true"));
+    assert_eq!(refused_key(&vars), "APP__DEV_ISSUER__ENABLED");
+}
+
+#[test]
+fn unsafe_values_are_refused_in_every_profile() {
+    assert_eq!(
+        refused_key(&[("APP__AUTH__LEEWAY_SECONDS", "301")]),
+        "APP__AUTH__LEEWAY_SECONDS"
+    );
+    assert_eq!(
+        refused_key(&[("APP__AUTH__ALGORITHMS", "RS256,HS256")]),
+        "APP__AUTH__ALGORITHMS"
+    );
+    assert_eq!(
+        refused_key(&[("APP__AUTH__ISSUER", "not a url")]),
+        "APP__AUTH__ISSUER"
+    );
+    assert_eq!(
+        refused_key(&[("APP__AUTH__MAX_TOKEN_BYTES", "0")]),
+        "APP__AUTH__MAX_TOKEN_BYTES"
+    );
+    assert_eq!(refused_key(&[("APP_ENV", "staging")]), "APP_ENV");
+    assert!(load(&[("APP__SERVER__PORT", "eighty")]).is_err());
+}
+
+#[test]
+fn a_bad_configuration_stops_the_binary_with_one_line_naming_the_key() {
+    let output = Command::new(env!("CARGO_BIN_EXE_actix-jwks-api"))
+        .env("APP_ENV", "production")
+        .env("APP__AUTH__AUDIENCE", "https://api.example.com")
+        .env_remove("APP__AUTH__ISSUER")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("APP__AUTH__ISSUER") && stderr.contains("fix:"),
+        "{stderr}"
+    );
+}
