@@ -191,20 +191,37 @@ pub fn dead_url() -> String {
 
 /// Settings of the test profile, through files and environment layers, for `issuer`.
 pub fn settings(issuer: &str, overrides: &[(&str, &str)]) -> Settings {
-    let mut vars: HashMap<String, String> = [
+    let base = [
         ("APP_ENV", "test"),
         ("APP__AUTH__ISSUER", issuer),
         ("APP__AUTH__AUDIENCE", AUDIENCE),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    vars.extend(
-        overrides
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
+    ];
+    load_settings(&base, overrides)
+}
+
+/// Settings from `config/` with `base` then `overrides` as the environment.
+pub fn load_settings(base: &[(&str, &str)], overrides: &[(&str, &str)]) -> Settings {
+    let vars: HashMap<String, String> = base
+        .iter()
+        .chain(overrides)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     Settings::load_with(Path::new("config"), vars).expect("test settings are valid")
+}
+
+/// A test issuer publishing the standard keys, and an app trusting it with its keys loaded.
+pub async fn standard_app() -> (
+    TestIssuer,
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+) {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = crate::service!(state);
+    (issuer, app)
 }
 
 /// Shared state for `settings`, with its keys loaded (or their loading attempted).

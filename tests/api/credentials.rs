@@ -3,16 +3,16 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::common::{TestIssuer, claims, get, keys, settings, sign, standard_jwks, state};
+use crate::common::{
+    TestIssuer, claims, get, keys, settings, sign, standard_app, standard_jwks, state,
+};
 use crate::service;
 
 const METADATA: &str = "http://localhost:8080/.well-known/oauth-protected-resource";
 
 #[actix_web::test]
 async fn missing_credentials_get_a_challenge_without_error_and_a_problem_body() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (_issuer, app) = standard_app().await;
 
     let reply = get(&app, "/api/v1/me", None).await;
 
@@ -38,9 +38,7 @@ async fn missing_credentials_get_a_challenge_without_error_and_a_problem_body() 
 
 #[actix_web::test]
 async fn another_scheme_is_treated_as_no_credentials() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (_issuer, app) = standard_app().await;
     for value in ["Basic YWxpY2U6c2VjcmV0", "Token abc", "Bearerabc.def.ghi"] {
         let reply = get(&app, "/api/v1/me", Some(value)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{value}");
@@ -53,9 +51,7 @@ async fn another_scheme_is_treated_as_no_credentials() {
 
 #[actix_web::test]
 async fn a_malformed_bearer_credential_is_a_bad_request() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (_issuer, app) = standard_app().await;
     for value in [
         "Bearer",
         "Bearer ",
@@ -79,9 +75,7 @@ async fn a_malformed_bearer_credential_is_a_bad_request() {
 
 #[actix_web::test]
 async fn the_scheme_name_is_case_insensitive() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (issuer, app) = standard_app().await;
     let token = sign(&keys().ed, &claims(&issuer.url));
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
         let reply = get(&app, "/api/v1/me", Some(&format!("{scheme} {token}"))).await;
@@ -91,9 +85,7 @@ async fn the_scheme_name_is_case_insensitive() {
 
 #[actix_web::test]
 async fn an_invalid_token_gets_the_exact_challenge_and_problem() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (issuer, app) = standard_app().await;
     let mut expired = claims(&issuer.url);
     expired["exp"] = json!(1_000_000);
 
@@ -133,9 +125,7 @@ async fn an_invalid_token_gets_the_exact_challenge_and_problem() {
 
 #[actix_web::test]
 async fn error_bodies_never_echo_the_token() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (issuer, app) = standard_app().await;
     let mut forged = claims(&issuer.url);
     forged["sub"] = json!("SECRET-MARKER");
     let token = sign(&keys().rogue_rsa, &forged);

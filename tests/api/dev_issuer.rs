@@ -2,8 +2,7 @@
 //! keys through the same path as a real issuer's, and `make token`'s binary signs tokens that
 //! the running service accepts.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -12,21 +11,15 @@ use app::settings::Settings;
 use app::startup::Application;
 use jsonwebtoken::Algorithm;
 
+use crate::common::load_settings;
+
 fn development(overrides: &[(&str, &str)]) -> Settings {
-    let mut vars: HashMap<String, String> = [
+    let base = [
         ("APP_ENV", "development"),
         ("APP__SERVER__PORT", "0"),
         ("APP__DEV_ISSUER__KEY_FILE", ""),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    vars.extend(
-        overrides
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    Settings::load_with(Path::new("config"), vars).unwrap()
+    ];
+    load_settings(&base, overrides)
 }
 
 async fn start(settings: Settings) -> (String, Application) {

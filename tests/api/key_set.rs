@@ -5,15 +5,14 @@ use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{
-    TestIssuer, claims, dead_url, get, keys, me, rsa_key, settings, sign, standard_jwks, state,
+    TestIssuer, claims, dead_url, get, keys, me, rsa_key, settings, sign, standard_app,
+    standard_jwks, state,
 };
 use crate::service;
 
 #[actix_web::test]
 async fn one_fetch_serves_every_request() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (issuer, app) = standard_app().await;
     let token = sign(&keys().ed, &claims(&issuer.url));
     for _ in 0..20 {
         assert_eq!(me(&app, &token).await.status, StatusCode::OK);
@@ -23,9 +22,7 @@ async fn one_fetch_serves_every_request() {
 
 #[actix_web::test]
 async fn an_unknown_kid_causes_exactly_one_refetch() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (issuer, app) = standard_app().await;
     let token = crate::common::sign_as(
         &keys().ed,
         keys().ed.alg,
@@ -42,9 +39,7 @@ async fn an_unknown_kid_causes_exactly_one_refetch() {
 
 #[actix_web::test]
 async fn a_rotated_in_key_verifies_on_the_request_that_first_uses_it() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (issuer, app) = standard_app().await;
     let new_key = rsa_key("rsa-next");
     let mut jwks = standard_jwks();
     jwks["keys"]
@@ -180,9 +175,7 @@ async fn discovery_naming_another_issuer_is_not_trusted() {
 
 #[actix_web::test]
 async fn readiness_reports_the_loaded_keys() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (issuer, app) = standard_app().await;
 
     let ready = get(&app, "/ready", None).await;
 
@@ -197,9 +190,7 @@ async fn readiness_reports_the_loaded_keys() {
 
 #[actix_web::test]
 async fn public_routes_need_no_token_and_describe_the_resource() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (issuer, app) = standard_app().await;
 
     let health = get(&app, "/health", None).await;
     assert_eq!(
@@ -226,4 +217,30 @@ async fn public_routes_need_no_token_and_describe_the_resource() {
             "{path}"
         );
     }
+}
+
+#[actix_web::test]
+async fn a_stale_set_keeps_serving_while_it_is_refreshed_in_the_background() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__JWKS_TTL_SECONDS", "1")],
+    ))
+    .await;
+    let app = service!(state);
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+
+    for _ in 0..100 {
+        if issuer.jwks_hits() == 2 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!(
+        "the stale set was not refreshed: {} fetches",
+        issuer.jwks_hits()
+    );
 }

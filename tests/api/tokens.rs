@@ -5,33 +5,22 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, get_current_timestamp};
 use serde_json::{Value, json};
 
 use crate::common::{
-    AUDIENCE, TestIssuer, b64, claims, keys, me, settings, sign, sign_as, sign_with_header,
+    AUDIENCE, b64, claims, keys, me, settings, sign, sign_as, sign_with_header, standard_app,
     standard_jwks, state,
 };
 use crate::service;
 
 async fn expect_rejected(token: &str, reason: &str) {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = service!(state);
+    let (_issuer, app) = standard_app().await;
     let reply = me(&app, token).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reason}");
     assert_eq!(reply.error_description(), reason);
 }
 
-/// Runs `check` with a started issuer and an app trusting it.
-macro_rules! with_app {
-    (|$issuer:ident, $app:ident| $body:block) => {{
-        let $issuer = TestIssuer::start(standard_jwks());
-        let state = state(&settings(&$issuer.url, &[])).await;
-        let $app = service!(state);
-        $body
-    }};
-}
-
 #[actix_web::test]
 async fn a_valid_token_of_each_algorithm_family_is_accepted_with_its_claims() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let keys = keys();
         for (key, alg) in [
             (&keys.rsa, Algorithm::RS256),
@@ -47,55 +36,60 @@ async fn a_valid_token_of_each_algorithm_family_is_accepted_with_its_claims() {
             assert_eq!(reply.body["user"]["sub"], "alice");
             assert_eq!(reply.body["user"]["iss"], json!(issuer.url));
         }
-    });
+    }
 }
 
 #[actix_web::test]
 async fn expired_token_is_rejected_with_invalid_token() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let mut claims = claims(&issuer.url);
         claims["exp"] = json!(get_current_timestamp() - 120);
         let reply = me(&app, &sign(&keys().ed, &claims)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
         assert_eq!(reply.error_description(), "token expired");
-    });
+    }
 }
 
 #[actix_web::test]
 async fn expiry_within_the_leeway_is_tolerated() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let mut claims = claims(&issuer.url);
         claims["exp"] = json!(get_current_timestamp() - 10);
         assert_eq!(
             me(&app, &sign(&keys().ed, &claims)).await.status,
             StatusCode::OK
         );
-    });
+    }
 }
 
 #[actix_web::test]
 async fn token_not_yet_valid_is_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let mut claims = claims(&issuer.url);
         claims["nbf"] = json!(get_current_timestamp() + 600);
         let reply = me(&app, &sign(&keys().ed, &claims)).await;
         assert_eq!(reply.error_description(), "token not yet valid");
-    });
+    }
 }
 
 #[actix_web::test]
 async fn token_issued_in_the_future_is_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let mut claims = claims(&issuer.url);
         claims["iat"] = json!(get_current_timestamp() + 600);
         let reply = me(&app, &sign(&keys().ed, &claims)).await;
         assert_eq!(reply.error_description(), "token issued in the future");
-    });
+    }
 }
 
 #[actix_web::test]
 async fn wrong_and_near_miss_issuers_are_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         for iss in [
             json!("https://evil.example"),
             json!(format!("{}/", issuer.url)),
@@ -112,12 +106,13 @@ async fn wrong_and_near_miss_issuers_are_rejected() {
         array_iss["iss"] = json!([issuer.url]);
         let reply = me(&app, &sign(&keys().ed, &array_iss)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    });
+    }
 }
 
 #[actix_web::test]
 async fn wrong_or_missing_audience_is_rejected_and_an_audience_array_is_accepted() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let mut wrong = claims(&issuer.url);
         wrong["aud"] = json!("api://other");
         assert_eq!(
@@ -142,22 +137,24 @@ async fn wrong_or_missing_audience_is_rejected_and_an_audience_array_is_accepted
             me(&app, &sign(&keys().ed, &array)).await.status,
             StatusCode::OK
         );
-    });
+    }
 }
 
 #[actix_web::test]
 async fn token_without_exp_is_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let mut claims = claims(&issuer.url);
         claims.as_object_mut().unwrap().remove("exp");
         let reply = me(&app, &sign(&keys().ed, &claims)).await;
         assert_eq!(reply.error_description(), "missing required claim");
-    });
+    }
 }
 
 #[actix_web::test]
 async fn claims_of_the_wrong_json_type_are_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let now = get_current_timestamp();
         for (name, value) in [
             ("exp", json!((now + 300).to_string())),
@@ -171,12 +168,13 @@ async fn claims_of_the_wrong_json_type_are_rejected() {
             let reply = me(&app, &sign(&keys().ed, &claims)).await;
             assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}");
         }
-    });
+    }
 }
 
 #[actix_web::test]
 async fn alg_none_is_rejected_in_any_casing() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let payload = b64(claims(&issuer.url).to_string());
         for alg in ["none", "None", "NONE", "nOnE"] {
             let header = b64(json!({ "alg": alg, "typ": "JWT", "kid": keys().ed.kid }).to_string());
@@ -190,12 +188,13 @@ async fn alg_none_is_rejected_in_any_casing() {
                 );
             }
         }
-    });
+    }
 }
 
 #[actix_web::test]
 async fn hs256_signed_with_the_rsa_public_key_is_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let keys = keys();
         let public_n = keys.rsa.jwk["n"].as_str().unwrap();
         for secret in [
@@ -213,12 +212,13 @@ async fn hs256_signed_with_the_rsa_public_key_is_rejected() {
             let reply = me(&app, &token).await;
             assert_eq!(reply.error_description(), "algorithm not allowed");
         }
-    });
+    }
 }
 
 #[actix_web::test]
 async fn tampered_payload_and_stripped_signature_are_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let token = sign(&keys().rsa, &claims(&issuer.url));
         let parts: Vec<&str> = token.split('.').collect();
         let mut forged = claims(&issuer.url);
@@ -233,12 +233,13 @@ async fn tampered_payload_and_stripped_signature_are_rejected() {
         assert_eq!(me(&app, &stripped).await.status, StatusCode::UNAUTHORIZED);
         let two_parts = format!("{}.{}", parts[0], parts[1]);
         assert_eq!(me(&app, &two_parts).await.status, StatusCode::UNAUTHORIZED);
-    });
+    }
 }
 
 #[actix_web::test]
 async fn a_key_not_in_the_jwks_under_a_known_kid_is_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let keys = keys();
         let token = sign_as(
             &keys.rogue_rsa,
@@ -250,12 +251,13 @@ async fn a_key_not_in_the_jwks_under_a_known_kid_is_rejected() {
             me(&app, &token).await.error_description(),
             "invalid signature"
         );
-    });
+    }
 }
 
 #[actix_web::test]
 async fn an_algorithm_that_does_not_fit_the_key_is_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let keys = keys();
         // An RSA signature presented under the EC key's kid.
         let token = sign_as(
@@ -268,12 +270,13 @@ async fn an_algorithm_that_does_not_fit_the_key_is_rejected() {
             me(&app, &token).await.error_description(),
             "algorithm does not match key"
         );
-    });
+    }
 }
 
 #[actix_web::test]
 async fn token_offering_its_own_key_or_key_url_is_rejected_without_any_fetch() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let keys = keys();
         let hits_before = (issuer.jwks_hits(), issuer.other_hits());
         let attacker_url = format!("{}/attacker/jwks.json", issuer.url);
@@ -301,12 +304,13 @@ async fn token_offering_its_own_key_or_key_url_is_rejected_without_any_fetch() {
             hits_before,
             "no URL from a token is fetched"
         );
-    });
+    }
 }
 
 #[actix_web::test]
 async fn a_crit_header_is_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(keys().ed.kid.clone());
         header.crit = Some(vec!["exp".to_owned()]);
@@ -315,12 +319,13 @@ async fn a_crit_header_is_rejected() {
             me(&app, &token).await.error_description(),
             "unsupported critical header"
         );
-    });
+    }
 }
 
 #[actix_web::test]
 async fn access_token_types_are_accepted_and_others_refused() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(keys().ed.kid.clone());
         for (typ, accepted) in [
@@ -337,7 +342,7 @@ async fn access_token_types_are_accepted_and_others_refused() {
             .await;
             assert_eq!(reply.status == StatusCode::OK, accepted, "{typ:?}");
         }
-    });
+    }
 }
 
 #[actix_web::test]
@@ -363,7 +368,8 @@ async fn a_huge_token_is_rejected_before_parsing() {
 
 #[actix_web::test]
 async fn token_without_kid_is_accepted_only_when_one_key_fits_its_algorithm() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let keys = keys();
         let ed = sign_as(&keys.ed, Algorithm::EdDSA, None, &claims(&issuer.url));
         assert_eq!(me(&app, &ed).await.status, StatusCode::OK);
@@ -379,14 +385,15 @@ async fn token_without_kid_is_accepted_only_when_one_key_fits_its_algorithm() {
         let app = service!(state);
         let rsa = sign_as(&keys.rsa, Algorithm::RS256, None, &claims(&issuer.url));
         assert_eq!(me(&app, &rsa).await.error_description(), "missing key id");
-    });
+    }
 }
 
 #[actix_web::test]
 async fn payload_that_is_not_a_claims_object_is_rejected() {
-    with_app!(|issuer, app| {
+    let (issuer, app) = standard_app().await;
+    {
         let token = sign(&keys().ed, &Value::Array(vec![json!(1)]));
         assert_eq!(me(&app, &token).await.status, StatusCode::UNAUTHORIZED);
         let _ = &issuer;
-    });
+    }
 }
