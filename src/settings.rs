@@ -94,8 +94,17 @@ pub struct AuthSettings {
     pub leeway_seconds: u64,
     /// Tokens longer than this are rejected before any parsing. Defaults to 8192 bytes.
     pub max_token_bytes: usize,
-    /// How long a fetched key set is used before it is fetched again. Defaults to 600 s.
+    /// Lifetime of a key set served without `Cache-Control: max-age`. Defaults to 600 s.
     pub jwks_ttl_seconds: u64,
+    /// Shortest lifetime of a key set, whatever its `max-age`. Defaults to 60 s.
+    pub jwks_min_ttl_seconds: u64,
+    /// Longest lifetime of a key set, whatever its `max-age`. Defaults to 86400 s (24 h).
+    pub jwks_max_ttl_seconds: u64,
+    /// How long past its lifetime the last good key set keeps serving while the issuer fails.
+    /// Defaults to 86400 s (24 h).
+    pub max_stale_seconds: u64,
+    /// Key sets with more keys are refused whole. Defaults to 100.
+    pub max_jwks_keys: usize,
     /// Minimum time between refetches caused by unknown key ids. Defaults to 30 s.
     pub refetch_cooldown_seconds: u64,
     /// Connect and total timeout of each request to the issuer. Defaults to 5 s.

@@ -49,7 +49,7 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the verifier, its key store and the metadata for a service reachable at
-    /// `public_url`. No I/O: call [`JwksStore::spawn_initial_load`] (or `refresh`) to load keys.
+    /// `public_url`. No I/O: call [`JwksStore::spawn_refresher`] (or `refresh`) to load keys.
     pub fn new(settings: &Settings, public_url: &str) -> Result<Self, StartupError> {
         let public_url = public_url.trim_end_matches('/');
         let auth = &settings.auth;
@@ -77,7 +77,11 @@ impl AppState {
                 issuer: issuer.clone(),
                 jwks_uri,
                 algorithms: auth.algorithms.clone(),
-                ttl: Duration::from_secs(auth.jwks_ttl_seconds),
+                default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
+                min_ttl: Duration::from_secs(auth.jwks_min_ttl_seconds),
+                max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
+                max_stale: Duration::from_secs(auth.max_stale_seconds),
+                max_keys: auth.max_jwks_keys,
                 refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
             },
             Fetcher::new(timeout, auth.max_jwks_bytes),
@@ -158,7 +162,7 @@ impl Application {
         let port = listener.local_addr().map_err(StartupError::Bind)?.port();
         let public_url = public_url(&settings, port);
         let state = AppState::new(&settings, &public_url)?;
-        state.store().spawn_initial_load();
+        state.store().spawn_refresher();
 
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use actix_web::http::header::{CacheDirective, HeaderValue, from_comma_delimited};
 use reqwest::{Client, Url, redirect};
 use serde::Deserialize;
 
@@ -35,6 +36,13 @@ impl std::fmt::Display for FetchError {
             Self::IssuerMismatch => f.write_str("the discovery document names a different issuer"),
         }
     }
+}
+
+/// A fetched document and how long its server says it stays fresh.
+pub struct Fetched {
+    pub body: Vec<u8>,
+    /// `Cache-Control: max-age`; zero for `no-store` or `no-cache`; `None` when absent.
+    pub max_age: Option<Duration>,
 }
 
 /// Bounded HTTP access to one issuer's documents.
@@ -86,8 +94,8 @@ impl Fetcher {
         let base = issuer.trim_end_matches('/');
         let discovery_url = parse_url(&format!("{base}/.well-known/openid-configuration"))?;
         match self.get(&discovery_url).await {
-            Ok(body) => {
-                let document: Discovery = serde_json::from_slice(&body)
+            Ok(fetched) => {
+                let document: Discovery = serde_json::from_slice(&fetched.body)
                     .map_err(|_| FetchError::BadDiscovery("is not JSON"))?;
                 if document.issuer.as_deref() != Some(issuer) {
                     return Err(FetchError::IssuerMismatch);
@@ -107,7 +115,7 @@ impl Fetcher {
     }
 
     /// GETs a document, refusing non-2xx answers and bodies over the size cap while streaming.
-    pub async fn get(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+    pub async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
         let mut response = self
             .client
             .get(url.clone())
@@ -119,6 +127,7 @@ impl Fetcher {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
+        let max_age = max_age(response.headers().get_all(reqwest::header::CACHE_CONTROL));
         let too_large = FetchError::TooLarge {
             limit: self.max_bytes,
         };
@@ -135,8 +144,23 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body)
+        Ok(Fetched { body, max_age })
     }
+}
+
+/// Reads `Cache-Control` with the framework's directive parser; `no-store` and `no-cache`
+/// count as a lifetime of zero (the caller clamps it to its minimum).
+fn max_age(values: reqwest::header::GetAll<'_, reqwest::header::HeaderValue>) -> Option<Duration> {
+    let values: Vec<HeaderValue> = values
+        .iter()
+        .filter_map(|value| HeaderValue::from_bytes(value.as_bytes()).ok())
+        .collect();
+    let directives = from_comma_delimited::<_, CacheDirective>(values.iter()).ok()?;
+    directives.iter().find_map(|directive| match directive {
+        CacheDirective::MaxAge(seconds) => Some(Duration::from_secs(u64::from(*seconds))),
+        CacheDirective::NoStore | CacheDirective::NoCache => Some(Duration::ZERO),
+        _ => None,
+    })
 }
 
 fn parse_url(value: &str) -> Result<Url, FetchError> {

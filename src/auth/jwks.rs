@@ -2,11 +2,14 @@
 //! refreshes it. It knows nothing of HTTP responses; it answers "which key verifies this token".
 //!
 //! Readers take a read lock only long enough to clone an `Arc`; a refresh builds the new set
-//! aside and swaps it in whole. Refetches are single-flight, and those caused by unknown key
-//! ids are rate-limited by a cooldown so that bogus kids cannot turn into a fetch flood.
+//! aside and swaps it in whole. A background task refreshes ahead of expiry, so no request waits
+//! on a scheduled refresh; when the issuer fails, the last good set keeps serving for a bounded
+//! staleness while the task retries with exponential backoff and jitter. Refetches are
+//! single-flight, and those caused by unknown key ids are rate-limited by a cooldown so that
+//! bogus kids cannot turn into a fetch flood.
 
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 use reqwest::Url;
@@ -14,9 +17,9 @@ use reqwest::Url;
 use super::fetch::{FetchError, Fetcher};
 use super::keys::{KeySet, KeySetError, SkippedKey, VerificationKey};
 
-/// Backoff of the initial load while the issuer cannot be reached.
-const FIRST_RETRY: Duration = Duration::from_millis(250);
-const MAX_RETRY: Duration = Duration::from_secs(30);
+/// Backoff between failed refreshes: doubling from the first, capped, each drawn with jitter.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const MAX_RETRY: Duration = Duration::from_secs(60);
 
 /// Where the keys of one issuer come from and how long they are trusted.
 #[derive(Debug, Clone)]
@@ -27,8 +30,15 @@ pub struct JwksSource {
     pub jwks_uri: Option<Url>,
     /// Algorithms a key may verify at all.
     pub algorithms: Vec<Algorithm>,
-    /// Age after which the set is refreshed.
-    pub ttl: Duration,
+    /// Lifetime of a set whose response has no `Cache-Control: max-age`.
+    pub default_ttl: Duration,
+    /// Bounds on any lifetime, whatever the issuer's `max-age` says.
+    pub min_ttl: Duration,
+    pub max_ttl: Duration,
+    /// How long past its lifetime the last good set still serves while refreshes fail.
+    pub max_stale: Duration,
+    /// Sets with more keys than this are refused whole.
+    pub max_keys: usize,
     /// Minimum time between refetches caused by unknown kids.
     pub refetch_cooldown: Duration,
 }
@@ -70,7 +80,8 @@ pub struct StoreStatus {
     pub kids: Vec<String>,
     pub key_count: usize,
     pub age: Option<Duration>,
-    pub fetched_at: Option<SystemTime>,
+    /// Whether the set is past its lifetime (still serving, within the staleness bound).
+    pub stale: bool,
     pub skipped: Vec<SkippedKey>,
     pub last_error: Option<String>,
 }
@@ -79,7 +90,18 @@ struct LoadedSet {
     keys: KeySet,
     jwks_uri: Url,
     fetched_at: Instant,
-    fetched_at_wall: SystemTime,
+    lifetime: Duration,
+}
+
+impl LoadedSet {
+    fn expires_at(&self) -> Instant {
+        self.fetched_at + self.lifetime
+    }
+
+    /// When the background task refreshes it: at four fifths of its lifetime.
+    fn refresh_at(&self) -> Instant {
+        self.fetched_at + self.lifetime.mul_f64(0.8)
+    }
 }
 
 /// The keys of one issuer, shared by every worker.
@@ -112,9 +134,9 @@ impl JwksStore {
         &self.source.issuer
     }
 
-    /// Whether a key set is loaded.
+    /// Whether a key set within its staleness bound is loaded.
     pub fn is_ready(&self) -> bool {
-        self.snapshot().is_some()
+        self.usable_snapshot().is_some()
     }
 
     /// How many JWKS fetches this store has started.
@@ -122,17 +144,42 @@ impl JwksStore {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Loads the keys in the background, retrying with exponential backoff until the first
-    /// success, so the service can start (and serve `/health`) while the issuer is down.
-    pub fn spawn_initial_load(self: &Arc<Self>) {
-        let store = Arc::clone(self);
+    /// Keeps the set fresh in the background: loads it (so the service can start, and serve
+    /// `/health`, while the issuer is down), then refreshes it ahead of expiry, retrying failures
+    /// with exponential backoff and jitter. The task ends when the store is dropped.
+    pub fn spawn_refresher(self: &Arc<Self>) {
+        let store = Arc::downgrade(self);
         tokio::spawn(async move {
-            let mut delay = FIRST_RETRY;
-            while !store.is_ready() && store.refresh().await.is_err() {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_RETRY);
+            let mut failures = 0u32;
+            loop {
+                let Some(wait) = store.upgrade().map(|s| s.time_until_refresh()) else {
+                    return;
+                };
+                tokio::time::sleep(wait).await;
+                let Some(current) = store.upgrade() else {
+                    return;
+                };
+                if current.time_until_refresh() > Duration::ZERO {
+                    continue;
+                }
+                let outcome = current.refresh().await;
+                drop(current);
+                match outcome {
+                    Ok(()) => failures = 0,
+                    Err(_) => {
+                        failures = failures.saturating_add(1);
+                        tokio::time::sleep(backoff(failures)).await;
+                    }
+                }
             }
         });
+    }
+
+    /// Zero when a refresh is due (no set yet, or four fifths of its lifetime gone).
+    fn time_until_refresh(&self) -> Duration {
+        self.snapshot().map_or(Duration::ZERO, |set| {
+            set.refresh_at().saturating_duration_since(Instant::now())
+        })
     }
 
     /// Fetches and swaps in a new key set. Concurrent callers share one fetch.
@@ -187,33 +234,34 @@ impl JwksStore {
                 uri
             }
         };
-        let body = self
+        let fetched = self
             .fetcher
             .get(&jwks_uri)
             .await
             .map_err(RefreshError::Fetch)?;
-        let keys = KeySet::parse(&body, &self.source.algorithms).map_err(RefreshError::KeySet)?;
+        let keys = KeySet::parse(&fetched.body, &self.source.algorithms, self.source.max_keys)
+            .map_err(RefreshError::KeySet)?;
+        let lifetime = fetched
+            .max_age
+            .unwrap_or(self.source.default_ttl)
+            .clamp(self.source.min_ttl, self.source.max_ttl);
         Ok(LoadedSet {
             keys,
             jwks_uri,
             fetched_at: Instant::now(),
-            fetched_at_wall: SystemTime::now(),
+            lifetime,
         })
     }
 
     /// The key that must verify a token with this `kid` and `alg`.
     ///
-    /// An unknown kid triggers one refetch unless another happened within the cooldown; a stale
-    /// set is refreshed in the background while the current one keeps serving.
+    /// An unknown kid triggers one refetch unless another happened within the cooldown.
     pub async fn key_for(
         self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<VerificationKey>, KeyLookupError> {
-        let set = self.snapshot().ok_or(KeyLookupError::Unavailable)?;
-        if set.fetched_at.elapsed() >= self.source.ttl {
-            self.spawn_refresh();
-        }
+        let set = self.usable_snapshot().ok_or(KeyLookupError::Unavailable)?;
         let Some(kid) = kid else {
             return set
                 .keys
@@ -233,7 +281,7 @@ impl JwksStore {
         );
         // A failed refetch leaves the current set in place; the kid stays unknown.
         let _ = self.refresh().await;
-        let set = self.snapshot().ok_or(KeyLookupError::Unavailable)?;
+        let set = self.usable_snapshot().ok_or(KeyLookupError::Unavailable)?;
         set.keys
             .by_kid(kid)
             .ok_or(KeyLookupError::UnknownKid)
@@ -254,16 +302,6 @@ impl JwksStore {
         true
     }
 
-    fn spawn_refresh(self: &Arc<Self>) {
-        if self.refresh.try_lock().is_err() {
-            return;
-        }
-        let store = Arc::clone(self);
-        tokio::spawn(async move {
-            let _ = store.refresh().await;
-        });
-    }
-
     fn snapshot(&self) -> Option<Arc<LoadedSet>> {
         self.current
             .read()
@@ -271,16 +309,24 @@ impl JwksStore {
             .clone()
     }
 
+    /// The set, unless it is past its lifetime by more than the staleness bound.
+    fn usable_snapshot(&self) -> Option<Arc<LoadedSet>> {
+        self.snapshot()
+            .filter(|set| Instant::now() <= set.expires_at() + self.source.max_stale)
+    }
+
     /// What the store holds now.
     pub fn status(&self) -> StoreStatus {
-        let set = self.snapshot();
+        let set = self.usable_snapshot();
         StoreStatus {
             issuer: self.source.issuer.clone(),
             jwks_uri: set.as_ref().map(|s| s.jwks_uri.to_string()),
             kids: set.as_ref().map(|s| s.keys.kids()).unwrap_or_default(),
             key_count: set.as_ref().map_or(0, |s| s.keys.len()),
             age: set.as_ref().map(|s| s.fetched_at.elapsed()),
-            fetched_at: set.as_ref().map(|s| s.fetched_at_wall),
+            stale: set
+                .as_ref()
+                .is_some_and(|s| Instant::now() > s.expires_at()),
             skipped: set
                 .as_ref()
                 .map(|s| s.keys.skipped().to_vec())
@@ -303,6 +349,16 @@ fn usable(
     } else {
         Err(KeyLookupError::AlgorithmMismatch)
     }
+}
+
+/// The wait after the `failures`-th failure in a row: 0.5 s doubling to 60 s, times a random
+/// factor in [0.5, 1) so that replicas do not retry in step.
+fn backoff(failures: u32) -> Duration {
+    let exponential = FIRST_RETRY.saturating_mul(1 << failures.saturating_sub(1).min(16));
+    let mut random = [0u8; 2];
+    let _ = aws_lc_rs::rand::fill(&mut random);
+    let jitter = 0.5 + f64::from(u16::from_le_bytes(random)) / f64::from(u16::MAX) / 2.0;
+    exponential.min(MAX_RETRY).mul_f64(jitter)
 }
 
 fn same_set(a: &Option<Arc<LoadedSet>>, b: &Option<Arc<LoadedSet>>) -> bool {

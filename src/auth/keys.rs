@@ -32,7 +32,7 @@ impl VerificationKey {
 }
 
 /// A key the set contained but that will never verify, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SkippedKey {
     pub kid: Option<String>,
     pub reason: String,
@@ -52,6 +52,7 @@ pub enum KeySetError {
     NotJson,
     NoKeysMember,
     NoUsableKey,
+    TooManyKeys { limit: usize },
 }
 
 impl std::fmt::Display for KeySetError {
@@ -60,6 +61,7 @@ impl std::fmt::Display for KeySetError {
             Self::NotJson => "the JWKS is not a JSON object",
             Self::NoKeysMember => "the JWKS has no `keys` array",
             Self::NoUsableKey => "the JWKS has no key usable for the allowed algorithms",
+            Self::TooManyKeys { limit } => return write!(f, "the JWKS has more than {limit} keys"),
         })
     }
 }
@@ -70,11 +72,15 @@ struct JwksDocument {
 }
 
 impl KeySet {
-    /// Parses a JWKS, keeping only keys that can verify one of `allowed` algorithms.
-    pub fn parse(body: &[u8], allowed: &[Algorithm]) -> Result<Self, KeySetError> {
+    /// Parses a JWKS, keeping only keys that can verify one of `allowed` algorithms; a set of
+    /// more than `max_keys` keys is refused whole.
+    pub fn parse(body: &[u8], allowed: &[Algorithm], max_keys: usize) -> Result<Self, KeySetError> {
         let document: JwksDocument =
             serde_json::from_slice(body).map_err(|_| KeySetError::NotJson)?;
         let entries = document.keys.ok_or(KeySetError::NoKeysMember)?;
+        if entries.len() > max_keys {
+            return Err(KeySetError::TooManyKeys { limit: max_keys });
+        }
         let mut set = KeySet::default();
         for entry in entries {
             let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
@@ -252,20 +258,23 @@ mod tests {
     fn hmac_key_in_a_jwks_is_skipped_and_alone_gives_no_set() {
         let body = br#"{"keys":[{"kty":"oct","kid":"h","k":"c2VjcmV0"}]}"#;
         assert_eq!(
-            KeySet::parse(body, &[Algorithm::RS256]).err(),
+            KeySet::parse(body, &[Algorithm::RS256], 10).err(),
             Some(KeySetError::NoUsableKey)
         );
     }
 
     #[test]
     fn documents_without_keys_are_refused() {
-        assert_eq!(KeySet::parse(b"[]", &[]).err(), Some(KeySetError::NotJson));
         assert_eq!(
-            KeySet::parse(b"{}", &[]).err(),
+            KeySet::parse(b"[]", &[], 10).err(),
+            Some(KeySetError::NotJson)
+        );
+        assert_eq!(
+            KeySet::parse(b"{}", &[], 10).err(),
             Some(KeySetError::NoKeysMember)
         );
         assert_eq!(
-            KeySet::parse(b"<html>", &[]).err(),
+            KeySet::parse(b"<html>", &[], 10).err(),
             Some(KeySetError::NotJson)
         );
     }

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::auth::Verifier;
 use crate::auth::jwks::StoreStatus;
+use crate::auth::keys::SkippedKey;
 
 /// `GET /health`: the process is up. Depends on nothing else.
 pub async fn health() -> HttpResponse {
@@ -19,6 +20,8 @@ struct IssuerReport {
     keys: usize,
     kids: Vec<String>,
     age_seconds: Option<u64>,
+    stale: bool,
+    skipped: Vec<SkippedKey>,
     last_error: Option<String>,
 }
 
@@ -30,6 +33,8 @@ impl From<StoreStatus> for IssuerReport {
             keys: status.key_count,
             kids: status.kids,
             age_seconds: status.age.map(|age| age.as_secs()),
+            stale: status.stale,
+            skipped: status.skipped,
             last_error: status.last_error,
         }
     }

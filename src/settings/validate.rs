@@ -90,6 +90,10 @@ struct RawAuth {
     leeway_seconds: u64,
     max_token_bytes: usize,
     jwks_ttl_seconds: u64,
+    jwks_min_ttl_seconds: u64,
+    jwks_max_ttl_seconds: u64,
+    max_stale_seconds: u64,
+    max_jwks_keys: usize,
     refetch_cooldown_seconds: u64,
     http_timeout_seconds: u64,
     max_jwks_bytes: usize,
@@ -140,6 +144,15 @@ impl RawSettings {
         }
         positive("APP__AUTH__MAX_TOKEN_BYTES", auth.max_token_bytes as u64)?;
         positive("APP__AUTH__JWKS_TTL_SECONDS", auth.jwks_ttl_seconds)?;
+        positive("APP__AUTH__JWKS_MIN_TTL_SECONDS", auth.jwks_min_ttl_seconds)?;
+        positive("APP__AUTH__MAX_JWKS_KEYS", auth.max_jwks_keys as u64)?;
+        if auth.jwks_max_ttl_seconds < auth.jwks_min_ttl_seconds {
+            return Err(SettingsError::new(
+                "APP__AUTH__JWKS_MAX_TTL_SECONDS",
+                "it is below APP__AUTH__JWKS_MIN_TTL_SECONDS",
+                "make the maximum key set lifetime at least the minimum",
+            ));
+        }
         positive("APP__AUTH__HTTP_TIMEOUT_SECONDS", auth.http_timeout_seconds)?;
         positive("APP__AUTH__MAX_JWKS_BYTES", auth.max_jwks_bytes as u64)?;
 
@@ -154,6 +167,10 @@ impl RawSettings {
                 leeway_seconds: auth.leeway_seconds,
                 max_token_bytes: auth.max_token_bytes,
                 jwks_ttl_seconds: auth.jwks_ttl_seconds,
+                jwks_min_ttl_seconds: auth.jwks_min_ttl_seconds,
+                jwks_max_ttl_seconds: auth.jwks_max_ttl_seconds,
+                max_stale_seconds: auth.max_stale_seconds,
+                max_jwks_keys: auth.max_jwks_keys,
                 refetch_cooldown_seconds: auth.refetch_cooldown_seconds,
                 http_timeout_seconds: auth.http_timeout_seconds,
                 max_jwks_bytes: auth.max_jwks_bytes,

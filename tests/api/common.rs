@@ -107,6 +107,8 @@ struct IssuerState {
     url: OnceLock<String>,
     jwks: Mutex<Value>,
     discovery: Mutex<bool>,
+    cache_control: Mutex<Option<String>>,
+    failing: Mutex<bool>,
     jwks_hits: AtomicUsize,
     other_hits: AtomicUsize,
 }
@@ -159,6 +161,16 @@ impl TestIssuer {
         *self.state.jwks.lock().unwrap() = jwks;
     }
 
+    /// Serve the JWKS with this `Cache-Control` value.
+    pub fn set_cache_control(&self, value: &str) {
+        *self.state.cache_control.lock().unwrap() = Some(value.to_owned());
+    }
+
+    /// Answer every JWKS request with 503 (still counted) until told otherwise.
+    pub fn set_failing(&self, failing: bool) {
+        *self.state.failing.lock().unwrap() = failing;
+    }
+
     /// Answer discovery with 404, as Zuplo's issuer does.
     pub fn disable_discovery(&self) {
         *self.state.discovery.lock().unwrap() = false;
@@ -175,7 +187,14 @@ async fn discovery(state: web::Data<IssuerState>) -> HttpResponse {
 
 async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
     state.jwks_hits.fetch_add(1, Ordering::SeqCst);
-    HttpResponse::Ok().json(state.jwks.lock().unwrap().clone())
+    if *state.failing.lock().unwrap() {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
+    let mut response = HttpResponse::Ok();
+    if let Some(value) = state.cache_control.lock().unwrap().clone() {
+        response.insert_header(("Cache-Control", value));
+    }
+    response.json(state.jwks.lock().unwrap().clone())
 }
 
 async fn other(state: web::Data<IssuerState>) -> HttpResponse {
@@ -228,6 +247,7 @@ pub async fn standard_app() -> (
 pub async fn state(settings: &Settings) -> AppState {
     let state = AppState::new(settings, "http://localhost:8080").unwrap();
     let _ = state.store().refresh().await;
+    state.store().spawn_refresher();
     state
 }
 

@@ -2,6 +2,8 @@
 //! cooldown, unusable keys never verify, and an unreachable issuer is a 503, not a 401.
 
 use actix_web::http::StatusCode;
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -219,28 +221,148 @@ async fn public_routes_need_no_token_and_describe_the_resource() {
     }
 }
 
-#[actix_web::test]
-async fn a_stale_set_keeps_serving_while_it_is_refreshed_in_the_background() {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(
-        &issuer.url,
-        &[("APP__AUTH__JWKS_TTL_SECONDS", "1")],
-    ))
-    .await;
-    let app = service!(state);
-    let token = sign(&keys().ed, &claims(&issuer.url));
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-
-    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
-
-    for _ in 0..100 {
-        if issuer.jwks_hits() == 2 {
+/// Polls (briefly) until the issuer has served `hits` JWKS requests.
+async fn until_hits(issuer: &TestIssuer, hits: usize) {
+    for _ in 0..300 {
+        if issuer.jwks_hits() >= hits {
             return;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!(
-        "the stale set was not refreshed: {} fetches",
-        issuer.jwks_hits()
+    panic!("expected {hits} JWKS fetches, saw {}", issuer.jwks_hits());
+}
+
+const SHORT_LIFETIMES: [(&str, &str); 2] = [
+    ("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1"),
+    ("APP__AUTH__JWKS_MAX_TTL_SECONDS", "1"),
+];
+
+#[actix_web::test]
+async fn the_set_is_refreshed_ahead_of_its_max_age_without_any_request() {
+    let issuer = TestIssuer::start(standard_jwks());
+    issuer.set_cache_control("public, max-age=1");
+    let _state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1")],
+    ))
+    .await;
+
+    until_hits(&issuer, 2).await;
+}
+
+#[actix_web::test]
+async fn max_age_is_clamped_to_the_configured_maximum() {
+    let issuer = TestIssuer::start(standard_jwks());
+    issuer.set_cache_control("max-age=86400");
+    let _state = state(&settings(&issuer.url, &SHORT_LIFETIMES)).await;
+
+    until_hits(&issuer, 2).await;
+}
+
+#[actix_web::test]
+async fn max_age_is_clamped_to_the_configured_minimum() {
+    let issuer = TestIssuer::start(standard_jwks());
+    issuer.set_cache_control("no-store");
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert_eq!(
+        get(&app, "/ready", None).await.body["issuers"][0]["stale"],
+        false
+    );
+    assert_eq!(
+        issuer.jwks_hits(),
+        1,
+        "no-store is held for the 60 s minimum"
+    );
+}
+
+#[actix_web::test]
+async fn keys_removed_at_the_issuer_stop_verifying_after_the_next_refresh() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &SHORT_LIFETIMES)).await;
+    let app = service!(state);
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+
+    issuer.set_jwks(json!({ "keys": [keys().rsa.jwk] }));
+    until_hits(&issuer, 2).await;
+    for _ in 0..300 {
+        if state.store().status().kids == ["rsa-1"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    assert_eq!(
+        me(&app, &token).await.error_description(),
+        "unknown signing key"
+    );
+}
+
+#[actix_web::test]
+async fn during_an_outage_the_last_good_set_serves_until_its_staleness_bound() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let mut overrides = SHORT_LIFETIMES.to_vec();
+    overrides.push(("APP__AUTH__MAX_STALE_SECONDS", "1"));
+    let state = state(&settings(&issuer.url, &overrides)).await;
+    let app = service!(state);
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    issuer.set_failing(true);
+
+    until_hits(&issuer, 2).await;
+    assert_eq!(
+        me(&app, &token).await.status,
+        StatusCode::OK,
+        "stale but within bounds"
+    );
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let reply = me(&app, &token).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    let ready = get(&app, "/ready", None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        ready.body["issuers"][0]["last_error"],
+        "the issuer answered HTTP 503"
+    );
+}
+
+#[actix_web::test]
+async fn the_service_recovers_when_an_issuer_that_was_down_comes_up() {
+    let issuer = TestIssuer::start(standard_jwks());
+    issuer.set_failing(true);
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    assert_eq!(
+        me(&app, &token).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    issuer.set_failing(false);
+    for _ in 0..300 {
+        if state.store().is_ready() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn a_set_with_too_many_keys_is_refused_whole() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[("APP__AUTH__MAX_JWKS_KEYS", "2")])).await;
+    let app = service!(state);
+
+    let ready = get(&app, "/ready", None).await;
+
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        ready.body["issuers"][0]["last_error"],
+        "the JWKS has more than 2 keys"
     );
 }
