@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
     match application.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("server error: {error}");
+            eprintln!("stopped: {error}");
             ExitCode::FAILURE
         }
     }

@@ -105,6 +105,13 @@ pub struct AuthSettings {
     pub max_stale_seconds: u64,
     /// Key sets with more keys are refused whole. Defaults to 100.
     pub max_jwks_keys: usize,
+    /// How many kids a refetch confirmed unknown are remembered; 0 disables. Defaults to 1000.
+    pub unknown_kid_cache_size: usize,
+    /// How long such a kid is answered "unknown" without a refetch. Defaults to 60 s.
+    pub unknown_kid_cache_seconds: u64,
+    /// With a value above 0, the service waits this long at startup for signing keys and exits
+    /// if none arrive; with 0 it serves at once and answers 503 until they do. Defaults to 0.
+    pub wait_for_keys_seconds: u64,
     /// Minimum time between refetches caused by unknown key ids. Defaults to 30 s.
     pub refetch_cooldown_seconds: u64,
     /// Connect and total timeout of each request to the issuer. Defaults to 5 s.

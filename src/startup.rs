@@ -24,6 +24,9 @@ pub enum StartupError {
     Bind(std::io::Error),
     DevIssuer(DevIssuerError),
     InvalidUrl(&'static str, String),
+    /// `wait_for_keys_seconds` passed without a key set.
+    NoKeys(Duration),
+    Serve(std::io::Error),
 }
 
 impl std::fmt::Display for StartupError {
@@ -32,6 +35,12 @@ impl std::fmt::Display for StartupError {
             Self::Bind(error) => write!(f, "cannot listen: {error}"),
             Self::DevIssuer(error) => error.fmt(f),
             Self::InvalidUrl(what, value) => write!(f, "{what} `{value}` is not a valid URL"),
+            Self::NoKeys(waited) => write!(
+                f,
+                "no signing keys from the issuer within {} s (APP__AUTH__WAIT_FOR_KEYS_SECONDS)",
+                waited.as_secs()
+            ),
+            Self::Serve(error) => write!(f, "server error: {error}"),
         }
     }
 }
@@ -82,6 +91,8 @@ impl AppState {
                 max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
                 max_stale: Duration::from_secs(auth.max_stale_seconds),
                 max_keys: auth.max_jwks_keys,
+                unknown_kid_capacity: auth.unknown_kid_cache_size,
+                unknown_kid_lifetime: Duration::from_secs(auth.unknown_kid_cache_seconds),
                 refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
             },
             Fetcher::new(timeout, auth.max_jwks_bytes),
@@ -152,6 +163,7 @@ pub struct Application {
     public_url: String,
     state: AppState,
     server: Server,
+    wait_for_keys: Option<Duration>,
 }
 
 impl Application {
@@ -180,6 +192,8 @@ impl Application {
             public_url,
             state,
             server: server.run(),
+            wait_for_keys: Some(Duration::from_secs(settings.auth.wait_for_keys_seconds))
+                .filter(|wait| !wait.is_zero()),
         })
     }
 
@@ -198,9 +212,24 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the process is told to stop.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// Serves until the process is told to stop. With `wait_for_keys_seconds` set, stops with
+    /// [`StartupError::NoKeys`] if no key set arrives in time (the server already answers
+    /// meanwhile, so a development issuer on this same server can be fetched).
+    pub async fn run_until_stopped(self) -> Result<(), StartupError> {
+        let handle = self.server.handle();
+        let serving = actix_web::rt::spawn(self.server);
+        if let Some(deadline) = self.wait_for_keys
+            && !self.state.store().wait_until_ready(deadline).await
+        {
+            handle.stop(false).await;
+            return Err(StartupError::NoKeys(deadline));
+        }
+        match serving.await {
+            Ok(result) => result.map_err(StartupError::Serve),
+            Err(_) => Err(StartupError::Serve(std::io::Error::other(
+                "server task failed",
+            ))),
+        }
     }
 }
 

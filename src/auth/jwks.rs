@@ -16,6 +16,7 @@ use reqwest::Url;
 
 use super::fetch::{FetchError, Fetcher};
 use super::keys::{KeySet, KeySetError, SkippedKey, VerificationKey};
+use super::unknown_kids::UnknownKids;
 
 /// Backoff between failed refreshes: doubling from the first, capped, each drawn with jitter.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
@@ -39,6 +40,9 @@ pub struct JwksSource {
     pub max_stale: Duration,
     /// Sets with more keys than this are refused whole.
     pub max_keys: usize,
+    /// How many kids confirmed unknown by a refetch are remembered (0 disables), and how long.
+    pub unknown_kid_capacity: usize,
+    pub unknown_kid_lifetime: Duration,
     /// Minimum time between refetches caused by unknown kids.
     pub refetch_cooldown: Duration,
 }
@@ -113,19 +117,22 @@ pub struct JwksStore {
     refresh: tokio::sync::Mutex<Option<Url>>,
     last_kid_refetch: Mutex<Option<Instant>>,
     last_error: Mutex<Option<String>>,
-    fetches: std::sync::atomic::AtomicU64,
+    unknown_kids: UnknownKids,
 }
 
 impl JwksStore {
     pub fn new(source: JwksSource, fetcher: Fetcher) -> Self {
         Self {
             refresh: tokio::sync::Mutex::new(source.jwks_uri.clone()),
+            unknown_kids: UnknownKids::new(
+                source.unknown_kid_capacity,
+                source.unknown_kid_lifetime,
+            ),
             source,
             fetcher,
             current: RwLock::new(None),
             last_kid_refetch: Mutex::new(None),
             last_error: Mutex::new(None),
-            fetches: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -139,9 +146,16 @@ impl JwksStore {
         self.usable_snapshot().is_some()
     }
 
-    /// How many JWKS fetches this store has started.
-    pub fn fetch_count(&self) -> u64 {
-        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+    /// Waits up to `deadline` for a usable key set; true once there is one.
+    pub async fn wait_until_ready(&self, deadline: Duration) -> bool {
+        let give_up = Instant::now() + deadline;
+        while !self.is_ready() {
+            if Instant::now() >= give_up {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
     }
 
     /// Keeps the set fresh in the background: loads it (so the service can start, and serve
@@ -189,8 +203,6 @@ impl JwksStore {
         if !same_set(&before, &self.snapshot()) {
             return Ok(());
         }
-        self.fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outcome = self.fetch_set(&mut resolved_uri).await;
         match outcome {
             Ok(loaded) => {
@@ -209,6 +221,7 @@ impl JwksStore {
                     loaded.jwks_uri
                 );
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(loaded));
+                self.unknown_kids.clear();
                 *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 Ok(())
             }
@@ -272,7 +285,7 @@ impl JwksStore {
         if let Some(key) = set.keys.by_kid(kid) {
             return usable(key, alg);
         }
-        if !self.claim_kid_refetch() {
+        if self.unknown_kids.contains(kid) || !self.claim_kid_refetch() {
             return Err(KeyLookupError::UnknownKid);
         }
         log::debug!(
@@ -282,10 +295,11 @@ impl JwksStore {
         // A failed refetch leaves the current set in place; the kid stays unknown.
         let _ = self.refresh().await;
         let set = self.usable_snapshot().ok_or(KeyLookupError::Unavailable)?;
-        set.keys
-            .by_kid(kid)
-            .ok_or(KeyLookupError::UnknownKid)
-            .and_then(|key| usable(key, alg))
+        let Some(key) = set.keys.by_kid(kid) else {
+            self.unknown_kids.insert(kid);
+            return Err(KeyLookupError::UnknownKid);
+        };
+        usable(key, alg)
     }
 
     /// Takes the right to refetch for an unknown kid, if the cooldown allows it now.

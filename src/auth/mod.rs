@@ -9,6 +9,7 @@ pub mod fetch;
 pub mod header;
 pub mod jwks;
 pub mod keys;
+pub mod unknown_kids;
 pub mod validator;
 pub mod verifier;
 

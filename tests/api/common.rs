@@ -109,6 +109,7 @@ struct IssuerState {
     discovery: Mutex<bool>,
     cache_control: Mutex<Option<String>>,
     failing: Mutex<bool>,
+    delay: Mutex<Option<std::time::Duration>>,
     jwks_hits: AtomicUsize,
     other_hits: AtomicUsize,
 }
@@ -166,6 +167,11 @@ impl TestIssuer {
         *self.state.cache_control.lock().unwrap() = Some(value.to_owned());
     }
 
+    /// Hold every JWKS response back this long, like an issuer that hangs.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        *self.state.delay.lock().unwrap() = Some(delay);
+    }
+
     /// Answer every JWKS request with 503 (still counted) until told otherwise.
     pub fn set_failing(&self, failing: bool) {
         *self.state.failing.lock().unwrap() = failing;
@@ -187,6 +193,10 @@ async fn discovery(state: web::Data<IssuerState>) -> HttpResponse {
 
 async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
     state.jwks_hits.fetch_add(1, Ordering::SeqCst);
+    let delay = *state.delay.lock().unwrap();
+    if let Some(delay) = delay {
+        actix_web::rt::time::sleep(delay).await;
+    }
     if *state.failing.lock().unwrap() {
         return HttpResponse::ServiceUnavailable().finish();
     }

@@ -52,7 +52,9 @@ async fn get_me(url: &str, token: &str) -> reqwest::Response {
 
 #[actix_web::test]
 async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
-    let (url, application) = start(development(&[])).await;
+    // Waiting for keys at startup must not deadlock on the issuer this same server hosts.
+    let (url, application) =
+        start(development(&[("APP__AUTH__WAIT_FOR_KEYS_SECONDS", "10")])).await;
     let dev_issuer = application.state().dev_issuer.clone().unwrap();
     actix_web::rt::spawn(application.run_until_stopped());
     until_ready(&url).await;

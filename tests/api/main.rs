@@ -1,9 +1,11 @@
 //! Integration tests: the production routing table, a real JWKS fetch from a test issuer on
 //! loopback, and real settings layers.
 
+mod abuse;
 mod common;
 mod credentials;
 mod dev_issuer;
 mod key_set;
 mod settings;
+mod startup;
 mod tokens;

@@ -1,0 +1,215 @@
+//! What attackers and broken issuers throw at the key store: floods of unknown kids, bad keys in
+//! a good set, oversized or garbage documents, and an issuer that hangs.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use futures_util::future::join_all;
+use serde_json::json;
+
+use crate::common::{
+    TestIssuer, claims, get, keys, me, settings, sign, sign_as, standard_jwks, state,
+};
+use crate::service;
+
+fn token_with_kid(issuer: &TestIssuer, kid: &str) -> String {
+    sign_as(&keys().ed, keys().ed.alg, Some(kid), &claims(&issuer.url))
+}
+
+#[actix_web::test]
+async fn a_storm_of_random_kids_causes_one_fetch_per_cooldown_and_no_waiting() {
+    for cooldown in ["0", "60"] {
+        let issuer = TestIssuer::start(standard_jwks());
+        let settings = settings(
+            &issuer.url,
+            &[("APP__AUTH__REFETCH_COOLDOWN_SECONDS", cooldown)],
+        );
+        let state = state(&settings).await;
+        let app = service!(state);
+        let requests = (0..1000).map(|n| {
+            let token = token_with_kid(&issuer, &format!("random-{n}"));
+            let request = TestRequest::get()
+                .uri("/api/v1/me")
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .to_request();
+            actix_web::test::call_service(&app, request)
+        });
+
+        let responses = join_all(requests).await;
+
+        assert!(
+            responses
+                .iter()
+                .all(|r| r.status() == StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            issuer.jwks_hits(),
+            2,
+            "cooldown {cooldown}: initial fetch + one shared refetch"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_repeated_bogus_kid_is_answered_from_the_unknown_kid_cache() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    for _ in 0..5 {
+        let reply = me(&app, &token_with_kid(&issuer, "bogus")).await;
+        assert_eq!(reply.error_description(), "unknown signing key");
+    }
+    assert_eq!(issuer.jwks_hits(), 2, "only the first sighting refetches");
+
+    me(&app, &token_with_kid(&issuer, "bogus-2")).await;
+    assert_eq!(issuer.jwks_hits(), 3, "another kid still refetches");
+}
+
+#[actix_web::test]
+async fn without_the_unknown_kid_cache_each_sighting_may_refetch() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__UNKNOWN_KID_CACHE_SIZE", "0")],
+    ))
+    .await;
+    let app = service!(state);
+
+    for _ in 0..3 {
+        me(&app, &token_with_kid(&issuer, "bogus")).await;
+    }
+
+    assert_eq!(issuer.jwks_hits(), 4);
+}
+
+#[actix_web::test]
+async fn bad_keys_are_skipped_and_named_while_the_rest_of_the_set_loads() {
+    let mut jwks = standard_jwks();
+    let bad = [
+        json!({"kty": "RSA", "kid": "broken-rsa", "e": "AQAB"}),
+        json!({"kty": "OKP", "crv": "Ed448", "kid": "ed448", "x": "AAAA"}),
+        json!({"kty": "AKP", "alg": "ML-DSA-44", "kid": "post-quantum", "pub": "AAAA"}),
+        json!({"kty": "EC", "crv": "P-521", "kid": "p521", "x": "AA", "y": "AA"}),
+        json!({"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}),
+        json!("not a key"),
+    ];
+    jwks["keys"].as_array_mut().unwrap().extend(bad);
+    let issuer = TestIssuer::start(jwks);
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    assert_eq!(
+        me(&app, &sign(&keys().rsa, &claims(&issuer.url)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let ready = get(&app, "/ready", None).await;
+    let report = &ready.body["issuers"][0];
+    assert_eq!(report["kids"], json!(["rsa-1", "ec-1", "ed-1"]));
+    let skipped: Vec<&str> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kid"].as_str().unwrap_or("(none)"))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "broken-rsa",
+            "ed448",
+            "post-quantum",
+            "p521",
+            "hmac",
+            "(none)"
+        ]
+    );
+    assert!(
+        report["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["reason"].is_string())
+    );
+}
+
+#[actix_web::test]
+async fn duplicate_kids_resolve_to_the_first_usable_key() {
+    let mut first = keys().ed.jwk.clone();
+    first["kid"] = json!("dup");
+    let mut second = keys().ec.jwk.clone();
+    second["kid"] = json!("dup");
+    let issuer = TestIssuer::start(json!({ "keys": [first, second] }));
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    let by_first = sign_as(&keys().ed, keys().ed.alg, Some("dup"), &claims(&issuer.url));
+    assert_eq!(me(&app, &by_first).await.status, StatusCode::OK);
+    let by_second = sign_as(&keys().ec, keys().ec.alg, Some("dup"), &claims(&issuer.url));
+    assert_eq!(me(&app, &by_second).await.status, StatusCode::UNAUTHORIZED);
+    let ready = get(&app, "/ready", None).await;
+    assert_eq!(ready.body["issuers"][0]["skipped"][0]["kid"], "dup");
+}
+
+#[actix_web::test]
+async fn an_oversized_jwks_is_refused() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__MAX_JWKS_BYTES", "100")],
+    ))
+    .await;
+    let app = service!(state);
+
+    let ready = get(&app, "/ready", None).await;
+
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        ready.body["issuers"][0]["last_error"],
+        "the response exceeds 100 bytes"
+    );
+}
+
+#[actix_web::test]
+async fn a_jwks_that_is_not_a_key_set_is_refused() {
+    for (document, error) in [
+        (json!("<html>"), "the JWKS is not a JSON object"),
+        (json!({"issuer": "x"}), "the JWKS has no `keys` array"),
+        (
+            json!({"keys": []}),
+            "the JWKS has no key usable for the allowed algorithms",
+        ),
+    ] {
+        let issuer = TestIssuer::start(document);
+        let state = state(&settings(&issuer.url, &[])).await;
+        let app = service!(state);
+        let ready = get(&app, "/ready", None).await;
+        assert_eq!(ready.body["issuers"][0]["last_error"], error);
+    }
+}
+
+#[actix_web::test]
+async fn a_hanging_issuer_does_not_stall_requests_with_known_kids() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let overrides = [
+        ("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1"),
+        ("APP__AUTH__JWKS_MAX_TTL_SECONDS", "1"),
+        ("APP__AUTH__HTTP_TIMEOUT_SECONDS", "1"),
+    ];
+    let state = state(&settings(&issuer.url, &overrides)).await;
+    let app = service!(state);
+    issuer.set_delay(Duration::from_secs(5));
+    for _ in 0..300 {
+        if issuer.jwks_hits() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(issuer.jwks_hits(), 2, "a background refresh is hanging");
+
+    let reply = me(&app, &sign(&keys().ed, &claims(&issuer.url))).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+}
