@@ -4,6 +4,7 @@
 //! Layers, later ones winning: `config/default.toml`, `config/{APP_ENV}.toml`, then the
 //! environment. A bad value stops the service with one line naming the key and the fix.
 
+mod issuers;
 mod list;
 mod validate;
 
@@ -80,18 +81,10 @@ pub struct ServerSettings {
 /// How tokens are verified.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// The exact `iss` to require. No default outside development, where the built-in issuer
-    /// is used.
-    pub issuer: Option<String>,
-    /// Accepted `aud` values; a token must name at least one. No default outside development.
-    pub audience: Vec<String>,
-    /// Where the issuer publishes its keys. Defaults to discovery, falling back to
-    /// `{issuer}/.well-known/jwks.json`.
-    pub jwks_uri: Option<String>,
-    /// Allowed signature algorithms. Defaults to every asymmetric JWS algorithm supported.
-    pub algorithms: Vec<Algorithm>,
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Defaults to 30 s; at most 300 s.
-    pub leeway_seconds: u64,
+    /// The issuers whose tokens are accepted, each with its own audience and algorithms.
+    /// From `APP__AUTH__ISSUER` (and its sibling keys) and any `[[auth.issuers]]` tables; in
+    /// development with neither, the built-in issuer.
+    pub issuers: Vec<IssuerSettings>,
     /// Tokens longer than this are rejected before any parsing. Defaults to 8192 bytes.
     pub max_token_bytes: usize,
     /// Lifetime of a key set served without `Cache-Control: max-age`. Defaults to 600 s.
@@ -120,6 +113,23 @@ pub struct AuthSettings {
     pub max_jwks_bytes: usize,
     /// The `realm` of `WWW-Authenticate` challenges. Defaults to the package name.
     pub realm: String,
+}
+
+/// One trusted issuer.
+#[derive(Debug, Clone)]
+pub struct IssuerSettings {
+    /// The exact `iss` to require; `None` stands for the development issuer, this server's own
+    /// public URL.
+    pub issuer: Option<String>,
+    /// Accepted `aud` values; a token must name at least one.
+    pub audience: Vec<String>,
+    /// Where the issuer publishes its keys. Defaults to discovery, falling back to
+    /// `{issuer}/.well-known/jwks.json`.
+    pub jwks_uri: Option<String>,
+    /// Allowed signature algorithms. Defaults to every asymmetric JWS algorithm supported.
+    pub algorithms: Vec<Algorithm>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Defaults to 30 s; at most 300 s.
+    pub leeway_seconds: u64,
 }
 
 /// The built-in issuer that makes `make run` work offline.

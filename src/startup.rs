@@ -12,11 +12,11 @@ use reqwest::Url;
 
 use crate::auth::fetch::Fetcher;
 use crate::auth::jwks::JwksSource;
-use crate::auth::verifier::VerifierPolicy;
+use crate::auth::verifier::IssuerPolicy;
 use crate::auth::{Challenge, JwksStore, Verifier};
 use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::routes::{self, ResourceMetadata};
-use crate::settings::Settings;
+use crate::settings::{AuthSettings, Settings};
 
 /// Why the service could not start.
 #[derive(Debug)]
@@ -72,40 +72,11 @@ impl AppState {
         } else {
             None
         };
-        let issuer = trusted_issuer(settings, public_url);
-        let jwks_uri = auth
-            .jwks_uri
-            .as_deref()
-            .map(|uri| {
-                Url::parse(uri).map_err(|_| StartupError::InvalidUrl("jwks_uri", uri.into()))
-            })
-            .transpose()?;
-        let timeout = Duration::from_secs(auth.http_timeout_seconds);
-        let store = JwksStore::new(
-            JwksSource {
-                issuer: issuer.clone(),
-                jwks_uri,
-                algorithms: auth.algorithms.clone(),
-                default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
-                min_ttl: Duration::from_secs(auth.jwks_min_ttl_seconds),
-                max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
-                max_stale: Duration::from_secs(auth.max_stale_seconds),
-                max_keys: auth.max_jwks_keys,
-                unknown_kid_capacity: auth.unknown_kid_cache_size,
-                unknown_kid_lifetime: Duration::from_secs(auth.unknown_kid_cache_seconds),
-                refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
-            },
-            Fetcher::new(timeout, auth.max_jwks_bytes),
-        );
-        let verifier = Verifier::new(
-            Arc::new(store),
-            VerifierPolicy {
-                audience: auth.audience.clone(),
-                algorithms: auth.algorithms.clone(),
-                leeway_seconds: auth.leeway_seconds,
-                max_token_bytes: auth.max_token_bytes,
-            },
-        );
+        let verifier = verifier(&settings.auth, public_url)?;
+        let authorization_servers = verifier
+            .stores()
+            .map(|store| store.issuer().to_owned())
+            .collect();
         let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
         Ok(Self {
             verifier: web::Data::new(verifier),
@@ -115,7 +86,7 @@ impl AppState {
             }),
             metadata: web::Data::new(ResourceMetadata {
                 resource: public_url.to_owned(),
-                authorization_servers: vec![issuer],
+                authorization_servers,
                 bearer_methods_supported: vec!["header"],
                 scopes_supported: Vec::new(),
             }),
@@ -123,24 +94,63 @@ impl AppState {
         })
     }
 
-    /// The key store behind the verifier.
-    pub fn store(&self) -> &Arc<JwksStore> {
-        self.verifier.store()
+    /// The key stores behind the verifier, one per trusted issuer.
+    pub fn stores(&self) -> impl Iterator<Item = &Arc<JwksStore>> {
+        self.verifier.stores()
     }
+}
+
+/// A verifier trusting every configured issuer, each with its own key store. The stores share
+/// one HTTP client.
+fn verifier(auth: &AuthSettings, public_url: &str) -> Result<Verifier, StartupError> {
+    let fetcher = Fetcher::new(
+        Duration::from_secs(auth.http_timeout_seconds),
+        auth.max_jwks_bytes,
+    );
+    let mut verifier = Verifier::new(auth.max_token_bytes);
+    for trusted in &auth.issuers {
+        let issuer = trusted
+            .issuer
+            .clone()
+            .unwrap_or_else(|| dev_issuer_url(public_url));
+        let jwks_uri = trusted
+            .jwks_uri
+            .as_deref()
+            .map(|uri| {
+                Url::parse(uri).map_err(|_| StartupError::InvalidUrl("jwks_uri", uri.into()))
+            })
+            .transpose()?;
+        let store = JwksStore::new(
+            JwksSource {
+                issuer,
+                jwks_uri,
+                algorithms: trusted.algorithms.clone(),
+                default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
+                min_ttl: Duration::from_secs(auth.jwks_min_ttl_seconds),
+                max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
+                max_stale: Duration::from_secs(auth.max_stale_seconds),
+                max_keys: auth.max_jwks_keys,
+                unknown_kid_capacity: auth.unknown_kid_cache_size,
+                unknown_kid_lifetime: Duration::from_secs(auth.unknown_kid_cache_seconds),
+                refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
+            },
+            fetcher.clone(),
+        );
+        verifier = verifier.trust(
+            Arc::new(store),
+            &IssuerPolicy {
+                audience: trusted.audience.clone(),
+                algorithms: trusted.algorithms.clone(),
+                leeway_seconds: trusted.leeway_seconds,
+            },
+        );
+    }
+    Ok(verifier)
 }
 
 /// The development issuer's URL: the service's own public URL.
 pub fn dev_issuer_url(public_url: &str) -> String {
     public_url.trim_end_matches('/').to_owned()
-}
-
-/// The issuer whose tokens are accepted: the configured one, else the development issuer.
-fn trusted_issuer(settings: &Settings, public_url: &str) -> String {
-    settings
-        .auth
-        .issuer
-        .clone()
-        .unwrap_or_else(|| dev_issuer_url(public_url))
 }
 
 /// The public URL: configured, or derived from the bound address.
@@ -174,7 +184,9 @@ impl Application {
         let port = listener.local_addr().map_err(StartupError::Bind)?.port();
         let public_url = public_url(&settings, port);
         let state = AppState::new(&settings, &public_url)?;
-        state.store().spawn_refresher();
+        for store in state.stores() {
+            store.spawn_refresher();
+        }
 
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
@@ -195,6 +207,18 @@ impl Application {
             wait_for_keys: Some(Duration::from_secs(settings.auth.wait_for_keys_seconds))
                 .filter(|wait| !wait.is_zero()),
         })
+    }
+
+    /// Whether every issuer's keys arrive within `deadline`.
+    async fn all_keys_within(state: &AppState, deadline: Duration) -> bool {
+        let give_up = tokio::time::Instant::now() + deadline;
+        for store in state.stores() {
+            let left = give_up.saturating_duration_since(tokio::time::Instant::now());
+            if !store.wait_until_ready(left).await {
+                return false;
+            }
+        }
+        true
     }
 
     /// The port actually bound (useful with port 0).
@@ -219,7 +243,7 @@ impl Application {
         let handle = self.server.handle();
         let serving = actix_web::rt::spawn(self.server);
         if let Some(deadline) = self.wait_for_keys
-            && !self.state.store().wait_until_ready(deadline).await
+            && !Self::all_keys_within(&self.state, deadline).await
         {
             handle.stop(false).await;
             return Err(StartupError::NoKeys(deadline));

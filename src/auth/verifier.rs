@@ -1,10 +1,17 @@
-//! Turns a token string into verified claims or a typed error. It knows nothing of actix: the
-//! key comes from the JWKS store, the checks from RFC 7519 and RFC 8725.
+//! Turns a token string into verified claims or a typed error. It knows nothing of actix: keys
+//! come from each trusted issuer's JWKS store, the checks from RFC 7519 and RFC 8725.
+//!
+//! With several issuers, the token's `iss` is read before verification only to choose the
+//! issuer; every claim, `iss` included, is then verified against that issuer's keys and policy,
+//! so a key of one issuer never verifies another's token.
 
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation, get_current_timestamp};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::claims::VerifiedClaims;
@@ -12,25 +19,41 @@ use super::error::{AuthError, TokenError};
 use super::header::TokenHeader;
 use super::jwks::{JwksStore, KeyLookupError};
 
-/// What a token must satisfy, beyond a signature by one of the issuer's keys.
+/// What a token of one issuer must satisfy, beyond a signature by one of its keys.
 #[derive(Debug, Clone)]
-pub struct VerifierPolicy {
+pub struct IssuerPolicy {
     pub audience: Vec<String>,
     pub algorithms: Vec<Algorithm>,
     pub leeway_seconds: u64,
-    pub max_token_bytes: usize,
 }
 
-/// Verifies tokens of one issuer. Built once at startup and shared by every worker.
-pub struct Verifier {
+struct TrustedIssuer {
     store: Arc<JwksStore>,
-    policy: VerifierPolicy,
+    leeway_seconds: u64,
     /// One prepared validation per allowed algorithm, so none is built per request.
     validations: Vec<(Algorithm, Validation)>,
 }
 
+/// Verifies tokens of the trusted issuers. Built once at startup and shared by every worker.
+pub struct Verifier {
+    issuers: Vec<TrustedIssuer>,
+    /// Every algorithm some issuer allows: anything else is refused before key lookup.
+    algorithms: Vec<Algorithm>,
+    max_token_bytes: usize,
+}
+
 impl Verifier {
-    pub fn new(store: Arc<JwksStore>, policy: VerifierPolicy) -> Self {
+    /// A verifier trusting no issuer yet; see [`Verifier::trust`].
+    pub fn new(max_token_bytes: usize) -> Self {
+        Self {
+            issuers: Vec::new(),
+            algorithms: Vec::new(),
+            max_token_bytes,
+        }
+    }
+
+    /// Accepts tokens of the store's issuer under `policy`.
+    pub fn trust(mut self, store: Arc<JwksStore>, policy: &IssuerPolicy) -> Self {
         let validations = policy
             .algorithms
             .iter()
@@ -44,25 +67,38 @@ impl Verifier {
                 (alg, validation)
             })
             .collect();
-        Self {
-            store,
-            policy,
-            validations,
+        for alg in &policy.algorithms {
+            if !self.algorithms.contains(alg) {
+                self.algorithms.push(*alg);
+            }
         }
+        self.issuers.push(TrustedIssuer {
+            store,
+            leeway_seconds: policy.leeway_seconds,
+            validations,
+        });
+        self
     }
 
-    /// The key store this verifier draws on.
-    pub fn store(&self) -> &Arc<JwksStore> {
-        &self.store
+    /// The key stores of the trusted issuers, in configuration order.
+    pub fn stores(&self) -> impl Iterator<Item = &Arc<JwksStore>> {
+        self.issuers.iter().map(|issuer| &issuer.store)
     }
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
-        if token.len() > self.policy.max_token_bytes {
+        if token.len() > self.max_token_bytes {
             return Err(TokenError::TooLarge.into());
         }
-        let header = TokenHeader::parse(token, &self.policy.algorithms)?;
-        let key = self
+        let header = TokenHeader::parse(token, &self.algorithms)?;
+        let issuer = self.issuer_of(token)?;
+        let validation = issuer
+            .validations
+            .iter()
+            .find(|(alg, _)| *alg == header.alg)
+            .map(|(_, validation)| validation)
+            .ok_or(TokenError::AlgorithmNotAllowed)?;
+        let key = issuer
             .store
             .key_for(header.kid.as_deref(), header.alg)
             .await
@@ -72,16 +108,34 @@ impl Verifier {
                 KeyLookupError::AmbiguousKey => TokenError::MissingKeyId.into(),
                 KeyLookupError::AlgorithmMismatch => TokenError::AlgorithmMismatch.into(),
             })?;
-        let validation = self
-            .validations
-            .iter()
-            .find(|(alg, _)| *alg == header.alg)
-            .map(|(_, validation)| validation)
-            .ok_or(TokenError::AlgorithmNotAllowed)?;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding_key, validation)
             .map_err(|error| token_error(error.kind()))?;
-        check_claim_types(&data.claims, self.policy.leeway_seconds)?;
+        check_claim_types(&data.claims, issuer.leeway_seconds)?;
         Ok(VerifiedClaims::new(data.claims))
+    }
+
+    /// The trusted issuer named by the token's unverified `iss`; an unknown one is refused
+    /// without any fetch.
+    fn issuer_of(&self, token: &str) -> Result<&TrustedIssuer, TokenError> {
+        #[derive(Deserialize)]
+        struct UnverifiedIssuer {
+            iss: Option<Value>,
+        }
+        let payload = token.split('.').nth(1).ok_or(TokenError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| TokenError::Malformed)?;
+        let claims: UnverifiedIssuer =
+            serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+        let iss = match claims.iss {
+            None => return Err(TokenError::MissingClaim),
+            Some(Value::String(iss)) => iss,
+            Some(_) => return Err(TokenError::MalformedClaims),
+        };
+        self.issuers
+            .iter()
+            .find(|issuer| issuer.store.issuer() == iss)
+            .ok_or(TokenError::IssuerMismatch)
     }
 }
 

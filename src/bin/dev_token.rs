@@ -55,7 +55,7 @@ fn token() -> Result<String, String> {
                 .filter(|a| !a.is_empty())
                 .collect()
         })
-        .unwrap_or_else(|| settings.auth.audience.clone());
+        .unwrap_or_else(|| development_audience(&settings));
     let request = TokenRequest {
         subject: var("TOKEN_SUB").unwrap_or_else(|| "dev-user".to_owned()),
         audience,
@@ -67,4 +67,16 @@ fn token() -> Result<String, String> {
     let issuer = DevIssuer::load_or_create(issuer_url, settings.dev_issuer.key_path().as_deref())
         .map_err(|e| e.to_string())?;
     issuer.sign(&request).map_err(|e| e.to_string())
+}
+
+/// The audience the service expects of development tokens: that of the issuer entry standing
+/// for the development issuer, else the first configured one.
+fn development_audience(settings: &Settings) -> Vec<String> {
+    let issuers = &settings.auth.issuers;
+    issuers
+        .iter()
+        .find(|issuer| issuer.issuer.is_none())
+        .or(issuers.first())
+        .map(|issuer| issuer.audience.clone())
+        .unwrap_or_default()
 }

@@ -40,18 +40,21 @@ impl From<StoreStatus> for IssuerReport {
     }
 }
 
-/// `GET /ready`: 200 once signing keys are loaded, 503 with the reason before.
+/// `GET /ready`: 200 while some issuer has a key set within bounds, 503 with the reason when
+/// none has. One issuer down during a migration leaves the others' tokens verifiable, so it
+/// degrades the report, not readiness.
 pub async fn ready(verifier: web::Data<Verifier>) -> HttpResponse {
-    let status = verifier.store().status();
-    let ready = status.key_count > 0;
-    let issuer = IssuerReport::from(status);
-    if ready {
-        HttpResponse::Ok().json(json!({ "status": "ready", "issuers": [issuer] }))
+    let issuers: Vec<IssuerReport> = verifier
+        .stores()
+        .map(|store| IssuerReport::from(store.status()))
+        .collect();
+    if issuers.iter().any(|issuer| issuer.keys > 0) {
+        HttpResponse::Ok().json(json!({ "status": "ready", "issuers": issuers }))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({
             "status": "not_ready",
-            "reason": "signing keys have not been loaded from the issuer yet",
-            "issuers": [issuer],
+            "reason": "signing keys have not been loaded from any issuer",
+            "issuers": issuers,
         }))
     }
 }

@@ -9,6 +9,7 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde::Deserialize;
 
+use super::issuers::{RawIssuer, Shorthand, trusted_issuers};
 use super::{AuthSettings, DevIssuerSettings, Environment, ServerSettings, Settings, list};
 
 /// Every asymmetric JWS algorithm the crypto backend verifies; the default allowlist.
@@ -23,8 +24,6 @@ pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
     Algorithm::ES384,
     Algorithm::EdDSA,
 ];
-
-const MAX_LEEWAY_SECONDS: u64 = 300;
 
 /// A configuration value the service refuses, with the key to change and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +80,8 @@ pub(super) struct RawSettings {
 struct RawAuth {
     #[serde(default, deserialize_with = "list::optional_string")]
     issuer: Option<String>,
+    #[serde(default)]
+    issuers: Vec<RawIssuer>,
     #[serde(default, deserialize_with = "list::string_list")]
     audience: Vec<String>,
     #[serde(default, deserialize_with = "list::optional_string")]
@@ -119,32 +120,6 @@ impl RawSettings {
         if let Some(url) = &self.server.public_url {
             check_url("APP__SERVER__PUBLIC_URL", url, false)?;
         }
-        if let Some(issuer) = &auth.issuer {
-            check_url("APP__AUTH__ISSUER", issuer, production)?;
-        } else if !self.dev_issuer.enabled {
-            return Err(SettingsError::new(
-                "APP__AUTH__ISSUER",
-                "no issuer is configured",
-                "set it to the exact `iss` your tokens carry, e.g. https://<gateway>/__zuplo/issuer",
-            ));
-        }
-        if let Some(jwks_uri) = &auth.jwks_uri {
-            check_url("APP__AUTH__JWKS_URI", jwks_uri, production)?;
-        }
-        if auth.audience.is_empty() {
-            return Err(SettingsError::new(
-                "APP__AUTH__AUDIENCE",
-                "no audience is configured",
-                "set it to the `aud` your issuer puts in tokens for this API (comma-separate several)",
-            ));
-        }
-        if auth.leeway_seconds > MAX_LEEWAY_SECONDS {
-            return Err(SettingsError::new(
-                "APP__AUTH__LEEWAY_SECONDS",
-                format!("{} s is more clock skew than is safe", auth.leeway_seconds),
-                format!("use at most {MAX_LEEWAY_SECONDS}"),
-            ));
-        }
         positive("APP__AUTH__MAX_TOKEN_BYTES", auth.max_token_bytes as u64)?;
         positive("APP__AUTH__JWKS_TTL_SECONDS", auth.jwks_ttl_seconds)?;
         positive("APP__AUTH__JWKS_MIN_TTL_SECONDS", auth.jwks_min_ttl_seconds)?;
@@ -159,15 +134,24 @@ impl RawSettings {
         positive("APP__AUTH__HTTP_TIMEOUT_SECONDS", auth.http_timeout_seconds)?;
         positive("APP__AUTH__MAX_JWKS_BYTES", auth.max_jwks_bytes as u64)?;
 
+        let issuers = trusted_issuers(
+            Shorthand {
+                issuer: auth.issuer,
+                audience: auth.audience,
+                jwks_uri: auth.jwks_uri,
+                algorithms: auth.algorithms,
+                leeway_seconds: auth.leeway_seconds,
+            },
+            auth.issuers,
+            self.dev_issuer.enabled,
+            production,
+        )?;
+
         Ok(Settings {
             environment,
             server: self.server,
             auth: AuthSettings {
-                issuer: auth.issuer,
-                audience: auth.audience,
-                jwks_uri: auth.jwks_uri,
-                algorithms: parse_algorithms(&auth.algorithms)?,
-                leeway_seconds: auth.leeway_seconds,
+                issuers,
                 max_token_bytes: auth.max_token_bytes,
                 jwks_ttl_seconds: auth.jwks_ttl_seconds,
                 jwks_min_ttl_seconds: auth.jwks_min_ttl_seconds,
@@ -201,7 +185,7 @@ fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
 }
 
 /// An absolute http(s) URL; with `require_https`, plain http only to a loopback host.
-fn check_url(key: &str, value: &str, require_https: bool) -> Result<(), SettingsError> {
+pub(super) fn check_url(key: &str, value: &str, require_https: bool) -> Result<(), SettingsError> {
     let url = Url::parse(value).map_err(|error| {
         SettingsError::new(
             key,
@@ -238,7 +222,10 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, SettingsError> {
+pub(super) fn parse_algorithms(
+    key: &str,
+    names: &[String],
+) -> Result<Vec<Algorithm>, SettingsError> {
     if names.is_empty() {
         return Ok(ASYMMETRIC_ALGORITHMS.to_vec());
     }
@@ -256,7 +243,7 @@ fn parse_algorithms(names: &[String]) -> Result<Vec<Algorithm>, SettingsError> {
             .filter(|alg| ASYMMETRIC_ALGORITHMS.contains(alg))
             .ok_or_else(|| {
                 SettingsError::new(
-                    "APP__AUTH__ALGORITHMS",
+                    key,
                     format!("`{name}` is not an accepted asymmetric signature algorithm"),
                     supported(),
                 )
@@ -275,7 +262,7 @@ mod tests {
     #[test]
     fn hmac_and_none_are_refused_as_algorithms() {
         for name in ["HS256", "none", "NONE", "ES512"] {
-            let error = parse_algorithms(&[name.to_owned()]).unwrap_err();
+            let error = parse_algorithms("APP__AUTH__ALGORITHMS", &[name.to_owned()]).unwrap_err();
             assert_eq!(error.key(), "APP__AUTH__ALGORITHMS", "{name}");
         }
     }

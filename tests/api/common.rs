@@ -256,8 +256,10 @@ pub async fn standard_app() -> (
 /// Shared state for `settings`, with its keys loaded (or their loading attempted).
 pub async fn state(settings: &Settings) -> AppState {
     let state = AppState::new(settings, "http://localhost:8080").unwrap();
-    let _ = state.store().refresh().await;
-    state.store().spawn_refresher();
+    for store in state.stores() {
+        let _ = store.refresh().await;
+        store.spawn_refresher();
+    }
     state
 }
 

@@ -289,7 +289,7 @@ async fn keys_removed_at_the_issuer_stop_verifying_after_the_next_refresh() {
     issuer.set_jwks(json!({ "keys": [keys().rsa.jwk] }));
     until_hits(&issuer, 2).await;
     for _ in 0..300 {
-        if state.store().status().kids == ["rsa-1"] {
+        if state.stores().next().unwrap().status().kids == ["rsa-1"] {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -343,7 +343,7 @@ async fn the_service_recovers_when_an_issuer_that_was_down_comes_up() {
 
     issuer.set_failing(false);
     for _ in 0..300 {
-        if state.store().is_ready() {
+        if state.stores().next().unwrap().is_ready() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

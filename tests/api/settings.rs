@@ -40,13 +40,15 @@ fn development_is_the_default_profile_with_its_documented_defaults() {
         ("127.0.0.1", 8080)
     );
     assert!(settings.dev_issuer.enabled);
-    assert_eq!(settings.auth.issuer, None);
-    assert_eq!(settings.auth.audience, vec!["actix-jwks-api"]);
-    assert_eq!(settings.auth.leeway_seconds, 30);
+    let issuer = &settings.auth.issuers[0];
+    assert_eq!(settings.auth.issuers.len(), 1);
+    assert_eq!(issuer.issuer, None, "the development issuer");
+    assert_eq!(issuer.audience, vec!["actix-jwks-api"]);
+    assert_eq!(issuer.leeway_seconds, 30);
     assert_eq!(settings.auth.max_token_bytes, 8192);
     assert_eq!(settings.auth.refetch_cooldown_seconds, 30);
-    assert_eq!(settings.auth.algorithms.len(), 9);
-    assert!(!settings.auth.algorithms.contains(&Algorithm::HS256));
+    assert_eq!(issuer.algorithms.len(), 9);
+    assert!(!issuer.algorithms.contains(&Algorithm::HS256));
 }
 
 #[test]
@@ -75,14 +77,12 @@ fn environment_variables_override_files() {
         settings.server.public_url.as_deref(),
         Some("https://api.example.com")
     );
-    assert_eq!(settings.auth.audience, vec!["api://one", "api://two"]);
+    let issuer = &settings.auth.issuers[0];
+    assert_eq!(issuer.audience, vec!["api://one", "api://two"]);
+    assert_eq!(issuer.algorithms, vec![Algorithm::ES256, Algorithm::EdDSA]);
+    assert_eq!(issuer.leeway_seconds, 5);
     assert_eq!(
-        settings.auth.algorithms,
-        vec![Algorithm::ES256, Algorithm::EdDSA]
-    );
-    assert_eq!(settings.auth.leeway_seconds, 5);
-    assert_eq!(
-        settings.auth.jwks_uri.as_deref(),
+        issuer.jwks_uri.as_deref(),
         Some("https://keys.example.com/jwks.json")
     );
 }
