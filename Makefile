@@ -1,6 +1,9 @@
 # Every target is listed by `make help`, the default goal.
 CARGO ?= cargo
 
+# `make doctor` option: a token to explain.
+TOKEN ?=
+
 # `make token` options.
 SUB ?= dev-user
 SCOPE ?=
@@ -9,7 +12,7 @@ ALG ?= EdDSA
 AUD ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test token lint fmt build
+.PHONY: help run test token doctor lint fmt build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,6 +26,9 @@ test: lint ## Format check, clippy -D warnings, then every test
 token: ## Print a development token: make token SUB=alice SCOPE="items:read" TTL=3600 ALG=EdDSA|RS256 AUD=...
 	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" \
 		$(CARGO) run --quiet --bin dev-token
+
+doctor: ## Check the issuers from here and explain a token: make doctor [TOKEN=...]
+	@TOKEN="$(TOKEN)" $(CARGO) run --quiet --bin doctor
 
 lint: ## Check formatting and run clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

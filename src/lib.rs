@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod dev_issuer;
+pub mod doctor;
 pub mod problem;
 pub mod routes;
 pub mod settings;

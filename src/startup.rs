@@ -100,29 +100,26 @@ impl AppState {
     }
 }
 
-/// A verifier trusting every configured issuer, each with its own key store. The stores share
-/// one HTTP client.
-fn verifier(auth: &AuthSettings, public_url: &str) -> Result<Verifier, StartupError> {
-    let fetcher = Fetcher::new(
-        Duration::from_secs(auth.http_timeout_seconds),
-        auth.max_jwks_bytes,
-    );
-    let mut verifier = Verifier::new(auth.max_token_bytes);
-    for trusted in &auth.issuers {
-        let issuer = trusted
-            .issuer
-            .clone()
-            .unwrap_or_else(|| dev_issuer_url(public_url));
-        let jwks_uri = trusted
-            .jwks_uri
-            .as_deref()
-            .map(|uri| {
-                Url::parse(uri).map_err(|_| StartupError::InvalidUrl("jwks_uri", uri.into()))
-            })
-            .transpose()?;
-        let store = JwksStore::new(
-            JwksSource {
-                issuer,
+/// Where each configured issuer's keys come from, and what its tokens must satisfy.
+pub fn trusted_issuers(
+    auth: &AuthSettings,
+    public_url: &str,
+) -> Result<Vec<(JwksSource, IssuerPolicy)>, StartupError> {
+    auth.issuers
+        .iter()
+        .map(|trusted| {
+            let jwks_uri = trusted
+                .jwks_uri
+                .as_deref()
+                .map(|uri| {
+                    Url::parse(uri).map_err(|_| StartupError::InvalidUrl("jwks_uri", uri.into()))
+                })
+                .transpose()?;
+            let source = JwksSource {
+                issuer: trusted
+                    .issuer
+                    .clone()
+                    .unwrap_or_else(|| dev_issuer_url(public_url)),
                 jwks_uri,
                 algorithms: trusted.algorithms.clone(),
                 default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
@@ -133,18 +130,36 @@ fn verifier(auth: &AuthSettings, public_url: &str) -> Result<Verifier, StartupEr
                 unknown_kid_capacity: auth.unknown_kid_cache_size,
                 unknown_kid_lifetime: Duration::from_secs(auth.unknown_kid_cache_seconds),
                 refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
-            },
-            fetcher.clone(),
-        );
-        verifier = verifier.trust(
-            Arc::new(store),
-            &IssuerPolicy {
+            };
+            let policy = IssuerPolicy {
                 audience: trusted.audience.clone(),
                 algorithms: trusted.algorithms.clone(),
                 leeway_seconds: trusted.leeway_seconds,
-            },
-        );
-    }
+            };
+            Ok((source, policy))
+        })
+        .collect()
+}
+
+/// The HTTP client every key store and the doctor use, bounded by the settings.
+pub fn fetcher(auth: &AuthSettings) -> Fetcher {
+    Fetcher::new(
+        Duration::from_secs(auth.http_timeout_seconds),
+        auth.max_jwks_bytes,
+    )
+}
+
+/// A verifier trusting every configured issuer, each with its own key store. The stores share
+/// one HTTP client.
+pub fn verifier(auth: &AuthSettings, public_url: &str) -> Result<Verifier, StartupError> {
+    let fetcher = fetcher(auth);
+    let verifier = trusted_issuers(auth, public_url)?.into_iter().fold(
+        Verifier::new(auth.max_token_bytes),
+        |verifier, (source, policy)| {
+            let store = JwksStore::new(source, fetcher.clone());
+            verifier.trust(Arc::new(store), &policy)
+        },
+    );
     Ok(verifier)
 }
 

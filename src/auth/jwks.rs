@@ -47,6 +47,16 @@ pub struct JwksSource {
     pub refetch_cooldown: Duration,
 }
 
+impl JwksSource {
+    /// How long a set served with this `max-age` is used: clamped to the configured bounds,
+    /// the default when the header is absent.
+    pub fn lifetime(&self, max_age: Option<Duration>) -> Duration {
+        max_age
+            .unwrap_or(self.default_ttl)
+            .clamp(self.min_ttl, self.max_ttl)
+    }
+}
+
 /// Why no key could be found for a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyLookupError {
@@ -254,10 +264,7 @@ impl JwksStore {
             .map_err(RefreshError::Fetch)?;
         let keys = KeySet::parse(&fetched.body, &self.source.algorithms, self.source.max_keys)
             .map_err(RefreshError::KeySet)?;
-        let lifetime = fetched
-            .max_age
-            .unwrap_or(self.source.default_ttl)
-            .clamp(self.source.min_ttl, self.source.max_ttl);
+        let lifetime = self.source.lifetime(fetched.max_age);
         Ok(LoadedSet {
             keys,
             jwks_uri,

@@ -5,6 +5,7 @@ mod abuse;
 mod common;
 mod credentials;
 mod dev_issuer;
+mod doctor;
 mod issuers;
 mod key_set;
 mod settings;

@@ -1,0 +1,152 @@
+//! `make doctor`: checks, from this machine, everything verification depends on, and says what
+//! it found in plain words: each issuer's discovery, JWKS, cache headers and keys (usable and
+//! skipped), and, given a token, every check it passes or fails.
+
+mod token;
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::auth::fetch::Fetcher;
+use crate::auth::jwks::JwksSource;
+use crate::auth::keys::KeySet;
+use crate::auth::verifier::IssuerPolicy;
+use crate::settings::Settings;
+use crate::startup::{self, StartupError};
+
+/// What one issuer offered, beside what its tokens must satisfy.
+struct IssuerFindings {
+    source: JwksSource,
+    policy: IssuerPolicy,
+    keys: Option<KeySet>,
+}
+
+/// Writes the report to `out`; true when every issuer yields usable keys and the token, if
+/// any, is accepted.
+pub async fn diagnose(
+    settings: &Settings,
+    token: Option<&str>,
+    out: &mut String,
+) -> Result<bool, StartupError> {
+    let public_url = startup::public_url(settings, settings.server.port);
+    let fetcher = startup::fetcher(&settings.auth);
+    let trusted = startup::trusted_issuers(&settings.auth, &public_url)?;
+    let mut findings = Vec::with_capacity(trusted.len());
+    let mut healthy = true;
+    for (source, policy) in trusted {
+        let _ = writeln!(out, "issuer {}", source.issuer);
+        let _ = writeln!(out, "  audience: {}", policy.audience.join(", "));
+        let keys = inspect_keys(&fetcher, &source, out).await;
+        healthy &= keys.is_some();
+        findings.push(IssuerFindings {
+            source,
+            policy,
+            keys,
+        });
+    }
+    if let Some(token) = token {
+        let verifier = startup::verifier(&settings.auth, &public_url)?;
+        healthy &= token::explain(
+            token,
+            &findings,
+            &verifier,
+            settings.auth.max_token_bytes,
+            out,
+        )
+        .await;
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if healthy {
+            "doctor: all checks passed"
+        } else {
+            "doctor: some checks failed"
+        }
+    );
+    Ok(healthy)
+}
+
+async fn inspect_keys(fetcher: &Fetcher, source: &JwksSource, out: &mut String) -> Option<KeySet> {
+    let jwks_uri = match &source.jwks_uri {
+        Some(uri) => {
+            let _ = writeln!(out, "  ✓ jwks_uri {uri} (configured, discovery skipped)");
+            uri.clone()
+        }
+        None => match fetcher.discover_jwks_uri(&source.issuer).await {
+            Ok(uri) => {
+                let _ = writeln!(
+                    out,
+                    "  ✓ jwks_uri {uri} (discovery, or the jwks.json fallback)"
+                );
+                uri
+            }
+            Err(error) => {
+                let _ = writeln!(out, "  ✗ discovery: {error}");
+                return None;
+            }
+        },
+    };
+    let fetched = match fetcher.get(&jwks_uri).await {
+        Ok(fetched) => fetched,
+        Err(error) => {
+            let _ = writeln!(out, "  ✗ JWKS: {error}");
+            return None;
+        }
+    };
+    let max_age = fetched
+        .max_age
+        .map_or("absent".to_owned(), |age| format!("{} s", age.as_secs()));
+    let _ = writeln!(
+        out,
+        "  ✓ JWKS fetched: {} bytes; Cache-Control max-age {max_age}; keys kept {} s",
+        fetched.body.len(),
+        source.lifetime(fetched.max_age).as_secs()
+    );
+    list_published_keys(&fetched.body, out);
+    match KeySet::parse(&fetched.body, &source.algorithms, source.max_keys) {
+        Ok(set) => {
+            let _ = writeln!(
+                out,
+                "  ✓ {} usable key(s): {}",
+                set.len(),
+                set.kids().join(", ")
+            );
+            for skipped in set.skipped() {
+                let kid = skipped.kid.as_deref().unwrap_or("(no kid)");
+                let _ = writeln!(out, "  ! skipped key {kid}: {}", skipped.reason);
+            }
+            Some(set)
+        }
+        Err(error) => {
+            let _ = writeln!(out, "  ✗ {error}");
+            None
+        }
+    }
+}
+
+/// Each published key as the issuer describes it: kid, kty, crv, alg, use.
+fn list_published_keys(body: &[u8], out: &mut String) {
+    let document: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let Some(keys) = document.get("keys").and_then(Value::as_array) else {
+        return;
+    };
+    for key in keys {
+        let field = |name: &str| {
+            key.get(name)
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "    key kid={} kty={} crv={} alg={} use={}",
+            field("kid"),
+            field("kty"),
+            field("crv"),
+            field("alg"),
+            field("use")
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Explains, check by check, why a token would be accepted or rejected, then asks the real
+//! verifier for the verdict so the explanation can never disagree with the service.
+
+use std::fmt::Write;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Validation, get_current_timestamp};
+use serde_json::{Map, Value};
+
+use super::IssuerFindings;
+use crate::auth::Verifier;
+use crate::auth::header::TokenHeader;
+
+/// Writes one line per check; true when the verifier accepts the token.
+pub(super) async fn explain(
+    token: &str,
+    issuers: &[IssuerFindings],
+    verifier: &Verifier,
+    max_token_bytes: usize,
+    out: &mut String,
+) -> bool {
+    let _ = writeln!(out, "token");
+    explain_checks(token, issuers, max_token_bytes, out);
+    for store in verifier.stores() {
+        let _ = store.refresh().await;
+    }
+    match verifier.verify(token).await {
+        Ok(_) => {
+            let _ = writeln!(out, "  verdict: accepted");
+            true
+        }
+        Err(error) => {
+            let _ = writeln!(out, "  verdict: rejected: {}", error.reason());
+            false
+        }
+    }
+}
+
+fn explain_checks(
+    token: &str,
+    issuers: &[IssuerFindings],
+    max_token_bytes: usize,
+    out: &mut String,
+) {
+    let mut check = |passed: bool, text: String| {
+        let _ = writeln!(out, "  {} {text}", if passed { "✓" } else { "✗" });
+    };
+    check(
+        token.len() <= max_token_bytes,
+        format!("size {} bytes (limit {max_token_bytes})", token.len()),
+    );
+    let every_alg: Vec<Algorithm> = issuers
+        .iter()
+        .flat_map(|issuer| issuer.policy.algorithms.iter().copied())
+        .collect();
+    let header = match TokenHeader::parse(token, &every_alg) {
+        Ok(header) => header,
+        Err(error) => return check(false, format!("header: {}", error.reason())),
+    };
+    check(
+        true,
+        format!(
+            "header: alg {:?}, kid {}",
+            header.alg,
+            header.kid.as_deref().unwrap_or("(none)")
+        ),
+    );
+    let Some(claims) = unverified_claims(token) else {
+        return check(false, "payload is not a JSON object".to_owned());
+    };
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let Some(issuer) = issuers.iter().find(|issuer| issuer.source.issuer == iss) else {
+        let trusted: Vec<&str> = issuers.iter().map(|i| i.source.issuer.as_str()).collect();
+        return check(
+            false,
+            format!(
+                "iss `{iss}` is not a trusted issuer (trusted: {})",
+                trusted.join(", ")
+            ),
+        );
+    };
+    check(true, format!("iss `{iss}` is a trusted issuer"));
+    check(
+        issuer.policy.algorithms.contains(&header.alg),
+        format!("alg {:?} is allowed for this issuer", header.alg),
+    );
+    let key = issuer
+        .keys
+        .as_ref()
+        .and_then(|keys| match header.kid.as_deref() {
+            Some(kid) => keys.by_kid(kid),
+            None => keys.sole_key_for(header.alg),
+        });
+    let Some(key) = key else {
+        return check(
+            false,
+            "no key in the issuer's JWKS matches the kid".to_owned(),
+        );
+    };
+    check(
+        key.allows(header.alg),
+        format!("the key fits alg {:?}", header.alg),
+    );
+    check(
+        signature_verifies(token, header.alg, key),
+        "signature verifies".to_owned(),
+    );
+    explain_audience(&claims, &issuer.policy.audience, &mut check);
+    explain_times(&claims, issuer.policy.leeway_seconds, &mut check);
+}
+
+fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+    let payload = token.split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
+/// The signature alone: every claim check off, so a failure here is the signature's.
+fn signature_verifies(
+    token: &str,
+    alg: Algorithm,
+    key: &crate::auth::keys::VerificationKey,
+) -> bool {
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(token, &key.decoding_key, &validation).is_ok()
+}
+
+fn explain_audience(
+    claims: &Map<String, Value>,
+    expected: &[String],
+    check: &mut impl FnMut(bool, String),
+) {
+    let presented: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(aud)) => vec![aud.as_str()],
+        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    check(
+        presented
+            .iter()
+            .any(|aud| expected.iter().any(|e| e == aud)),
+        format!("aud {presented:?} names one of {expected:?}"),
+    );
+}
+
+fn explain_times(claims: &Map<String, Value>, leeway: u64, check: &mut impl FnMut(bool, String)) {
+    let now = get_current_timestamp();
+    match claims.get("exp").and_then(Value::as_u64) {
+        Some(exp) => check(
+            exp + leeway >= now,
+            format!(
+                "exp {} ({}; leeway {leeway} s)",
+                http_date(exp),
+                relative(exp, now)
+            ),
+        ),
+        None => check(false, "exp is missing or not a number".to_owned()),
+    }
+    for name in ["nbf", "iat"] {
+        if let Some(value) = claims.get(name) {
+            match value.as_u64() {
+                Some(at) => check(
+                    at <= now + leeway,
+                    format!("{name} {} ({})", http_date(at), relative(at, now)),
+                ),
+                None => check(false, format!("{name} is not a number")),
+            }
+        }
+    }
+}
+
+fn http_date(seconds: u64) -> String {
+    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds))
+}
+
+/// "in 5 min" or "3 h 2 min ago".
+fn relative(at: u64, now: u64) -> String {
+    let span = at.abs_diff(now);
+    let words = match span {
+        0..60 => format!("{span} s"),
+        60..3600 => format!("{} min", span / 60),
+        _ => format!("{} h {} min", span / 3600, span % 3600 / 60),
+    };
+    if at >= now {
+        format!("in {words}")
+    } else {
+        format!("{words} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(1_030, 1_000), "in 30 s");
+        assert_eq!(relative(1_000, 1_000 + 7_380), "2 h 3 min ago");
+    }
+}

@@ -1,0 +1,80 @@
+//! `make doctor`, run as a user would: the binary against a live test issuer.
+
+use std::process::{Command, Output};
+
+use serde_json::json;
+
+use crate::common::{AUDIENCE, TestIssuer, claims, dead_url, keys, sign, standard_jwks};
+
+/// Runs the doctor off the test's runtime thread, which keeps serving the test issuer.
+async fn doctor(issuer: &str, token: Option<&str>) -> (Output, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_doctor"));
+    command
+        .env("APP_ENV", "test")
+        .env("APP__AUTH__ISSUER", issuer)
+        .env("APP__AUTH__AUDIENCE", AUDIENCE)
+        .env_remove("TOKEN");
+    if let Some(token) = token {
+        command.env("TOKEN", token);
+    }
+    let output = actix_web::rt::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    (output, stdout)
+}
+
+#[actix_web::test]
+async fn doctor_reports_the_keys_and_passes_a_good_token() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let token = sign(&keys().ed, &claims(&issuer.url));
+
+    let (output, report) = doctor(&issuer.url, Some(&token)).await;
+
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    for line in [
+        format!("  ✓ jwks_uri {}/keys", issuer.url),
+        "  ✓ 3 usable key(s): rsa-1, ec-1, ed-1".to_owned(),
+        "    key kid=ed-1 kty=OKP crv=Ed25519".to_owned(),
+        "  ✓ signature verifies".to_owned(),
+        "  ✓ iss".to_owned(),
+        "  ✓ exp".to_owned(),
+        "  verdict: accepted".to_owned(),
+    ] {
+        assert!(report.contains(&line), "missing `{line}` in:\n{report}");
+    }
+}
+
+#[actix_web::test]
+async fn doctor_explains_each_failure_of_a_bad_token() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let mut expired = claims(&issuer.url);
+    expired["exp"] = json!(1_000_000);
+    expired["aud"] = json!("api://elsewhere");
+    let token = crate::common::sign_as(&keys().rogue_rsa, keys().rsa.alg, Some("rsa-1"), &expired);
+
+    let (output, report) = doctor(&issuer.url, Some(&token)).await;
+
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    for line in [
+        "  ✗ signature verifies",
+        "  ✗ aud [\"api://elsewhere\"]",
+        "  ✗ exp Mon, 12 Jan 1970",
+        "  verdict: rejected: invalid signature",
+        "doctor: some checks failed",
+    ] {
+        assert!(report.contains(line), "missing `{line}` in:\n{report}");
+    }
+}
+
+#[actix_web::test]
+async fn doctor_fails_when_the_issuer_cannot_be_reached() {
+    let (output, report) = doctor(&dead_url(), None).await;
+
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        report.contains("  ✗ discovery: the issuer could not be reached"),
+        "{report}"
+    );
+}
