@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::common::{
-    TestIssuer, claims, get, keys, me, settings, sign, sign_as, standard_jwks, state,
+    TestIssuer, claims, eventually, get, keys, me, settings, sign, sign_as, standard_jwks, state,
 };
 use crate::service;
 
@@ -201,12 +201,7 @@ async fn a_hanging_issuer_does_not_stall_requests_with_known_kids() {
     let state = state(&settings(&issuer.url, &overrides)).await;
     let app = service!(state);
     issuer.set_delay(Duration::from_secs(5));
-    for _ in 0..300 {
-        if issuer.jwks_hits() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("a background refresh starts", || issuer.jwks_hits() >= 2).await;
     assert_eq!(issuer.jwks_hits(), 2, "a background refresh is hanging");
 
     let reply = me(&app, &sign(&keys().ed, &claims(&issuer.url))).await;

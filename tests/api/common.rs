@@ -348,3 +348,14 @@ where
 {
     get(app, "/api/v1/me", Some(&format!("Bearer {token}"))).await
 }
+
+/// Polls `condition` every 10 ms for up to 3 s; panics naming `what` if it never holds.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::{
-    TestIssuer, claims, dead_url, get, keys, me, rsa_key, settings, sign, standard_app,
+    TestIssuer, claims, dead_url, eventually, get, keys, me, rsa_key, settings, sign, standard_app,
     standard_jwks, state,
 };
 use crate::service;
@@ -223,13 +223,10 @@ async fn public_routes_need_no_token_and_describe_the_resource() {
 
 /// Polls (briefly) until the issuer has served `hits` JWKS requests.
 async fn until_hits(issuer: &TestIssuer, hits: usize) {
-    for _ in 0..300 {
-        if issuer.jwks_hits() >= hits {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("expected {hits} JWKS fetches, saw {}", issuer.jwks_hits());
+    eventually(&format!("{hits} JWKS fetches"), || {
+        issuer.jwks_hits() >= hits
+    })
+    .await;
 }
 
 const SHORT_LIFETIMES: [(&str, &str); 2] = [
@@ -288,12 +285,11 @@ async fn keys_removed_at_the_issuer_stop_verifying_after_the_next_refresh() {
 
     issuer.set_jwks(json!({ "keys": [keys().rsa.jwk] }));
     until_hits(&issuer, 2).await;
-    for _ in 0..300 {
-        if state.stores().next().unwrap().status().kids == ["rsa-1"] {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let store = state.stores().next().unwrap();
+    eventually("the refreshed set drops the key", || {
+        store.status().kids == ["rsa-1"]
+    })
+    .await;
 
     assert_eq!(
         me(&app, &token).await.error_description(),
@@ -342,12 +338,8 @@ async fn the_service_recovers_when_an_issuer_that_was_down_comes_up() {
     );
 
     issuer.set_failing(false);
-    for _ in 0..300 {
-        if state.stores().next().unwrap().is_ready() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let store = state.stores().next().unwrap();
+    eventually("the keys arrive", || store.is_ready()).await;
 
     assert_eq!(me(&app, &token).await.status, StatusCode::OK);
 }
