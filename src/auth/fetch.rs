@@ -15,6 +15,8 @@ pub enum FetchError {
     /// Connection refused, DNS failure, TLS failure and the like.
     Unreachable,
     Timeout,
+    /// More than three redirects, or one away from https to a non-loopback host.
+    Redirect,
     Status(u16),
     TooLarge {
         limit: usize,
@@ -30,6 +32,7 @@ impl std::fmt::Display for FetchError {
         match self {
             Self::Unreachable => f.write_str("the issuer could not be reached"),
             Self::Timeout => f.write_str("the issuer did not answer in time"),
+            Self::Redirect => f.write_str("the issuer redirected too often or away from https"),
             Self::Status(status) => write!(f, "the issuer answered HTTP {status}"),
             Self::TooLarge { limit } => write!(f, "the response exceeds {limit} bytes"),
             Self::BadDiscovery(why) => write!(f, "the discovery document {why}"),
@@ -63,7 +66,7 @@ impl Fetcher {
     /// none of which may leave https except to a loopback host.
     pub fn new(timeout: Duration, max_bytes: usize) -> Self {
         let policy = redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 3 {
+            if attempt.previous().len() > 3 {
                 attempt.error("too many redirects")
             } else if attempt.url().scheme() == "https" || is_loopback(attempt.url()) {
                 attempt.follow()
@@ -170,6 +173,8 @@ fn parse_url(value: &str) -> Result<Url, FetchError> {
 fn classify(error: reqwest::Error) -> FetchError {
     if error.is_timeout() {
         FetchError::Timeout
+    } else if error.is_redirect() {
+        FetchError::Redirect
     } else if let Some(status) = error.status() {
         FetchError::Status(status.as_u16())
     } else {

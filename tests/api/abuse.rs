@@ -208,3 +208,39 @@ async fn a_hanging_issuer_does_not_stall_requests_with_known_kids() {
 
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn redirects_are_followed_on_loopback_but_at_most_three_times() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let moved = format!("{}/moved", issuer.url);
+    let state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__JWKS_URI", moved.as_str())],
+    ))
+    .await;
+    let app = service!(state);
+    assert_eq!(
+        me(&app, &sign(&keys().ed, &claims(&issuer.url)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let looping = format!("{}/loop", issuer.url);
+    let state = crate::common::state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__JWKS_URI", looping.as_str())],
+    ))
+    .await;
+    let app = service!(state);
+    let ready = get(&app, "/ready", None).await;
+    assert_eq!(
+        ready.body["issuers"][0]["last_error"],
+        "the issuer redirected too often or away from https"
+    );
+    assert_eq!(
+        issuer.other_hits(),
+        4,
+        "the first request and three redirects"
+    );
+}

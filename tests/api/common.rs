@@ -139,6 +139,8 @@ impl TestIssuer {
                 )
                 .route("/keys", web::get().to(jwks_document))
                 .route("/.well-known/jwks.json", web::get().to(jwks_document))
+                .route("/moved", web::get().to(|| redirect("/keys")))
+                .route("/loop", web::get().to(redirect_loop))
                 .default_service(web::to(other))
         })
         .workers(1)
@@ -205,6 +207,18 @@ async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
         response.insert_header(("Cache-Control", value));
     }
     response.json(state.jwks.lock().unwrap().clone())
+}
+
+async fn redirect(to: &'static str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header(("Location", to))
+        .finish()
+}
+
+/// Redirects to itself forever, counting each hop as an "other" hit.
+async fn redirect_loop(state: web::Data<IssuerState>) -> HttpResponse {
+    state.other_hits.fetch_add(1, Ordering::SeqCst);
+    redirect("/loop").await
 }
 
 async fn other(state: web::Data<IssuerState>) -> HttpResponse {
