@@ -7,7 +7,10 @@
 pub mod auth;
 pub mod dev_issuer;
 pub mod doctor;
+pub mod errors;
+pub mod items;
 pub mod problem;
+pub mod request_id;
 pub mod routes;
 pub mod settings;
 pub mod startup;

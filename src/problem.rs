@@ -23,6 +23,9 @@ pub struct Problem {
     /// RFC 6750 error description, on authentication failures only.
     #[serde(skip_serializing_if = "Option::is_none")]
     error_description: Option<&'static str>,
+    /// Each invalid field, on validation failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<serde_json::Value>,
     #[serde(skip)]
     status_code: StatusCode,
 }
@@ -42,6 +45,7 @@ impl Problem {
             detail: detail.into(),
             error: None,
             error_description: None,
+            errors: None,
             status_code: status,
         }
     }
@@ -51,6 +55,29 @@ impl Problem {
         self.error = Some(error);
         self.error_description = Some(description);
         self
+    }
+
+    /// Adds the list of invalid fields.
+    pub fn with_errors(mut self, errors: impl Serialize) -> Self {
+        self.errors = serde_json::to_value(errors).ok();
+        self
+    }
+
+    /// The problem for an HTTP status with no more to say than its standard meaning; the slug is
+    /// the reason phrase in kebab case.
+    pub fn for_status(status: StatusCode) -> Self {
+        let title = status.canonical_reason().unwrap_or("Error");
+        let slug = title.to_ascii_lowercase().replace(' ', "-");
+        let detail = match status.as_u16() {
+            404 => "no resource at this path",
+            405 => "this resource does not support that method",
+            413 => "the request body is too large",
+            415 => "the request body must be application/json",
+            400 => "the request could not be understood",
+            500..=599 => "the service failed to handle the request",
+            _ => title,
+        };
+        Self::new(status, &slug, title, detail)
     }
 
     /// A builder with this problem's status and media type; add headers, then `.json(&problem)`.

@@ -4,6 +4,7 @@
 //! Layers, later ones winning: `config/default.toml`, `config/{APP_ENV}.toml`, then the
 //! environment. A bad value stops the service with one line naming the key and the fix.
 
+mod cors;
 mod issuers;
 mod list;
 mod validate;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 
+pub use cors::CorsSettings;
 pub use validate::{ASYMMETRIC_ALGORITHMS, SettingsError, is_loopback};
 
 /// The profile selected by `APP_ENV`. Defaults to `development`.
@@ -59,6 +61,7 @@ pub struct Settings {
     pub environment: Environment,
     pub server: ServerSettings,
     pub auth: AuthSettings,
+    pub cors: CorsSettings,
     pub dev_issuer: DevIssuerSettings,
 }
 
@@ -76,6 +79,8 @@ pub struct ServerSettings {
     /// Worker threads. Defaults to 0, meaning one per CPU core.
     #[serde(default)]
     pub workers: usize,
+    /// Largest JSON request body accepted. Defaults to 65536 bytes (64 KiB).
+    pub max_json_bytes: usize,
 }
 
 /// How tokens are verified.
@@ -113,6 +118,9 @@ pub struct AuthSettings {
     pub max_jwks_bytes: usize,
     /// The `realm` of `WWW-Authenticate` challenges. Defaults to the package name.
     pub realm: String,
+    /// The claim holding the caller's roles: a name, or a dotted path such as
+    /// `realm_access.roles` (Keycloak). Defaults to `roles`.
+    pub roles_claim: String,
 }
 
 /// One trusted issuer.

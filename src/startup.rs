@@ -5,18 +5,24 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::Server;
-use actix_web::middleware::Logger;
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
+use actix_web::middleware::{Condition, Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use reqwest::Url;
 
 use crate::auth::fetch::Fetcher;
 use crate::auth::jwks::JwksSource;
 use crate::auth::verifier::IssuerPolicy;
-use crate::auth::{Challenge, JwksStore, Verifier};
+use crate::auth::{Challenge, JwksStore, Requirements, RolesClaim, Verifier};
 use crate::dev_issuer::{DevIssuer, DevIssuerError};
+use crate::errors;
+use crate::items::{InMemoryItemStore, ItemStore};
+use crate::request_id;
 use crate::routes::{self, ResourceMetadata};
-use crate::settings::{AuthSettings, Settings};
+use crate::settings::{AuthSettings, CorsSettings, Settings};
 
 /// Why the service could not start.
 #[derive(Debug)]
@@ -54,6 +60,12 @@ pub struct AppState {
     pub challenge: web::Data<Challenge>,
     pub metadata: web::Data<ResourceMetadata>,
     pub dev_issuer: Option<web::Data<DevIssuer>>,
+    pub roles_claim: web::Data<RolesClaim>,
+    pub items: web::Data<dyn ItemStore>,
+    /// Every route's permission requirement; the source of `scopes_supported`.
+    pub requirements: Requirements,
+    pub max_json_bytes: usize,
+    pub cors: CorsSettings,
 }
 
 impl AppState {
@@ -88,9 +100,13 @@ impl AppState {
                 resource: public_url.to_owned(),
                 authorization_servers,
                 bearer_methods_supported: vec!["header"],
-                scopes_supported: Vec::new(),
             }),
             dev_issuer,
+            roles_claim: web::Data::new(RolesClaim(auth.roles_claim.clone())),
+            items: web::Data::from(Arc::new(InMemoryItemStore::default()) as Arc<dyn ItemStore>),
+            requirements: Requirements::default(),
+            max_json_bytes: settings.server.max_json_bytes,
+            cors: settings.cors.clone(),
         })
     }
 
@@ -204,13 +220,9 @@ impl Application {
         }
 
         let app_state = state.clone();
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(request_logger())
-                .configure(|cfg| routes::configure(cfg, &app_state))
-        })
-        .listen(listener)
-        .map_err(StartupError::Bind)?;
+        let mut server = HttpServer::new(move || app(app_state.clone()))
+            .listen(listener)
+            .map_err(StartupError::Bind)?;
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -272,8 +284,50 @@ impl Application {
     }
 }
 
-/// Access log without the query string, where a misbehaving client might put a token.
+/// The whole application: routes inside, then (outward) problem responses, CORS, request id
+/// and the access log. CORS wraps authentication, so preflights are never challenged and error
+/// responses carry CORS headers. Tests build the same application.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .configure(|cfg| routes::configure(cfg, &state))
+        .wrap(errors::problem_responses())
+        .wrap(Condition::new(
+            !state.cors.allowed_origins.is_empty(),
+            cors(&state.cors),
+        ))
+        .wrap(from_fn(request_id::assign))
+        .wrap(request_logger())
+}
+
+fn cors(settings: &CorsSettings) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(settings.allowed_methods.clone())
+        .allowed_headers(settings.allowed_headers.clone())
+        .expose_headers([WWW_AUTHENTICATE, LOCATION, request_id::REQUEST_ID])
+        .max_age(settings.max_age_seconds);
+    for origin in &settings.allowed_origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}
+
+/// Access log with the request id and without the query string, where a misbehaving client
+/// might put a token.
 fn request_logger() -> Logger {
-    Logger::new("%a \"%{method}xi %U\" %s %b %Dms")
+    Logger::new("%a \"%{method}xi %U\" %s %b %Dms id=%{x-request-id}o")
         .custom_request_replace("method", |req| req.method().to_string())
 }

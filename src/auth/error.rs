@@ -69,6 +69,10 @@ pub enum AuthError {
     InvalidRequest(&'static str),
     /// A bearer token was presented and is not acceptable.
     InvalidToken(TokenError),
+    /// A valid token without the scope this route requires.
+    InsufficientScope(&'static str),
+    /// A valid token without the role this route requires.
+    MissingRole(&'static str),
     /// Our side: no signing keys could be loaded from the issuer yet.
     KeysUnavailable,
 }
@@ -80,6 +84,8 @@ impl AuthError {
             Self::MissingCredentials => "missing bearer token",
             Self::InvalidRequest(reason) => reason,
             Self::InvalidToken(error) => error.reason(),
+            Self::InsufficientScope(_) => "insufficient scope",
+            Self::MissingRole(_) => "insufficient role",
             Self::KeysUnavailable => "signing keys are not available",
         }
     }
@@ -112,7 +118,7 @@ impl Challenge {
     }
 
     /// A `WWW-Authenticate` value, with `error` and `error_description` when given.
-    fn header_value(&self, error: Option<(&str, &str)>) -> String {
+    fn header_value(&self, error: Option<(&str, &str)>, scope: Option<&str>) -> String {
         let mut value = format!(
             "Bearer realm=\"{}\", resource_metadata=\"{}\"",
             quote(&self.realm),
@@ -123,6 +129,9 @@ impl Challenge {
                 ", error=\"{code}\", error_description=\"{}\"",
                 quote(description)
             ));
+        }
+        if let Some(scope) = scope {
+            value.push_str(&format!(", scope=\"{}\"", quote(scope)));
         }
         value
     }
@@ -157,6 +166,7 @@ impl ResponseError for Rejection {
         match self.error {
             AuthError::MissingCredentials | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::InsufficientScope(_) | AuthError::MissingRole(_) => StatusCode::FORBIDDEN,
             AuthError::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -184,6 +194,26 @@ impl ResponseError for Rejection {
                     .with_oauth_error("invalid_token", reason),
                 Some("invalid_token"),
             ),
+            AuthError::InsufficientScope(scope) => (
+                Problem::new(
+                    status,
+                    "insufficient-scope",
+                    "Forbidden",
+                    format!("this route requires the scope {scope}"),
+                )
+                .with_oauth_error("insufficient_scope", reason),
+                Some("insufficient_scope"),
+            ),
+            AuthError::MissingRole(role) => (
+                Problem::new(
+                    status,
+                    "insufficient-role",
+                    "Forbidden",
+                    format!("this route requires the role {role}"),
+                )
+                .with_oauth_error("insufficient_scope", reason),
+                Some("insufficient_scope"),
+            ),
             AuthError::KeysUnavailable => {
                 let problem = Problem::new(
                     status,
@@ -197,9 +227,13 @@ impl ResponseError for Rejection {
                     .json(&problem);
             }
         };
+        let scope = match self.error {
+            AuthError::InsufficientScope(scope) => Some(scope),
+            _ => None,
+        };
         let challenge = self
             .challenge
-            .header_value(oauth_error.map(|code| (code, reason)));
+            .header_value(oauth_error.map(|code| (code, reason)), scope);
         problem
             .response()
             .insert_header((WWW_AUTHENTICATE, challenge))
@@ -218,7 +252,7 @@ mod tests {
             resource_metadata: "https://x/.well-known/oauth-protected-resource".to_owned(),
         };
         assert_eq!(
-            challenge.header_value(Some(("invalid_token", "token expired"))),
+            challenge.header_value(Some(("invalid_token", "token expired")), None),
             r#"Bearer realm="a\"b\\c", resource_metadata="https://x/.well-known/oauth-protected-resource", error="invalid_token", error_description="token expired""#
         );
     }

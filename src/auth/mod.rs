@@ -3,18 +3,22 @@
 //! `jwks` (store) ─▶ `verifier` ─▶ `validator` (bearer middleware) ─▶ `claims` (extractor),
 //! with `error` mapping every failure to RFC 6750 challenges and RFC 9457 problems.
 
+pub mod caller;
 pub mod claims;
 pub mod error;
 pub mod fetch;
 pub mod header;
 pub mod jwks;
 pub mod keys;
+pub mod require;
 pub mod unknown_kids;
 pub mod validator;
 pub mod verifier;
 
+pub use caller::{Caller, RolesClaim};
 pub use claims::VerifiedClaims;
 pub use error::{AuthError, Challenge, TokenError};
 pub use jwks::JwksStore;
+pub use require::Requirements;
 pub use validator::{BearerToken, validate};
 pub use verifier::Verifier;

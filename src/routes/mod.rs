@@ -1,44 +1,72 @@
-//! The routing table, in one place for both the server and the tests.
+//! The routing table, in one place for both the server and the tests. Every permission a route
+//! requires is declared on that route.
+//!
+//! | Route | Requires |
+//! |---|---|
+//! | `GET /health`, `GET /ready`, `GET /.well-known/*` | nothing |
+//! | `GET /api/v1/me` | a valid token |
+//! | `GET /api/v1/items`, `GET /api/v1/items/{id}` | `items:read` |
+//! | `POST /api/v1/items`, `PUT`/`PATCH`/`DELETE /api/v1/items/{id}` | `items:write` |
+//! | `GET /api/v1/admin/stats` | role `admin` |
 
+mod admin;
 mod api;
 mod health;
+mod items;
 mod well_known;
 
 use actix_web::web;
 use actix_web_httpauth::middleware::HttpAuthentication;
 
 use crate::auth::validate;
+use crate::errors::{self, method_not_allowed};
 use crate::startup::AppState;
 
+pub use admin::ADMIN_ROLE;
+pub use items::{ITEMS_READ, ITEMS_WRITE};
 pub use well_known::ResourceMetadata;
 
 /// Wires every route and the shared state they read.
-///
-/// Public: `/health`, `/ready`, `/.well-known/*`. Protected (bearer token): `/api/v1/*`.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.app_data(state.verifier.clone())
         .app_data(state.challenge.clone())
         .app_data(state.metadata.clone())
-        .route("/health", web::get().to(health::health))
-        .route("/ready", web::get().to(health::ready))
-        .route(
+        .app_data(state.roles_claim.clone())
+        .app_data(state.items.clone())
+        .app_data(web::Data::new(state.requirements.clone()))
+        .app_data(errors::json_config(state.max_json_bytes))
+        .service(get_only("/health", health::health))
+        .service(get_only("/ready", health::ready))
+        .service(get_only(
             "/.well-known/oauth-protected-resource",
-            web::get().to(well_known::protected_resource),
-        );
+            well_known::protected_resource,
+        ));
     if let Some(dev_issuer) = &state.dev_issuer {
         cfg.app_data(dev_issuer.clone())
-            .route(
+            .service(get_only(
                 "/.well-known/openid-configuration",
-                web::get().to(well_known::dev_discovery),
-            )
-            .route(
-                "/.well-known/jwks.json",
-                web::get().to(well_known::dev_jwks),
-            );
+                well_known::dev_discovery,
+            ))
+            .service(get_only("/.well-known/jwks.json", well_known::dev_jwks));
     }
     cfg.service(
         web::scope("/api/v1")
             .wrap(HttpAuthentication::with_fn(validate))
-            .route("/me", web::get().to(api::me)),
-    );
+            .service(get_only("/me", api::me))
+            .configure(|cfg| items::configure(cfg, &state.requirements))
+            .configure(|cfg| admin::configure(cfg, &state.requirements)),
+    )
+    .default_service(web::to(errors::not_found));
+}
+
+/// A resource answering GET, and 405 with `Allow: GET` to anything else.
+fn get_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler))
+        .default_service(web::to(method_not_allowed("GET")))
 }

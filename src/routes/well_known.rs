@@ -4,20 +4,26 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
+use crate::auth::Requirements;
 use crate::dev_issuer::DevIssuer;
 
-/// RFC 9728 protected resource metadata.
+/// RFC 9728 protected resource metadata, less the scopes, which come from the routes.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResourceMetadata {
     pub resource: String,
     pub authorization_servers: Vec<String>,
     pub bearer_methods_supported: Vec<&'static str>,
-    pub scopes_supported: Vec<String>,
 }
 
-/// `GET /.well-known/oauth-protected-resource`
-pub async fn protected_resource(metadata: web::Data<ResourceMetadata>) -> HttpResponse {
-    HttpResponse::Ok().json(metadata.get_ref())
+/// `GET /.well-known/oauth-protected-resource`: `scopes_supported` lists exactly the scopes the
+/// routes declare.
+pub async fn protected_resource(
+    metadata: web::Data<ResourceMetadata>,
+    requirements: web::Data<Requirements>,
+) -> HttpResponse {
+    let mut document = serde_json::to_value(metadata.get_ref()).unwrap_or_default();
+    document["scopes_supported"] = serde_json::json!(requirements.scopes());
+    HttpResponse::Ok().json(document)
 }
 
 /// `GET /.well-known/openid-configuration` of the development issuer.

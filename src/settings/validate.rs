@@ -9,6 +9,7 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde::Deserialize;
 
+use super::cors::RawCors;
 use super::issuers::{RawIssuer, Shorthand, trusted_issuers};
 use super::{AuthSettings, DevIssuerSettings, Environment, ServerSettings, Settings, list};
 
@@ -73,6 +74,7 @@ impl std::error::Error for SettingsError {}
 pub(super) struct RawSettings {
     server: ServerSettings,
     auth: RawAuth,
+    cors: RawCors,
     dev_issuer: DevIssuerSettings,
 }
 
@@ -103,6 +105,7 @@ struct RawAuth {
     max_jwks_bytes: usize,
     #[serde(default, deserialize_with = "list::optional_string")]
     realm: Option<String>,
+    roles_claim: String,
 }
 
 impl RawSettings {
@@ -120,6 +123,10 @@ impl RawSettings {
         if let Some(url) = &self.server.public_url {
             check_url("APP__SERVER__PUBLIC_URL", url, false)?;
         }
+        positive(
+            "APP__SERVER__MAX_JSON_BYTES",
+            self.server.max_json_bytes as u64,
+        )?;
         positive("APP__AUTH__MAX_TOKEN_BYTES", auth.max_token_bytes as u64)?;
         positive("APP__AUTH__JWKS_TTL_SECONDS", auth.jwks_ttl_seconds)?;
         positive("APP__AUTH__JWKS_MIN_TTL_SECONDS", auth.jwks_min_ttl_seconds)?;
@@ -167,7 +174,9 @@ impl RawSettings {
                 realm: auth
                     .realm
                     .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned()),
+                roles_claim: auth.roles_claim,
             },
+            cors: self.cors.validate()?,
             dev_issuer: self.dev_issuer,
         })
     }

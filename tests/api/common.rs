@@ -281,10 +281,7 @@ pub async fn state(settings: &Settings) -> AppState {
 #[macro_export]
 macro_rules! service {
     ($state:expr) => {
-        actix_web::test::init_service(
-            actix_web::App::new().configure(|cfg| app::routes::configure(cfg, &$state)),
-        )
-        .await
+        actix_web::test::init_service(app::startup::app($state.clone())).await
     };
 }
 
@@ -325,6 +322,17 @@ pub struct Reply {
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body less its `request_id`, after checking that it matches the response header.
+    pub fn body_without_request_id(&self) -> Value {
+        let mut body = self.body.clone();
+        let id = body.as_object_mut().and_then(|b| b.remove("request_id"));
+        assert_eq!(
+            id.as_ref().and_then(Value::as_str),
+            self.header("x-request-id")
+        );
+        body
     }
 
     pub fn error_description(&self) -> &str {

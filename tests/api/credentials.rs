@@ -26,7 +26,7 @@ async fn missing_credentials_get_a_challenge_without_error_and_a_problem_body() 
         Some("application/problem+json")
     );
     assert_eq!(
-        reply.body,
+        reply.body_without_request_id(),
         json!({
             "type": "tag:actix-jwks-api,2026:problems/missing-credentials",
             "title": "Unauthorized",
@@ -111,7 +111,7 @@ async fn an_invalid_token_gets_the_exact_challenge_and_problem() {
         Some("application/problem+json")
     );
     assert_eq!(
-        reply.body,
+        reply.body_without_request_id(),
         json!({
             "type": "tag:actix-jwks-api,2026:problems/invalid-token",
             "title": "Unauthorized",

@@ -206,7 +206,7 @@ async fn public_routes_need_no_token_and_describe_the_resource() {
             "resource": "http://localhost:8080",
             "authorization_servers": [issuer.url],
             "bearer_methods_supported": ["header"],
-            "scopes_supported": [],
+            "scopes_supported": ["items:read", "items:write"],
         })
     );
     for path in [

@@ -1,0 +1,173 @@
+//! Who is calling, as handlers see it: subject, issuer, audiences, expiry, and one normalised set
+//! of permissions gathered from wherever the issuer puts them.
+//!
+//! Scopes come from `scope` (space-separated, RFC 9068/8693), `scp` (a string or an array, as
+//! Entra ID and Okta send it) and `permissions` (an array, as Auth0 sends it). Roles come from
+//! one configurable claim, which may be a nested path such as Keycloak's `realm_access.roles`.
+
+use std::collections::BTreeSet;
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde_json::Value;
+
+use super::claims::VerifiedClaims;
+use super::error::Rejection;
+
+/// Where the roles claim lives: a top-level claim name (which may itself contain dots, as
+/// Auth0's namespaced claims do) or a dotted path into nested objects.
+#[derive(Debug, Clone)]
+pub struct RolesClaim(pub String);
+
+impl RolesClaim {
+    fn find<'a>(&self, claims: &'a VerifiedClaims) -> Option<&'a Value> {
+        claims.get(&self.0).or_else(|| {
+            let mut parts = self.0.split('.');
+            let first = claims.get(parts.next()?)?;
+            parts.try_fold(first, |value, part| value.get(part))
+        })
+    }
+}
+
+/// The verified caller of a protected route.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    claims: VerifiedClaims,
+    scopes: BTreeSet<String>,
+    roles: BTreeSet<String>,
+}
+
+impl Caller {
+    /// Reads permissions out of verified claims.
+    pub fn new(claims: VerifiedClaims, roles_claim: &RolesClaim) -> Self {
+        let mut scopes = BTreeSet::new();
+        for name in ["scope", "scp", "permissions"] {
+            scopes.extend(words(claims.get(name)));
+        }
+        let roles = words(roles_claim.find(&claims)).collect();
+        Self {
+            claims,
+            scopes,
+            roles,
+        }
+    }
+
+    /// The `sub` claim, when the issuer sets one.
+    pub fn subject(&self) -> Option<&str> {
+        self.claims.subject()
+    }
+
+    /// The verified issuer.
+    pub fn issuer(&self) -> &str {
+        self.claims.issuer()
+    }
+
+    /// The audiences the token names.
+    pub fn audience(&self) -> Vec<&str> {
+        words_ref(self.claims.get("aud")).collect()
+    }
+
+    /// When the token expires, in seconds since the Unix epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .unwrap_or_default()
+    }
+
+    /// Every scope or permission granted, normalised.
+    pub fn scopes(&self) -> &BTreeSet<String> {
+        &self.scopes
+    }
+
+    /// Every role granted.
+    pub fn roles(&self) -> &BTreeSet<String> {
+        &self.roles
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.contains(scope)
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.contains(role)
+    }
+
+    /// All verified claims, for custom fields.
+    pub fn claims(&self) -> &VerifiedClaims {
+        &self.claims
+    }
+}
+
+/// Space-separated words of a string, or the strings of an array.
+fn words(value: Option<&Value>) -> impl Iterator<Item = String> + '_ {
+    words_ref(value).map(str::to_owned)
+}
+
+fn words_ref(value: Option<&Value>) -> Box<dyn Iterator<Item = &str> + '_> {
+    match value {
+        Some(Value::String(text)) => Box::new(text.split_whitespace()),
+        Some(Value::Array(items)) => Box::new(items.iter().filter_map(Value::as_str)),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+/// Available on routes behind the bearer validator; elsewhere it fails closed with a 401.
+impl FromRequest for Caller {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let roles_claim = req
+            .app_data::<web::Data<RolesClaim>>()
+            .map(|data| data.get_ref().clone())
+            .unwrap_or_else(|| RolesClaim("roles".to_owned()));
+        ready(
+            VerifiedClaims::from_request(req, payload)
+                .into_inner()
+                .map(|claims| Caller::new(claims, &roles_claim)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn caller(claims: Value, roles: &str) -> Caller {
+        let claims = VerifiedClaims::new(claims.as_object().cloned().unwrap());
+        Caller::new(claims, &RolesClaim(roles.to_owned()))
+    }
+
+    #[test]
+    fn scopes_from_every_vendor_shape_are_merged() {
+        let merged = caller(
+            json!({"scope": "a b", "scp": ["c"], "permissions": ["d", "a"]}),
+            "roles",
+        );
+        let scopes: Vec<&str> = merged.scopes().iter().map(String::as_str).collect();
+        assert_eq!(scopes, ["a", "b", "c", "d"]);
+        assert!(caller(json!({"scp": "x y"}), "roles").has_scope("y"));
+    }
+
+    #[test]
+    fn roles_come_from_nested_paths_and_namespaced_claims() {
+        let keycloak = caller(
+            json!({"realm_access": {"roles": ["admin"]}}),
+            "realm_access.roles",
+        );
+        assert!(keycloak.has_role("admin"));
+        let auth0 = caller(
+            json!({"https://example.com/roles": ["ops"]}),
+            "https://example.com/roles",
+        );
+        assert!(auth0.has_role("ops"));
+        assert!(
+            caller(json!({"roles": "admin"}), "missing.path")
+                .roles()
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! HTTP errors outside authentication, all as RFC 9457 problems: the API's own failures
+//! ([`ApiError`]), JSON body errors, unknown routes and methods, and a last middleware that turns
+//! any other error response (the framework's own, a 500) into a problem carrying the request id.
+
+use actix_web::body::{EitherBody, MessageBody, to_bytes};
+use actix_web::dev::ServiceResponse;
+use actix_web::error::{InternalError, JsonPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use serde_json::Value;
+
+use crate::items::{FieldError, StoreError};
+use crate::problem::{PROBLEM_JSON, Problem};
+use crate::request_id::RequestId;
+
+/// Failures of API handlers.
+#[derive(Debug)]
+pub enum ApiError {
+    NotFound,
+    Conflict(&'static str),
+    Invalid(Vec<FieldError>),
+    /// Ours; the message is logged, never sent.
+    Internal(String),
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("not found"),
+            Self::Conflict(why) => f.write_str(why),
+            Self::Invalid(errors) => write!(f, "{} invalid field(s)", errors.len()),
+            Self::Internal(why) => write!(f, "internal error: {why}"),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::NameTaken => Self::Conflict("an item with this name already exists"),
+            StoreError::Unavailable(why) => Self::Internal(why),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let problem = match self {
+            Self::NotFound => {
+                Problem::new(status, "not-found", "Not Found", "no item with this id")
+            }
+            Self::Conflict(why) => Problem::new(status, "conflict", "Conflict", *why),
+            Self::Invalid(errors) => Problem::new(
+                status,
+                "validation-failed",
+                "Unprocessable Content",
+                "the request body has invalid fields",
+            )
+            .with_errors(errors),
+            Self::Internal(why) => {
+                log::error!("{why}");
+                Problem::for_status(status)
+            }
+        };
+        problem.response().json(&problem)
+    }
+}
+
+/// JSON bodies: at most `limit` bytes, `application/json` only, and every failure a problem
+/// (413, 415 or 400) instead of the framework's plain text.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|error, _req: &HttpRequest| {
+            let status = match &error {
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                JsonPayloadError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let problem = match status {
+                StatusCode::BAD_REQUEST => Problem::new(
+                    status,
+                    "malformed-json",
+                    "Bad Request",
+                    "the request body is not valid JSON",
+                ),
+                _ => Problem::for_status(status),
+            };
+            let response = problem.response().json(&problem);
+            InternalError::from_response(error, response).into()
+        })
+}
+
+/// The default service: 404 for any path no route serves.
+pub async fn not_found() -> HttpResponse {
+    let problem = Problem::for_status(StatusCode::NOT_FOUND);
+    problem.response().json(&problem)
+}
+
+/// A resource's default service: 405 naming the methods it does allow.
+pub fn method_not_allowed(
+    allow: &'static str,
+) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+    move || {
+        let problem = Problem::for_status(StatusCode::METHOD_NOT_ALLOWED);
+        std::future::ready(
+            problem
+                .response()
+                .insert_header((ALLOW, allow))
+                .json(&problem),
+        )
+    }
+}
+
+/// Makes every error response a problem with the request id. Problems get a `request_id`
+/// member; other JSON bodies (the readiness report) pass as they are; anything else (the
+/// framework's plain-text errors) and every 500 is replaced by the problem for its status,
+/// keeping its headers (`Allow`, `WWW-Authenticate`, CORS).
+pub fn problem_responses<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
+        let media_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|value| value.as_bytes().to_vec())
+            .unwrap_or_default();
+        let internal = response.status() == StatusCode::INTERNAL_SERVER_ERROR;
+        if media_type == b"application/json" && !internal {
+            return Ok(ErrorHandlerResponse::Response(
+                response.map_into_left_body(),
+            ));
+        }
+        let keep_body = media_type == PROBLEM_JSON.as_bytes() && !internal;
+        Ok(ErrorHandlerResponse::Future(Box::pin(as_problem(
+            response, keep_body,
+        ))))
+    })
+}
+
+async fn as_problem<B: MessageBody>(
+    response: ServiceResponse<B>,
+    keep_body: bool,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let request_id = response
+        .request()
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.0.clone());
+    let status = response.status();
+    let (request, response) = response.into_parts();
+    let (mut head, body) = response.into_parts();
+    let mut problem = match to_bytes(body).await {
+        Ok(bytes) if keep_body => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    if !problem.is_object() {
+        problem = serde_json::to_value(Problem::for_status(status)).unwrap_or(Value::Null);
+    }
+    if let (Some(id), Some(members)) = (request_id, problem.as_object_mut()) {
+        members.insert("request_id".to_owned(), Value::String(id));
+    }
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    head.headers_mut().remove(CONTENT_LENGTH);
+    head.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let response = head.set_body(body).map_into_boxed_body();
+    Ok(ServiceResponse::new(request, response).map_into_right_body())
+}

@@ -1,0 +1,169 @@
+//! The example resource, kept as the pattern to copy: what an item is, how client input becomes
+//! a valid draft (every invalid field reported at once), and the storage it lives in.
+
+mod store;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use store::{InMemoryItemStore, ItemStore, Page, Stats, StoreError};
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+/// A stored item.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Item {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// The `sub` of the caller who created it.
+    pub created_by: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+/// One invalid field of a request body, as listed in a 422 problem.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: &'static str,
+}
+
+/// A complete, valid item body (create and replace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemDraft {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// A valid partial update: absent fields stay, a `null` description clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+impl ItemDraft {
+    /// Validates a create or replace body.
+    pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
+        let object = object(body)?;
+        let mut errors = unknown_fields(object);
+        let name = match object.get("name") {
+            None | Some(Value::Null) => {
+                errors.push(error("name", "is required"));
+                None
+            }
+            Some(value) => name(value, &mut errors),
+        };
+        let description = object
+            .get("description")
+            .and_then(|value| description(value, &mut errors));
+        match name {
+            Some(name) if errors.is_empty() => Ok(Self { name, description }),
+            _ => Err(errors),
+        }
+    }
+}
+
+impl ItemPatch {
+    /// Validates a partial update body.
+    pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
+        let object = object(body)?;
+        let mut errors = unknown_fields(object);
+        let patch = Self {
+            name: object
+                .get("name")
+                .and_then(|value| name(value, &mut errors)),
+            description: object
+                .get("description")
+                .map(|value| description(value, &mut errors)),
+        };
+        if errors.is_empty() {
+            Ok(patch)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// The body as an object.
+fn object(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
+    body.as_object()
+        .ok_or_else(|| vec![error("(body)", "must be a JSON object")])
+}
+
+/// An error for each field an item does not have.
+fn unknown_fields(object: &Map<String, Value>) -> Vec<FieldError> {
+    object
+        .keys()
+        .filter(|key| !matches!(key.as_str(), "name" | "description"))
+        .map(|key| error(key, "is not a field of an item"))
+        .collect()
+}
+
+fn name(value: &Value, errors: &mut Vec<FieldError>) -> Option<String> {
+    let Some(text) = value.as_str() else {
+        errors.push(error("name", "must be a string"));
+        return None;
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        errors.push(error("name", "must not be blank"));
+    } else if text.chars().count() > MAX_NAME_CHARS {
+        errors.push(error("name", "must be at most 100 characters"));
+    } else {
+        return Some(text.to_owned());
+    }
+    None
+}
+
+fn description(value: &Value, errors: &mut Vec<FieldError>) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) if text.chars().count() <= MAX_DESCRIPTION_CHARS => Some(text.clone()),
+        Value::String(_) => {
+            errors.push(error("description", "must be at most 2000 characters"));
+            None
+        }
+        _ => {
+            errors.push(error("description", "must be a string or null"));
+            None
+        }
+    }
+}
+
+fn error(field: &str, message: &'static str) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let errors = ItemDraft::from_json(&json!({"name": 7, "description": [], "color": "red"}))
+            .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["color", "name", "description"]);
+    }
+
+    #[test]
+    fn a_patch_may_clear_the_description_and_keep_the_name() {
+        let patch = ItemPatch::from_json(&json!({"description": null})).unwrap();
+        assert_eq!(
+            patch,
+            ItemPatch {
+                name: None,
+                description: Some(None)
+            }
+        );
+        assert!(ItemDraft::from_json(&json!({"description": "x"})).is_err());
+        assert!(ItemDraft::from_json(&json!({"name": "   "})).is_err());
+    }
+}

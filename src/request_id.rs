@@ -1,0 +1,71 @@
+//! A request id on every request and response: the client's `x-request-id` when it is a sane
+//! value, else a new random one. Logs and problem bodies carry it, so one id follows a request
+//! from the gateway through this service.
+
+use std::fmt::Write;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+
+/// The header read and echoed.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, in its extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+/// Middleware (use with `from_fn`): assigns the id, then echoes it on the response.
+pub async fn assign(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| is_acceptable(value))
+        .map(str::to_owned)
+        .unwrap_or_else(generate);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// Up to 128 characters of letters, digits and `-_.:`: enough for UUIDs and trace ids, nothing
+/// that could forge a log line.
+fn is_acceptable(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+fn generate() -> String {
+    let mut bytes = [0u8; 16];
+    // A failed RNG still yields a (zero) id: a request id is a label, not a secret.
+    let _ = aws_lc_rs::rand::fill(&mut bytes);
+    bytes.iter().fold(String::with_capacity(32), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_acceptable;
+
+    #[test]
+    fn only_plain_ids_are_taken_from_clients() {
+        assert!(is_acceptable("3f2b-11ee:abc_def.1"));
+        for id in ["", "a b", "x\ny", &"a".repeat(129)] {
+            assert!(!is_acceptable(id), "{id:?}");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! `/api/v1/admin`: operator routes, guarded by a role rather than a scope.
+
+use actix_web::{HttpResponse, web};
+
+use crate::auth::Requirements;
+use crate::errors::{ApiError, method_not_allowed};
+use crate::items::ItemStore;
+
+/// The role the admin routes require, read from the configured roles claim.
+pub const ADMIN_ROLE: &str = "admin";
+
+pub fn configure(cfg: &mut web::ServiceConfig, require: &Requirements) {
+    cfg.service(
+        web::resource("/admin/stats")
+            .route(web::get().to(stats).wrap(require.role(ADMIN_ROLE)))
+            .default_service(web::to(method_not_allowed("GET"))),
+    );
+}
+
+/// `GET /admin/stats`: how many items exist and how many callers created them.
+async fn stats(store: web::Data<dyn ItemStore>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(store.stats().await?))
+}

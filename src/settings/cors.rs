@@ -1,0 +1,110 @@
+//! Cross-origin access for browsers: off unless origins are listed, and every listed value
+//! checked at startup rather than at the first preflight.
+
+use actix_web::http::Method;
+use actix_web::http::header::HeaderName;
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::{SettingsError, list};
+
+/// Which browser origins may call the API. Off (no CORS headers at all) when `allowed_origins`
+/// is empty, the default.
+#[derive(Debug, Clone, Default)]
+pub struct CorsSettings {
+    /// Exact origins (`https://app.example.com`), or `*` for any. Defaults to none.
+    pub allowed_origins: Vec<String>,
+    /// Defaults to GET, POST, PUT, PATCH, DELETE.
+    pub allowed_methods: Vec<Method>,
+    /// Defaults to authorization, content-type, x-request-id.
+    pub allowed_headers: Vec<HeaderName>,
+    /// How long browsers may cache a preflight answer. Defaults to 600 s.
+    pub max_age_seconds: usize,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RawCors {
+    #[serde(default, deserialize_with = "list::string_list")]
+    allowed_origins: Vec<String>,
+    #[serde(default, deserialize_with = "list::string_list")]
+    allowed_methods: Vec<String>,
+    #[serde(default, deserialize_with = "list::string_list")]
+    allowed_headers: Vec<String>,
+    max_age_seconds: usize,
+}
+
+impl RawCors {
+    pub(super) fn validate(self) -> Result<CorsSettings, SettingsError> {
+        for origin in &self.allowed_origins {
+            if origin != "*" && !is_origin(origin) {
+                return Err(SettingsError::new(
+                    "APP__CORS__ALLOWED_ORIGINS",
+                    format!("`{origin}` is not an origin"),
+                    "list origins as scheme://host[:port] with no path, or * for any",
+                ));
+            }
+        }
+        let allowed_methods = self
+            .allowed_methods
+            .iter()
+            .map(|name| {
+                Method::from_bytes(name.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                    SettingsError::new(
+                        "APP__CORS__ALLOWED_METHODS",
+                        format!("`{name}` is not an HTTP method"),
+                        "list methods such as GET,POST",
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let allowed_headers = self
+            .allowed_headers
+            .iter()
+            .map(|name| {
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    SettingsError::new(
+                        "APP__CORS__ALLOWED_HEADERS",
+                        format!("`{name}` is not a header name"),
+                        "list header names such as authorization,content-type",
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(CorsSettings {
+            allowed_origins: self.allowed_origins,
+            allowed_methods,
+            allowed_headers,
+            max_age_seconds: self.max_age_seconds,
+        })
+    }
+}
+
+/// `scheme://host[:port]` exactly: what a browser sends in `Origin`.
+fn is_origin(value: &str) -> bool {
+    Url::parse(value).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.path() == "/"
+            && !value.ends_with('/')
+            && url.query().is_none()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_origin;
+
+    #[test]
+    fn origins_have_no_path() {
+        assert!(is_origin("https://app.example.com"));
+        assert!(is_origin("http://localhost:3000"));
+        for value in [
+            "https://app.example.com/",
+            "https://a.com/x",
+            "app.example.com",
+            "ftp://a.com",
+        ] {
+            assert!(!is_origin(value), "{value}");
+        }
+    }
+}
