@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::future::{Ready, ready};
 use std::rc::Rc;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, FromRequest};
 use futures_util::future::LocalBoxFuture;
@@ -69,7 +69,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Transform = RequireService<S>;
     type InitError = ();
@@ -94,7 +94,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
 
@@ -104,7 +104,10 @@ where
         let requirement = self.requirement;
         let service = Rc::clone(&self.service);
         Box::pin(async move {
-            let caller = Caller::extract(req.request()).await?;
+            let caller = match Caller::extract(req.request()).await {
+                Ok(caller) => caller,
+                Err(rejection) => return Ok(req.error_response(rejection).map_into_right_body()),
+            };
             let refusal = match requirement {
                 Requirement::Scope(scope) if !caller.has_scope(scope) => {
                     Some(AuthError::InsufficientScope(scope))
@@ -115,7 +118,10 @@ where
                 _ => None,
             };
             match refusal {
-                None => service.call(req).await,
+                None => service
+                    .call(req)
+                    .await
+                    .map(ServiceResponse::map_into_left_body),
                 Some(error) => {
                     log::debug!(
                         "{} {}: forbidden: {}",
@@ -123,7 +129,8 @@ where
                         req.path(),
                         error.reason()
                     );
-                    Err(Rejection::new(error, Challenge::of(req.request())).into())
+                    let rejection = Rejection::new(error, Challenge::of(req.request()));
+                    Ok(req.error_response(rejection).map_into_right_body())
                 }
             }
         })

@@ -340,16 +340,12 @@ impl Reply {
     }
 }
 
-/// GETs `path` with an optional `Authorization` header value.
-pub async fn get<S, B>(app: &S, path: &str, authorization: Option<&str>) -> Reply
+/// Sends a prepared request and reads its reply.
+pub async fn send<S, B>(app: &S, request: test::TestRequest) -> Reply
 where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let mut request = test::TestRequest::get().uri(path);
-    if let Some(value) = authorization {
-        request = request.insert_header(("Authorization", value));
-    }
     let response = test::call_service(app, request.to_request()).await;
     let status = response.status();
     let headers = response.headers().clone();
@@ -360,6 +356,26 @@ where
         headers,
         body,
     }
+}
+
+/// A token of `issuer` for `alice` granting `scope` (space-separated).
+pub fn token_with_scope(issuer: &str, scope: &str) -> String {
+    let mut claims = claims(issuer);
+    claims["scope"] = json!(scope);
+    sign(&keys().ed, &claims)
+}
+
+/// GETs `path` with an optional `Authorization` header value.
+pub async fn get<S, B>(app: &S, path: &str, authorization: Option<&str>) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let mut request = test::TestRequest::get().uri(path);
+    if let Some(value) = authorization {
+        request = request.insert_header(("Authorization", value));
+    }
+    send(app, request).await
 }
 
 /// GETs `/api/v1/me` with `token` as a bearer credential.

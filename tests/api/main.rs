@@ -2,11 +2,14 @@
 //! loopback, and real settings layers.
 
 mod abuse;
+mod authorization;
 mod common;
 mod credentials;
 mod dev_issuer;
 mod doctor;
+mod http;
 mod issuers;
+mod items;
 mod key_set;
 mod settings;
 mod startup;

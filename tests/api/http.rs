@@ -1,0 +1,237 @@
+//! HTTP behaviour on every path: each error as a problem, request ids, body limits and CORS.
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use actix_web::web;
+use app::items::{Item, ItemDraft, ItemPatch, ItemStore, Page, Stats, StoreError};
+use futures_util::future::{BoxFuture, FutureExt, ready};
+use serde_json::json;
+
+use crate::common::{
+    TestIssuer, send, settings, standard_app, standard_jwks, state, token_with_scope,
+};
+use crate::service;
+
+fn bearer(request: TestRequest, token: &str) -> TestRequest {
+    request.insert_header(("Authorization", format!("Bearer {token}")))
+}
+
+#[actix_web::test]
+async fn unknown_routes_and_wrong_methods_are_problems() {
+    let (issuer, app) = standard_app().await;
+
+    let missing = send(&app, TestRequest::get().uri("/nowhere")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(missing.body["status"], 404);
+
+    let wrong = send(&app, TestRequest::post().uri("/health")).await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.header("allow"), Some("GET"));
+    assert_eq!(wrong.body["status"], 405);
+
+    let token = token_with_scope(&issuer.url, "items:read");
+    let wrong = send(
+        &app,
+        bearer(TestRequest::delete().uri("/api/v1/items"), &token),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.header("allow"), Some("GET, POST"));
+}
+
+#[actix_web::test]
+async fn bad_json_bodies_get_413_415_and_400() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(
+        &issuer.url,
+        &[("APP__SERVER__MAX_JSON_BYTES", "64")],
+    ))
+    .await;
+    let app = service!(state);
+    let token = token_with_scope(&issuer.url, "items:write");
+    let post = || bearer(TestRequest::post().uri("/api/v1/items"), &token);
+
+    let large = send(&app, post().set_json(json!({"name": "x".repeat(100)}))).await;
+    assert_eq!(large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let wrong_type = send(
+        &app,
+        post()
+            .insert_header(("content-type", "text/plain"))
+            .set_payload("name=x"),
+    )
+    .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let malformed = send(
+        &app,
+        post()
+            .insert_header(("content-type", "application/json"))
+            .set_payload("{\"name\":"),
+    )
+    .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    for reply in [large, wrong_type, malformed] {
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(reply.body["status"], reply.status.as_u16());
+    }
+}
+
+/// A store whose backend is down, to see what a 500 shows.
+struct BrokenStore;
+
+impl ItemStore for BrokenStore {
+    fn list(&self, _: Option<u64>, _: usize) -> BoxFuture<'_, Result<Page, StoreError>> {
+        down()
+    }
+    fn create(&self, _: ItemDraft, _: String) -> BoxFuture<'_, Result<Item, StoreError>> {
+        down()
+    }
+    fn get(&self, _: &str) -> BoxFuture<'_, Result<Item, StoreError>> {
+        down()
+    }
+    fn replace(&self, _: &str, _: ItemDraft) -> BoxFuture<'_, Result<Item, StoreError>> {
+        down()
+    }
+    fn update(&self, _: &str, _: ItemPatch) -> BoxFuture<'_, Result<Item, StoreError>> {
+        down()
+    }
+    fn delete(&self, _: &str) -> BoxFuture<'_, Result<(), StoreError>> {
+        down()
+    }
+    fn stats(&self) -> BoxFuture<'_, Result<Stats, StoreError>> {
+        down()
+    }
+}
+
+fn down<T: Send + 'static>() -> BoxFuture<'static, Result<T, StoreError>> {
+    let why = "connection to db-7.internal:5432 refused".to_owned();
+    ready(Err(StoreError::Unavailable(why))).boxed()
+}
+
+#[actix_web::test]
+async fn an_internal_error_is_a_500_problem_that_leaks_nothing() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let mut state = state(&settings(&issuer.url, &[])).await;
+    state.items = web::Data::from(Arc::new(BrokenStore) as Arc<dyn ItemStore>);
+    let app = service!(state);
+    let token = token_with_scope(&issuer.url, "items:read");
+
+    let reply = send(
+        &app,
+        bearer(TestRequest::get().uri("/api/v1/items"), &token),
+    )
+    .await;
+
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(
+        reply.body["detail"],
+        "the service failed to handle the request"
+    );
+    assert!(!reply.body.to_string().contains("db-7"));
+}
+
+#[actix_web::test]
+async fn the_request_id_is_taken_or_made_and_echoed_everywhere() {
+    let (_issuer, app) = standard_app().await;
+
+    let given = send(
+        &app,
+        TestRequest::get()
+            .uri("/api/v1/me")
+            .insert_header(("x-request-id", "trace-42")),
+    )
+    .await;
+    assert_eq!(given.header("x-request-id"), Some("trace-42"));
+    assert_eq!(given.body["request_id"], "trace-42");
+
+    let made = send(&app, TestRequest::get().uri("/health")).await;
+    let id = made.header("x-request-id").unwrap();
+    assert_eq!(id.len(), 32);
+
+    let forged = send(
+        &app,
+        TestRequest::get()
+            .uri("/nowhere")
+            .insert_header(("x-request-id", "a b\"c")),
+    )
+    .await;
+    let replaced = forged.header("x-request-id").unwrap();
+    assert_ne!(replaced, "a b\"c");
+    assert_eq!(forged.body["request_id"], replaced);
+}
+
+#[actix_web::test]
+async fn cors_preflight_on_a_protected_route_is_answered_without_a_challenge() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let settings = settings(
+        &issuer.url,
+        &[("APP__CORS__ALLOWED_ORIGINS", "https://app.example.com")],
+    );
+    let state = state(&settings).await;
+    let app = service!(state);
+
+    let preflight = send(
+        &app,
+        TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/api/v1/items")
+            .insert_header(("origin", "https://app.example.com"))
+            .insert_header(("access-control-request-method", "POST"))
+            .insert_header((
+                "access-control-request-headers",
+                "authorization, content-type",
+            )),
+    )
+    .await;
+    assert!(preflight.status.is_success(), "{}", preflight.status);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert!(preflight.header("www-authenticate").is_none());
+
+    let rejected = send(
+        &app,
+        TestRequest::get()
+            .uri("/api/v1/items")
+            .insert_header(("origin", "https://app.example.com")),
+    )
+    .await;
+    assert_eq!(rejected.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        rejected.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert!(
+        rejected
+            .header("access-control-expose-headers")
+            .unwrap()
+            .contains("www-authenticate")
+    );
+}
+
+#[actix_web::test]
+async fn cors_is_off_by_default() {
+    let (_issuer, app) = standard_app().await;
+    let reply = send(
+        &app,
+        TestRequest::get()
+            .uri("/health")
+            .insert_header(("origin", "https://app.example.com")),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.header("access-control-allow-origin").is_none());
+}
