@@ -21,7 +21,7 @@ pub enum ApiError {
     NotFound,
     Conflict(&'static str),
     Invalid(Vec<FieldError>),
-    /// Ours; the message is logged, never sent.
+    /// Ours; the message is logged (with the request id), never sent.
     Internal(String),
 }
 
@@ -70,10 +70,7 @@ impl ResponseError for ApiError {
                 "the request body has invalid fields",
             )
             .with_errors(errors),
-            Self::Internal(why) => {
-                log::error!("{why}");
-                Problem::for_status(status)
-            }
+            Self::Internal(_) => Problem::for_status(status),
         };
         problem.response().json(&problem)
     }
@@ -160,6 +157,18 @@ async fn as_problem<B: MessageBody>(
         .get::<RequestId>()
         .map(|id| id.0.clone());
     let status = response.status();
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        let cause = response
+            .response()
+            .error()
+            .map_or_else(|| "no error attached".to_owned(), ToString::to_string);
+        log::error!(
+            "{} {} id={}: {status}: {cause}",
+            response.request().method(),
+            response.request().path(),
+            request_id.as_deref().unwrap_or("-")
+        );
+    }
     let (request, response) = response.into_parts();
     let (mut head, body) = response.into_parts();
     let mut problem = match to_bytes(body).await {

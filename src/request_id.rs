@@ -17,6 +17,13 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+/// The current request's id, for log lines; `-` outside the middleware.
+pub fn of(req: &actix_web::HttpRequest) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map_or_else(|| "-".to_owned(), |id| id.0.clone())
+}
+
 /// Middleware (use with `from_fn`): assigns the id, then echoes it on the response.
 pub async fn assign(
     req: ServiceRequest,

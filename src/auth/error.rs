@@ -97,6 +97,23 @@ impl From<TokenError> for AuthError {
     }
 }
 
+/// Logs a rejection with its method, path, request id and reason, never the token: ours
+/// (no keys) at warn, the client's at debug.
+pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
+    let level = match error {
+        AuthError::KeysUnavailable => log::Level::Warn,
+        _ => log::Level::Debug,
+    };
+    log::log!(
+        level,
+        "{} {} id={}: rejected: {}",
+        req.method(),
+        req.path(),
+        crate::request_id::of(req),
+        error.reason()
+    );
+}
+
 /// What every challenge names: the realm and where the RFC 9728 metadata lives.
 #[derive(Debug, Clone)]
 pub struct Challenge {

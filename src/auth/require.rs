@@ -19,7 +19,7 @@ use actix_web::{Error, FromRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::caller::Caller;
-use super::error::{AuthError, Challenge, Rejection};
+use super::error::{AuthError, Challenge, Rejection, log_rejection};
 
 /// What a route demands of its caller.
 #[derive(Debug, Clone, Copy)]
@@ -123,12 +123,7 @@ where
                     .await
                     .map(ServiceResponse::map_into_left_body),
                 Some(error) => {
-                    log::debug!(
-                        "{} {}: forbidden: {}",
-                        req.method(),
-                        req.path(),
-                        error.reason()
-                    );
+                    log_rejection(req.request(), error);
                     let rejection = Rejection::new(error, Challenge::of(req.request()));
                     Ok(req.error_response(rejection).map_into_right_body())
                 }

@@ -12,7 +12,7 @@ use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 
-use super::error::{AuthError, Challenge, Rejection};
+use super::error::{AuthError, Challenge, Rejection, log_rejection};
 use super::verifier::Verifier;
 
 /// A syntactically valid bearer token from the `Authorization` header (RFC 6750 §2.1).
@@ -64,12 +64,7 @@ impl FromRequest for BearerToken {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         ready(Self::from_headers(req).map_err(|error| {
-            log::debug!(
-                "{} {}: rejected: {}",
-                req.method(),
-                req.path(),
-                error.reason()
-            );
+            log_rejection(req, error);
             Rejection::new(error, Challenge::of(req))
         }))
     }
@@ -92,16 +87,7 @@ pub async fn validate(
             Ok(req)
         }
         Err(error) => {
-            if error == AuthError::KeysUnavailable {
-                log::warn!("{} {}: no signing keys loaded", req.method(), req.path());
-            } else {
-                log::debug!(
-                    "{} {}: rejected: {}",
-                    req.method(),
-                    req.path(),
-                    error.reason()
-                );
-            }
+            log_rejection(req.request(), error);
             let rejection = Rejection::new(error, Challenge::of(req.request()));
             Err((rejection.into(), req))
         }
