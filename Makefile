@@ -12,13 +12,14 @@ ALG ?= EdDSA
 AUD ?=
 
 .DEFAULT_GOAL := help
+-include templates/template.mk # template-only
 .PHONY: help run test token doctor lint fmt build
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
 
 run: ## Serve the API on 127.0.0.1:8080 with the built-in development issuer
-	$(CARGO) run --bin actix-jwks-api
+	$(CARGO) run
 
 test: lint ## Format check, clippy -D warnings, then every test
 	$(CARGO) test --all-targets --locked

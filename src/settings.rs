@@ -92,6 +92,9 @@ pub struct AuthSettings {
     pub issuers: Vec<IssuerSettings>,
     /// Tokens longer than this are rejected before any parsing. Defaults to 8192 bytes.
     pub max_token_bytes: usize,
+    /// How many verified tokens are remembered to skip repeated signature checks; 0 disables.
+    /// Defaults to 10000.
+    pub token_cache_size: usize,
     /// Lifetime of a key set served without `Cache-Control: max-age`. Defaults to 600 s.
     pub jwks_ttl_seconds: u64,
     /// Shortest lifetime of a key set, whatever its `max-age`. Defaults to 60 s.

@@ -170,7 +170,7 @@ pub fn fetcher(auth: &AuthSettings) -> Fetcher {
 pub fn verifier(auth: &AuthSettings, public_url: &str) -> Result<Verifier, StartupError> {
     let fetcher = fetcher(auth);
     let verifier = trusted_issuers(auth, public_url)?.into_iter().fold(
-        Verifier::new(auth.max_token_bytes),
+        Verifier::new(auth.max_token_bytes, auth.token_cache_size),
         |verifier, (source, policy)| {
             let store = JwksStore::new(source, fetcher.clone());
             verifier.trust(Arc::new(store), &policy)

@@ -1,14 +1,16 @@
 //! The shared JWKS store: fetches the issuer's keys, parses them once, caches the parsed set and
 //! refreshes it. It knows nothing of HTTP responses; it answers "which key verifies this token".
 //!
-//! Readers take a read lock only long enough to clone an `Arc`; a refresh builds the new set
-//! aside and swaps it in whole. A background task refreshes ahead of expiry, so no request waits
-//! on a scheduled refresh; when the issuer fails, the last good set keeps serving for a bounded
-//! staleness while the task retries with exponential backoff and jitter. Refetches are
+//! Readers never lock: the current set sits behind an atomic pointer swap, and a refresh builds
+//! the new set aside and swaps it in whole. A background task refreshes ahead of expiry, so no
+//! request waits on a scheduled refresh; when the issuer fails, the last good set keeps serving
+//! for a bounded staleness while the task retries with exponential backoff and jitter. Refetches are
 //! single-flight, and those caused by unknown key ids are rate-limited by a cooldown so that
 //! bogus kids cannot turn into a fetch flood.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwapOption;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
@@ -122,7 +124,7 @@ impl LoadedSet {
 pub struct JwksStore {
     source: JwksSource,
     fetcher: Fetcher,
-    current: RwLock<Option<Arc<LoadedSet>>>,
+    current: ArcSwapOption<LoadedSet>,
     /// Held for the whole of a fetch: concurrent refreshes wait and then reuse its result.
     refresh: tokio::sync::Mutex<Option<Url>>,
     last_kid_refetch: Mutex<Option<Instant>>,
@@ -140,7 +142,7 @@ impl JwksStore {
             ),
             source,
             fetcher,
-            current: RwLock::new(None),
+            current: ArcSwapOption::empty(),
             last_kid_refetch: Mutex::new(None),
             last_error: Mutex::new(None),
         }
@@ -230,7 +232,7 @@ impl JwksStore {
                     loaded.keys.len(),
                     loaded.jwks_uri
                 );
-                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(loaded));
+                self.current.store(Some(Arc::new(loaded)));
                 self.unknown_kids.clear();
                 *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 Ok(())
@@ -309,6 +311,23 @@ impl JwksStore {
         usable(key, alg)
     }
 
+    /// Whether `key` is still the key the current set (within its staleness bound) would choose
+    /// for this kid and algorithm: a remembered verification stays good only while it is.
+    pub fn still_serves(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        key: &Arc<VerificationKey>,
+    ) -> bool {
+        self.usable_snapshot().is_some_and(|set| {
+            let current = match kid {
+                Some(kid) => set.keys.by_kid(kid),
+                None => set.keys.sole_key_for(alg),
+            };
+            current.is_some_and(|current| Arc::ptr_eq(current, key))
+        })
+    }
+
     /// Takes the right to refetch for an unknown kid, if the cooldown allows it now.
     fn claim_kid_refetch(&self) -> bool {
         let mut last = self
@@ -324,10 +343,7 @@ impl JwksStore {
     }
 
     fn snapshot(&self) -> Option<Arc<LoadedSet>> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.load_full()
     }
 
     /// The set, unless it is past its lifetime by more than the staleness bound.

@@ -11,6 +11,7 @@ pub mod header;
 pub mod jwks;
 pub mod keys;
 pub mod require;
+pub mod token_cache;
 pub mod unknown_kids;
 pub mod validator;
 pub mod verifier;

@@ -18,6 +18,7 @@ use super::claims::VerifiedClaims;
 use super::error::{AuthError, TokenError};
 use super::header::TokenHeader;
 use super::jwks::{JwksStore, KeyLookupError};
+use super::token_cache::{TokenCache, Verified};
 
 /// What a token of one issuer must satisfy, beyond a signature by one of its keys.
 #[derive(Debug, Clone)]
@@ -40,15 +41,18 @@ pub struct Verifier {
     /// Every algorithm some issuer allows: anything else is refused before key lookup.
     algorithms: Vec<Algorithm>,
     max_token_bytes: usize,
+    cache: TokenCache,
 }
 
 impl Verifier {
-    /// A verifier trusting no issuer yet; see [`Verifier::trust`].
-    pub fn new(max_token_bytes: usize) -> Self {
+    /// A verifier trusting no issuer yet (see [`Verifier::trust`]), remembering up to
+    /// `cached_tokens` verified tokens (0: none).
+    pub fn new(max_token_bytes: usize, cached_tokens: usize) -> Self {
         Self {
             issuers: Vec::new(),
             algorithms: Vec::new(),
             max_token_bytes,
+            cache: TokenCache::new(cached_tokens),
         }
     }
 
@@ -85,13 +89,33 @@ impl Verifier {
         self.issuers.iter().map(|issuer| &issuer.store)
     }
 
-    /// Verifies `token` and returns its claims.
+    /// Verifies `token` and returns its claims; a token verified before is answered from the
+    /// cache while it is unexpired and its key still in its issuer's set.
     pub async fn verify(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::TooLarge.into());
         }
+        let digest = self.cache.digest(token);
+        if let Some(digest) = &digest
+            && let Some(hit) = self.cache.get(digest, get_current_timestamp())
+        {
+            let store = &self.issuers[hit.issuer].store;
+            if store.still_serves(hit.kid.as_deref(), hit.alg, &hit.key) {
+                return Ok(hit.claims);
+            }
+            self.cache.remove(digest);
+        }
+        let verified = self.verify_fully(token).await?;
+        let claims = verified.claims.clone();
+        if let Some(digest) = digest {
+            self.cache.insert(digest, verified);
+        }
+        Ok(claims)
+    }
+
+    async fn verify_fully(&self, token: &str) -> Result<Verified, AuthError> {
         let header = TokenHeader::parse(token, &self.algorithms)?;
-        let issuer = self.issuer_of(token)?;
+        let (index, issuer) = self.issuer_of(token)?;
         let validation = issuer
             .validations
             .iter()
@@ -111,12 +135,24 @@ impl Verifier {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding_key, validation)
             .map_err(|error| token_error(error.kind()))?;
         check_claim_types(&data.claims, issuer.leeway_seconds)?;
-        Ok(VerifiedClaims::new(data.claims))
+        let expires = data
+            .claims
+            .get("exp")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        Ok(Verified {
+            claims: VerifiedClaims::new(data.claims),
+            issuer: index,
+            kid: header.kid,
+            alg: header.alg,
+            key,
+            valid_until: (expires.max(0.0) as u64).saturating_add(issuer.leeway_seconds),
+        })
     }
 
     /// The trusted issuer named by the token's unverified `iss`; an unknown one is refused
     /// without any fetch.
-    fn issuer_of(&self, token: &str) -> Result<&TrustedIssuer, TokenError> {
+    fn issuer_of(&self, token: &str) -> Result<(usize, &TrustedIssuer), TokenError> {
         #[derive(Deserialize)]
         struct UnverifiedIssuer {
             iss: Option<Value>,
@@ -134,7 +170,8 @@ impl Verifier {
         };
         self.issuers
             .iter()
-            .find(|issuer| issuer.store.issuer() == iss)
+            .enumerate()
+            .find(|(_, issuer)| issuer.store.issuer() == iss)
             .ok_or(TokenError::IssuerMismatch)
     }
 }

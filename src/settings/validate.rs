@@ -92,6 +92,7 @@ struct RawAuth {
     algorithms: Vec<String>,
     leeway_seconds: u64,
     max_token_bytes: usize,
+    token_cache_size: usize,
     jwks_ttl_seconds: u64,
     jwks_min_ttl_seconds: u64,
     jwks_max_ttl_seconds: u64,
@@ -160,6 +161,7 @@ impl RawSettings {
             auth: AuthSettings {
                 issuers,
                 max_token_bytes: auth.max_token_bytes,
+                token_cache_size: auth.token_cache_size,
                 jwks_ttl_seconds: auth.jwks_ttl_seconds,
                 jwks_min_ttl_seconds: auth.jwks_min_ttl_seconds,
                 jwks_max_ttl_seconds: auth.jwks_max_ttl_seconds,

@@ -11,6 +11,8 @@ use crate::common::{
 };
 use crate::service;
 
+/// The package name: realm and problem types are named after it.
+const NAME: &str = env!("CARGO_PKG_NAME");
 const METADATA: &str = "http://localhost:8080/.well-known/oauth-protected-resource";
 
 /// Every protected route with a body it accepts, and the scope it requires.
@@ -76,7 +78,7 @@ async fn every_route_needs_a_token_and_its_own_scope() {
             forbidden.header("www-authenticate"),
             Some(
                 format!(
-                    r#"Bearer realm="actix-jwks-api", resource_metadata="{METADATA}", error="insufficient_scope", error_description="insufficient scope", scope="{scope}""#
+                    r#"Bearer realm="{NAME}", resource_metadata="{METADATA}", error="insufficient_scope", error_description="insufficient scope", scope="{scope}""#
                 )
                 .as_str()
             ),

@@ -8,6 +8,8 @@ use crate::common::{
 };
 use crate::service;
 
+/// The package name: realm and problem types are named after it.
+const NAME: &str = env!("CARGO_PKG_NAME");
 const METADATA: &str = "http://localhost:8080/.well-known/oauth-protected-resource";
 
 #[actix_web::test]
@@ -19,7 +21,7 @@ async fn missing_credentials_get_a_challenge_without_error_and_a_problem_body() 
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         reply.header("www-authenticate"),
-        Some(format!(r#"Bearer realm="actix-jwks-api", resource_metadata="{METADATA}""#).as_str())
+        Some(format!(r#"Bearer realm="{NAME}", resource_metadata="{METADATA}""#).as_str())
     );
     assert_eq!(
         reply.header("content-type"),
@@ -28,7 +30,7 @@ async fn missing_credentials_get_a_challenge_without_error_and_a_problem_body() 
     assert_eq!(
         reply.body_without_request_id(),
         json!({
-            "type": "tag:actix-jwks-api,2026:problems/missing-credentials",
+            "type": format!("tag:{NAME},2026:problems/missing-credentials"),
             "title": "Unauthorized",
             "status": 401,
             "detail": "a bearer token is required",
@@ -101,7 +103,7 @@ async fn an_invalid_token_gets_the_exact_challenge_and_problem() {
         reply.header("www-authenticate"),
         Some(
             format!(
-                r#"Bearer realm="actix-jwks-api", resource_metadata="{METADATA}", error="invalid_token", error_description="token expired""#
+                r#"Bearer realm="{NAME}", resource_metadata="{METADATA}", error="invalid_token", error_description="token expired""#
             )
             .as_str()
         )
@@ -113,7 +115,7 @@ async fn an_invalid_token_gets_the_exact_challenge_and_problem() {
     assert_eq!(
         reply.body_without_request_id(),
         json!({
-            "type": "tag:actix-jwks-api,2026:problems/invalid-token",
+            "type": format!("tag:{NAME},2026:problems/invalid-token"),
             "title": "Unauthorized",
             "status": 401,
             "detail": "token expired",

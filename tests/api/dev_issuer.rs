@@ -63,7 +63,7 @@ async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
         let token = dev_issuer
             .sign(&TokenRequest {
                 subject: "alice".to_owned(),
-                audience: vec!["actix-jwks-api".to_owned()],
+                audience: vec![env!("CARGO_PKG_NAME").to_owned()],
                 scope: Some("items:read".to_owned()),
                 ttl: Duration::from_secs(60),
                 algorithm,

@@ -13,4 +13,5 @@ mod items;
 mod key_set;
 mod settings;
 mod startup;
+mod token_cache;
 mod tokens;

@@ -43,7 +43,7 @@ fn development_is_the_default_profile_with_its_documented_defaults() {
     let issuer = &settings.auth.issuers[0];
     assert_eq!(settings.auth.issuers.len(), 1);
     assert_eq!(issuer.issuer, None, "the development issuer");
-    assert_eq!(issuer.audience, vec!["actix-jwks-api"]);
+    assert_eq!(issuer.audience, vec![env!("CARGO_PKG_NAME")]);
     assert_eq!(issuer.leeway_seconds, 30);
     assert_eq!(settings.auth.max_token_bytes, 8192);
     assert_eq!(settings.auth.refetch_cooldown_seconds, 30);
@@ -89,12 +89,21 @@ fn environment_variables_override_files() {
 
 #[test]
 fn production_refuses_a_missing_issuer_or_audience() {
+    // Set to empty rather than left out, so a profile file that names them cannot fill them in.
     assert_eq!(
-        refused_key(&[("APP_ENV", "production"), PRODUCTION[2]]),
+        refused_key(&[
+            ("APP_ENV", "production"),
+            ("APP__AUTH__ISSUER", ""),
+            PRODUCTION[2]
+        ]),
         "APP__AUTH__ISSUER"
     );
     assert_eq!(
-        refused_key(&[("APP_ENV", "production"), PRODUCTION[1]]),
+        refused_key(&[
+            ("APP_ENV", "production"),
+            PRODUCTION[1],
+            ("APP__AUTH__AUDIENCE", "")
+        ]),
         "APP__AUTH__AUDIENCE"
     );
 }
@@ -146,10 +155,10 @@ fn unsafe_values_are_refused_in_every_profile() {
 
 #[test]
 fn a_bad_configuration_stops_the_binary_with_one_line_naming_the_key() {
-    let output = Command::new(env!("CARGO_BIN_EXE_actix-jwks-api"))
+    let output = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
         .env("APP_ENV", "production")
         .env("APP__AUTH__AUDIENCE", "https://api.example.com")
-        .env_remove("APP__AUTH__ISSUER")
+        .env("APP__AUTH__ISSUER", "")
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));

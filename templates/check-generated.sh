@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The full template check: generates a project for each set of answers offered, fails on any
+# template leftover, and runs each generated project's own `make test`.
+# Usage: check-generated.sh TEMPLATE_NAME SHARED_TARGET_DIR (from the repository root).
+set -euo pipefail
+
+template_name=$1
+target_dir=$2
+repo=$(pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() {
+	echo "template-check-full: $*" >&2
+	exit 1
+}
+
+generate() {
+	local name=$1
+	shift
+	cargo generate --path "$repo" --name "$name" --destination "$work" --silent --vcs none "$@"
+}
+
+check() {
+	local name=$1 dir="$work/$1"
+	for leftover in templates cargo-generate.toml; do
+		[ ! -e "$dir/$leftover" ] || fail "$name: $leftover was left in the project"
+	done
+	if grep -rIl --exclude-dir=target -e "$template_name" "$dir"; then
+		fail "$name: the files above still name $template_name"
+	fi
+	if grep -rIlE --exclude-dir=target '\{\{ *[a-z_-]+ *\}\}|\{%' "$dir"; then
+		fail "$name: the files above hold unrendered template tags"
+	fi
+	if grep -n 'template' "$dir/Makefile" "$dir/.ci/run"; then
+		fail "$name: template-only lines are left above"
+	fi
+	grep -q "^name = \"$name\"$" "$dir/Cargo.toml" || fail "$name: Cargo.toml is not named $name"
+	grep -q "^# $name$" "$dir/README.md" || fail "$name: README.md is not titled $name"
+	# Bounded, so a hang in a generated project fails the check instead of stalling CI.
+	(cd "$dir" && CARGO_TARGET_DIR="$target_dir" timeout 1200 make test) || fail "$name: make test failed"
+	echo "template-check-full: $name generated cleanly and passed make test"
+}
+
+generate my-api
+check my-api
+
+issuer=https://gateway.example.com/__zuplo/issuer
+audience=https://api.example.com
+generate orders-service -d "issuer=$issuer" -d "audience=$audience"
+check orders-service
+grep -q "^issuer = \"$issuer\"$" "$work/orders-service/config/production.toml" ||
+	fail "orders-service: the issuer answer is not in config/production.toml"
+grep -q "^audience = \"$audience\"$" "$work/orders-service/config/production.toml" ||
+	fail "orders-service: the audience answer is not in config/production.toml"
+grep -q "$issuer" "$work/orders-service/README.md" ||
+	fail "orders-service: the issuer answer is not in README.md"

@@ -1,0 +1,99 @@
+//! The verified-token cache never outlives what made a token valid: its expiry, its key's
+//! presence in the issuer's set, and the configuration it was verified under.
+
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use jsonwebtoken::get_current_timestamp;
+use serde_json::json;
+
+use crate::common::{
+    TestIssuer, claims, eventually, keys, me, settings, sign, standard_jwks, state,
+};
+use crate::service;
+
+#[actix_web::test]
+async fn a_cached_token_is_still_rejected_once_it_expires() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__LEEWAY_SECONDS", "0")],
+    ))
+    .await;
+    let app = service!(state);
+    let mut short = claims(&issuer.url);
+    short["exp"] = json!(get_current_timestamp() + 1);
+    let token = sign(&keys().ed, &short);
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    assert_eq!(
+        me(&app, &token).await.status,
+        StatusCode::OK,
+        "served again, from the cache"
+    );
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    assert_eq!(me(&app, &token).await.error_description(), "token expired");
+}
+
+#[actix_web::test]
+async fn a_cached_token_is_rejected_once_its_key_leaves_the_set() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let lifetimes = [
+        ("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1"),
+        ("APP__AUTH__JWKS_MAX_TTL_SECONDS", "1"),
+    ];
+    let state = state(&settings(&issuer.url, &lifetimes)).await;
+    let app = service!(state);
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+
+    issuer.set_jwks(json!({ "keys": [keys().rsa.jwk] }));
+    let store = state.stores().next().unwrap();
+    eventually("the refreshed set drops the key", || {
+        store.status().kids == ["rsa-1"]
+    })
+    .await;
+
+    assert_eq!(
+        me(&app, &token).await.error_description(),
+        "unknown signing key"
+    );
+}
+
+#[actix_web::test]
+async fn an_altered_token_never_hits_the_cache() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+    let token = sign(&keys().rsa, &claims(&issuer.url));
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let altered = format!("{signed}.{flipped}{}", &signature[1..]);
+
+    assert_eq!(
+        me(&app, &altered).await.error_description(),
+        "invalid signature"
+    );
+}
+
+#[actix_web::test]
+async fn a_new_configuration_does_not_inherit_verifications() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    let before = state(&settings(&issuer.url, &[])).await;
+    assert_eq!(me(&service!(before), &token).await.status, StatusCode::OK);
+
+    let after = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__AUDIENCE", "api://other")],
+    ))
+    .await;
+
+    assert_eq!(
+        me(&service!(after), &token).await.error_description(),
+        "audience mismatch"
+    );
+}
