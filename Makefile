@@ -10,10 +10,11 @@ SCOPE ?=
 TTL ?= 3600
 ALG ?= EdDSA
 AUD ?=
+COUNT ?= 1
 
 .DEFAULT_GOAL := help
 -include templates/template.mk # template-only
-.PHONY: help run test token doctor lint fmt build
+.PHONY: help run test token doctor lint fmt build bench
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,8 +25,8 @@ run: ## Serve the API on 127.0.0.1:8080 with the built-in development issuer
 test: lint ## Format check, clippy -D warnings, then every test
 	$(CARGO) test --all-targets --locked
 
-token: ## Print a development token: make token SUB=alice SCOPE="items:read" TTL=3600 ALG=EdDSA|RS256 AUD=...
-	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" \
+token: ## Print a development token: make token SUB=alice SCOPE="items:read" TTL=3600 ALG=EdDSA|RS256 AUD=... COUNT=1
+	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" TOKEN_COUNT="$(COUNT)" \
 		$(CARGO) run --quiet --bin dev-token
 
 doctor: ## Check the issuers from here and explain a token: make doctor [TOKEN=...]
@@ -37,6 +38,10 @@ lint: ## Check formatting and run clippy with warnings as errors
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
+
+bench: ## Benchmark verification (criterion) and load the release build (wrk); see BENCHMARKS.md
+	$(CARGO) bench --bench verify
+	benches/load.sh
 
 build: ## Build the release binary
 	$(CARGO) build --release --locked

@@ -283,17 +283,40 @@ impl JwksStore {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<VerificationKey>, KeyLookupError> {
+        match (self.current_key(kid, alg), kid) {
+            (Err(KeyLookupError::UnknownKid), Some(kid)) => self.refetch_for(kid, alg).await,
+            (found, _) => found,
+        }
+    }
+
+    /// The key for this `kid` and `alg` in the set held now, without any fetch.
+    pub fn current_key(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<VerificationKey>, KeyLookupError> {
         let set = self.usable_snapshot().ok_or(KeyLookupError::Unavailable)?;
-        let Some(kid) = kid else {
-            return set
+        match kid {
+            None => set
                 .keys
                 .sole_key_for(alg)
                 .cloned()
-                .ok_or(KeyLookupError::AmbiguousKey);
-        };
-        if let Some(key) = set.keys.by_kid(kid) {
-            return usable(key, alg);
+                .ok_or(KeyLookupError::AmbiguousKey),
+            Some(kid) => set
+                .keys
+                .by_kid(kid)
+                .ok_or(KeyLookupError::UnknownKid)
+                .and_then(|key| usable(key, alg)),
         }
+    }
+
+    /// Refetches for a kid the current set lacks, unless the kid was just confirmed unknown or
+    /// the cooldown forbids it.
+    async fn refetch_for(
+        self: &Arc<Self>,
+        kid: &str,
+        alg: Algorithm,
+    ) -> Result<Arc<VerificationKey>, KeyLookupError> {
         if self.unknown_kids.contains(kid) || !self.claim_kid_refetch() {
             return Err(KeyLookupError::UnknownKid);
         }
@@ -303,12 +326,11 @@ impl JwksStore {
         );
         // A failed refetch leaves the current set in place; the kid stays unknown.
         let _ = self.refresh().await;
-        let set = self.usable_snapshot().ok_or(KeyLookupError::Unavailable)?;
-        let Some(key) = set.keys.by_kid(kid) else {
+        let found = self.current_key(Some(kid), alg);
+        if matches!(found, Err(KeyLookupError::UnknownKid)) {
             self.unknown_kids.insert(kid);
-            return Err(KeyLookupError::UnknownKid);
-        };
-        usable(key, alg)
+        }
+        found
     }
 
     /// Whether `key` is still the key the current set (within its staleness bound) would choose
@@ -319,13 +341,8 @@ impl JwksStore {
         alg: Algorithm,
         key: &Arc<VerificationKey>,
     ) -> bool {
-        self.usable_snapshot().is_some_and(|set| {
-            let current = match kid {
-                Some(kid) => set.keys.by_kid(kid),
-                None => set.keys.sole_key_for(alg),
-            };
-            current.is_some_and(|current| Arc::ptr_eq(current, key))
-        })
+        self.current_key(kid, alg)
+            .is_ok_and(|current| Arc::ptr_eq(&current, key))
     }
 
     /// Takes the right to refetch for an unknown kid, if the cooldown allows it now.

@@ -18,6 +18,7 @@ use super::claims::VerifiedClaims;
 use super::error::{AuthError, TokenError};
 use super::header::TokenHeader;
 use super::jwks::{JwksStore, KeyLookupError};
+use super::keys::VerificationKey;
 use super::token_cache::{TokenCache, Verified};
 
 /// What a token of one issuer must satisfy, beyond a signature by one of its keys.
@@ -115,23 +116,14 @@ impl Verifier {
 
     async fn verify_fully(&self, token: &str) -> Result<Verified, AuthError> {
         let header = TokenHeader::parse(token, &self.algorithms)?;
-        let (index, issuer) = self.issuer_of(token)?;
+        let (index, key) = self.key_for(token, &header).await?;
+        let issuer = &self.issuers[index];
         let validation = issuer
             .validations
             .iter()
             .find(|(alg, _)| *alg == header.alg)
             .map(|(_, validation)| validation)
             .ok_or(TokenError::AlgorithmNotAllowed)?;
-        let key = issuer
-            .store
-            .key_for(header.kid.as_deref(), header.alg)
-            .await
-            .map_err(|error| match error {
-                KeyLookupError::Unavailable => AuthError::KeysUnavailable,
-                KeyLookupError::UnknownKid => TokenError::UnknownKey.into(),
-                KeyLookupError::AmbiguousKey => TokenError::MissingKeyId.into(),
-                KeyLookupError::AlgorithmMismatch => TokenError::AlgorithmMismatch.into(),
-            })?;
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding_key, validation)
             .map_err(|error| token_error(error.kind()))?;
         check_claim_types(&data.claims, issuer.leeway_seconds)?;
@@ -148,6 +140,34 @@ impl Verifier {
             key,
             valid_until: (expires.max(0.0) as u64).saturating_add(issuer.leeway_seconds),
         })
+    }
+
+    /// The issuer whose key must verify the token, and that key. With one issuer, the key is
+    /// looked up first and the unverified `iss` read only before a refetch, so an unknown issuer
+    /// never causes one; with several, `iss` chooses the issuer. Either way the signature and
+    /// every claim, `iss` included, are verified afterwards.
+    async fn key_for(
+        &self,
+        token: &str,
+        header: &TokenHeader,
+    ) -> Result<(usize, Arc<VerificationKey>), AuthError> {
+        let kid = header.kid.as_deref();
+        let (index, issuer) = match self.issuers.as_slice() {
+            [only] => match only.store.current_key(kid, header.alg) {
+                Err(KeyLookupError::UnknownKid) => self.issuer_of(token)?,
+                found => return found.map(|key| (0, key)).map_err(lookup_error),
+            },
+            _ => self.issuer_of(token)?,
+        };
+        if !issuer.validations.iter().any(|(alg, _)| *alg == header.alg) {
+            return Err(TokenError::AlgorithmNotAllowed.into());
+        }
+        let key = issuer
+            .store
+            .key_for(kid, header.alg)
+            .await
+            .map_err(lookup_error)?;
+        Ok((index, key))
     }
 
     /// The trusted issuer named by the token's unverified `iss`; an unknown one is refused
@@ -173,6 +193,15 @@ impl Verifier {
             .enumerate()
             .find(|(_, issuer)| issuer.store.issuer() == iss)
             .ok_or(TokenError::IssuerMismatch)
+    }
+}
+
+fn lookup_error(error: KeyLookupError) -> AuthError {
+    match error {
+        KeyLookupError::Unavailable => AuthError::KeysUnavailable,
+        KeyLookupError::UnknownKid => TokenError::UnknownKey.into(),
+        KeyLookupError::AmbiguousKey => TokenError::MissingKeyId.into(),
+        KeyLookupError::AlgorithmMismatch => TokenError::AlgorithmMismatch.into(),
     }
 }
 

@@ -1,8 +1,9 @@
 //! Prints a token from the development issuer, for `make token`.
 //!
-//! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA or RS256) and
-//! `TOKEN_AUD` (comma-separated), with the same settings as `make run`, so the token is signed by
-//! the keys the running service trusts.
+//! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA or RS256),
+//! `TOKEN_AUD` (comma-separated) and `TOKEN_COUNT` (how many distinct tokens to print, one a
+//! line; default 1), with the same settings as `make run`, so the tokens are signed by the keys
+//! the running service trusts.
 
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -14,9 +15,11 @@ use app::startup::{dev_issuer_url, public_url};
 use jsonwebtoken::Algorithm;
 
 fn main() -> ExitCode {
-    match token() {
-        Ok(token) => {
-            println!("{token}");
+    match tokens() {
+        Ok(tokens) => {
+            for token in tokens {
+                println!("{token}");
+            }
             ExitCode::SUCCESS
         }
         Err(message) => {
@@ -26,7 +29,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn token() -> Result<String, String> {
+fn tokens() -> Result<Vec<String>, String> {
     let settings = Settings::load().map_err(|e| e.to_string())?;
     if !settings.dev_issuer.enabled {
         return Err(
@@ -64,9 +67,20 @@ fn token() -> Result<String, String> {
         algorithm,
     };
     let issuer_url = dev_issuer_url(&public_url(&settings, settings.server.port));
+    let count = var("TOKEN_COUNT")
+        .map(|v| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("COUNT `{v}` is not a number"))
+        })
+        .transpose()?
+        .unwrap_or(1);
     let issuer = DevIssuer::load_or_create(issuer_url, settings.dev_issuer.key_path().as_deref())
         .map_err(|e| e.to_string())?;
-    issuer.sign(&request).map_err(|e| e.to_string())
+    // Each token has its own random `jti`, so every one is distinct.
+    (0..count)
+        .map(|_| issuer.sign(&request).map_err(|e| e.to_string()))
+        .collect()
 }
 
 /// The audience the service expects of development tokens: that of the issuer entry standing

@@ -358,3 +358,19 @@ async fn a_set_with_too_many_keys_is_refused_whole() {
         "the JWKS has more than 2 keys"
     );
 }
+
+#[actix_web::test]
+async fn a_token_of_another_issuer_with_an_unknown_kid_causes_no_fetch() {
+    let (issuer, app) = crate::common::standard_app().await;
+    let hits = issuer.jwks_hits();
+    let stranger = claims("https://stranger.example.com");
+
+    let reply = me(
+        &app,
+        &crate::common::sign_as(&keys().ed, keys().ed.alg, Some("new-kid"), &stranger),
+    )
+    .await;
+
+    assert_eq!(reply.error_description(), "issuer mismatch");
+    assert_eq!(issuer.jwks_hits(), hits);
+}
