@@ -87,6 +87,7 @@ run() { # case port [token file]
 
 # Warm-up: every path once, then count fetches from here on.
 for port in $UNCACHED_PORT $CACHED_PORT; do wrk -t1 -c4 -d1s "http://127.0.0.1:$port/health" >/dev/null; done
+round=0
 run warmup $UNCACHED_PORT "$work/rs256.txt"
 fetches_before=$(fetches)
 
