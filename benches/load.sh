@@ -70,13 +70,15 @@ LUA
 
 fetches() { grep -c "signing key(s)" "$work/server-$UNCACHED_PORT.log" "$work/server-$CACHED_PORT.log" | awk -F: '{n += $2} END {print n}'; }
 
-run() { # case port [token file]
+run() { # case port [token file]; one token is sent as a fixed header, several by the Lua script
 	local out="$work/$1.$round.txt"
-	if [ $# -eq 3 ]; then
-		$client_core wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency -s "$work/tokens.lua" \
-			"http://127.0.0.1:$2" -- "$3" >"$out"
+	local load=(wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency)
+	if [ $# -eq 2 ]; then
+		$client_core "${load[@]}" "http://127.0.0.1:$2/health" >"$out"
+	elif [ "$(wc -l <"$3")" -eq 1 ]; then
+		$client_core "${load[@]}" -H "Authorization: Bearer $(cat "$3")" "http://127.0.0.1:$2/api/v1/me" >"$out"
 	else
-		$client_core wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency "http://127.0.0.1:$2/health" >"$out"
+		$client_core "${load[@]}" -s "$work/tokens.lua" "http://127.0.0.1:$2" -- "$3" >"$out"
 	fi
 	if grep -q "Non-2xx" "$out"; then
 		echo "case $1 had non-2xx answers:" >&2
