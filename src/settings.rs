@@ -81,6 +81,9 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest JSON request body accepted. Defaults to 65536 bytes (64 KiB).
     pub max_json_bytes: usize,
+    /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
+    /// Defaults to 25 s (keep it below the orchestrator's grace period).
+    pub drain_seconds: u64,
 }
 
 /// How tokens are verified.

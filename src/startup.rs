@@ -3,11 +3,12 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
 use actix_web::middleware::{Condition, Logger, from_fn};
 use actix_web::{App, HttpServer, web};
@@ -66,6 +67,23 @@ pub struct AppState {
     pub requirements: Requirements,
     pub max_json_bytes: usize,
     pub cors: CorsSettings,
+    /// Set when shutdown begins: readiness answers 503 from then on.
+    pub draining: web::Data<Draining>,
+}
+
+/// Whether the service is shutting down.
+#[derive(Debug, Default)]
+pub struct Draining(AtomicBool);
+
+impl Draining {
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Marks the service as shutting down.
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 impl AppState {
@@ -107,6 +125,7 @@ impl AppState {
             requirements: Requirements::default(),
             max_json_bytes: settings.server.max_json_bytes,
             cors: settings.cors.clone(),
+            draining: web::Data::new(Draining::default()),
         })
     }
 
@@ -222,7 +241,10 @@ impl Application {
         let app_state = state.clone();
         let mut server = HttpServer::new(move || app(app_state.clone()))
             .listen(listener)
-            .map_err(StartupError::Bind)?;
+            .map_err(StartupError::Bind)?
+            // Signals are ours to handle (see `Shutdown`), so readiness can turn 503 first.
+            .disable_signals()
+            .shutdown_timeout(settings.server.drain_seconds);
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -248,6 +270,14 @@ impl Application {
         true
     }
 
+    /// What stops this application gracefully; SIGTERM and Ctrl-C trigger it too.
+    pub fn shutdown(&self) -> Shutdown {
+        Shutdown {
+            state: self.state.clone(),
+            server: self.server.handle(),
+        }
+    }
+
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
@@ -267,12 +297,19 @@ impl Application {
     /// [`StartupError::NoKeys`] if no key set arrives in time (the server already answers
     /// meanwhile, so a development issuer on this same server can be fetched).
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
-        let handle = self.server.handle();
+        let shutdown = self.shutdown();
         let serving = actix_web::rt::spawn(self.server);
+        let on_signal = shutdown.clone();
+        actix_web::rt::spawn(async move {
+            if termination_signal().await.is_ok() {
+                log::info!("termination signal: draining");
+                on_signal.begin().await;
+            }
+        });
         if let Some(deadline) = self.wait_for_keys
             && !Self::all_keys_within(&self.state, deadline).await
         {
-            handle.stop(false).await;
+            shutdown.server.stop(false).await;
             return Err(StartupError::NoKeys(deadline));
         }
         match serving.await {
@@ -281,6 +318,42 @@ impl Application {
                 "server task failed",
             ))),
         }
+    }
+}
+
+/// A graceful stop: readiness turns 503 at once, key refreshers end, and the server stops
+/// accepting and lets in-flight requests finish within `drain_seconds`.
+#[derive(Clone)]
+pub struct Shutdown {
+    state: AppState,
+    server: ServerHandle,
+}
+
+impl Shutdown {
+    /// Begins the stop and waits for the server to finish it.
+    pub async fn begin(&self) {
+        self.state.draining.set();
+        for store in self.state.stores() {
+            store.stop_refreshing();
+        }
+        self.server.stop(true).await;
+    }
+}
+
+/// SIGTERM (from an orchestrator) or Ctrl-C.
+async fn termination_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = terminate.recv() => Ok(()),
+            result = tokio::signal::ctrl_c() => result,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
     }
 }
 

@@ -130,6 +130,9 @@ pub struct JwksStore {
     last_kid_refetch: Mutex<Option<Instant>>,
     last_error: Mutex<Option<String>>,
     unknown_kids: UnknownKids,
+    /// Set once the service shuts down; the refresher then ends.
+    stopping: std::sync::atomic::AtomicBool,
+    stop: Arc<tokio::sync::Notify>,
 }
 
 impl JwksStore {
@@ -145,6 +148,8 @@ impl JwksStore {
             current: ArcSwapOption::empty(),
             last_kid_refetch: Mutex::new(None),
             last_error: Mutex::new(None),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            stop: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -172,22 +177,28 @@ impl JwksStore {
 
     /// Keeps the set fresh in the background: loads it (so the service can start, and serve
     /// `/health`, while the issuer is down), then refreshes it ahead of expiry, retrying failures
-    /// with exponential backoff and jitter. The task ends when the store is dropped.
+    /// with exponential backoff and jitter. The task ends at [`JwksStore::stop_refreshing`] or
+    /// when the store is dropped.
     pub fn spawn_refresher(self: &Arc<Self>) {
         let store = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut failures = 0u32;
             loop {
-                let Some(wait) = store.upgrade().map(|s| s.time_until_refresh()) else {
+                let Some((wait, stop)) = store.upgrade().and_then(|s| {
+                    let stopping = s.stopping.load(std::sync::atomic::Ordering::Acquire);
+                    (!stopping).then(|| (s.time_until_refresh(), Arc::clone(&s.stop)))
+                }) else {
                     return;
                 };
-                tokio::time::sleep(wait).await;
+                if wait > Duration::ZERO {
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => continue,
+                        () = stop.notified() => return,
+                    }
+                }
                 let Some(current) = store.upgrade() else {
                     return;
                 };
-                if current.time_until_refresh() > Duration::ZERO {
-                    continue;
-                }
                 let outcome = current.refresh().await;
                 drop(current);
                 match outcome {
@@ -199,6 +210,13 @@ impl JwksStore {
                 }
             }
         });
+    }
+
+    /// Ends the background refresher (at shutdown).
+    pub fn stop_refreshing(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.stop.notify_one();
     }
 
     /// Zero when a refresh is due (no set yet, or four fifths of its lifetime gone).

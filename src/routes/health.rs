@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::auth::Verifier;
 use crate::auth::jwks::StoreStatus;
 use crate::auth::keys::SkippedKey;
+use crate::startup::Draining;
 
 /// `GET /health`: the process is up. Depends on nothing else.
 pub async fn health() -> HttpResponse {
@@ -43,7 +44,11 @@ impl From<StoreStatus> for IssuerReport {
 /// `GET /ready`: 200 while some issuer has a key set within bounds, 503 with the reason when
 /// none has. One issuer down during a migration leaves the others' tokens verifiable, so it
 /// degrades the report, not readiness.
-pub async fn ready(verifier: web::Data<Verifier>) -> HttpResponse {
+pub async fn ready(verifier: web::Data<Verifier>, draining: web::Data<Draining>) -> HttpResponse {
+    if draining.is_set() {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "draining", "reason": "the service is shutting down" }));
+    }
     let issuers: Vec<IssuerReport> = verifier
         .stores()
         .map(|store| IssuerReport::from(store.status()))

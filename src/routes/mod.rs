@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .app_data(state.metadata.clone())
         .app_data(state.roles_claim.clone())
         .app_data(state.items.clone())
+        .app_data(state.draining.clone())
         .app_data(web::Data::new(state.requirements.clone()))
         .app_data(errors::json_config(state.max_json_bytes))
         .service(get_only("/health", health::health))

@@ -1,9 +1,13 @@
 //! Starting the real server while the issuer is down: serve and answer 503 by default, or, when
 //! configured to wait for keys, give up after the deadline.
 
+use std::time::Duration;
+
 use app::startup::{Application, StartupError};
 
-use crate::common::{dead_url, settings};
+use crate::common::{
+    TestIssuer, claims, dead_url, eventually, keys, settings, sign_as, standard_jwks,
+};
 
 #[actix_web::test]
 async fn with_the_issuer_down_the_server_starts_and_reports_health_but_not_readiness() {
@@ -31,4 +35,64 @@ async fn waiting_for_keys_gives_up_after_the_deadline() {
         matches!(outcome, Err(StartupError::NoKeys(_))),
         "{outcome:?}"
     );
+}
+
+#[actix_web::test]
+async fn shutdown_lets_an_in_flight_request_finish() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let settings = settings(&issuer.url, &[("APP__SERVER__DRAIN_SECONDS", "5")]);
+    let application = Application::build(settings).await.unwrap();
+    let url = format!("http://127.0.0.1:{}/api/v1/me", application.port());
+    let shutdown = application.shutdown();
+    let draining = application.state().draining.clone();
+    let store = application.state().stores().next().unwrap().clone();
+    let serving = actix_web::rt::spawn(application.run_until_stopped());
+    eventually("the keys load", || store.is_ready()).await;
+    issuer.set_delay(Duration::from_millis(800));
+    // An unknown kid makes the request wait on a slow refetch: it is in flight at shutdown.
+    let token = sign_as(
+        &keys().ed,
+        keys().ed.alg,
+        Some("rotated-in"),
+        &claims(&issuer.url),
+    );
+    let in_flight = actix_web::rt::spawn(async move {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+    });
+    eventually("the request is in flight", || issuer.jwks_hits() >= 2).await;
+
+    let stopping = actix_web::rt::spawn(async move { shutdown.begin().await });
+    eventually("readiness turns off", || draining.is_set()).await;
+
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(
+        response.status(),
+        401,
+        "it got the answer it would have had"
+    );
+    stopping.await.unwrap();
+    assert!(serving.await.unwrap().is_ok(), "the server stops cleanly");
+}
+
+#[actix_web::test]
+async fn readiness_answers_503_while_draining() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = crate::common::state(&settings(&issuer.url, &[])).await;
+    let app = crate::service!(state);
+    state.draining.set();
+
+    let ready = crate::common::get(&app, "/ready", None).await;
+
+    assert_eq!(
+        ready.status,
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(ready.body["status"], "draining");
 }
