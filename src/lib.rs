@@ -9,6 +9,7 @@ pub mod dev_issuer;
 pub mod doctor;
 pub mod errors;
 pub mod items;
+pub mod logging;
 pub mod problem;
 pub mod request_id;
 pub mod routes;

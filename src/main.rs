@@ -7,7 +7,6 @@ use app::startup::{Application, probe_health};
 /// for container health checks in images without a shell or curl.
 #[actix_web::main]
 async fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
@@ -15,6 +14,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    app::logging::init(settings.log.format);
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
         return match probe_health(&settings).await {
             Ok(()) => ExitCode::SUCCESS,

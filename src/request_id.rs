@@ -19,6 +19,16 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
+tokio::task_local! {
+    /// The id of the request the current task serves, for log lines written anywhere below.
+    static CURRENT: String;
+}
+
+/// The id of the request being served by this task, if any.
+pub fn current() -> Option<String> {
+    CURRENT.try_with(String::clone).ok()
+}
+
 /// The current request's id, for log lines; `-` outside the middleware.
 pub fn of(req: &actix_web::HttpRequest) -> String {
     req.extensions()
@@ -39,7 +49,7 @@ pub async fn assign(
         .map(str::to_owned)
         .unwrap_or_else(generate);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.call(req).await?;
+    let mut response = CURRENT.scope(id.clone(), next.call(req)).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use jsonwebtoken::Algorithm;
+
+use crate::logging::LogFormat;
 use serde::Deserialize;
 
 pub use cors::CorsSettings;
@@ -63,6 +65,15 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub cors: CorsSettings,
     pub dev_issuer: DevIssuerSettings,
+    pub log: LogSettings,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log pipelines (one object per line with the request id).
+    /// Defaults to `text`.
+    pub format: LogFormat,
 }
 
 /// Where the service listens and how it names itself.

@@ -75,6 +75,7 @@ pub(super) struct RawSettings {
     server: ServerSettings,
     auth: RawAuth,
     cors: RawCors,
+    log: super::LogSettings,
     dev_issuer: DevIssuerSettings,
 }
 
@@ -179,6 +180,7 @@ impl RawSettings {
                 roles_claim: auth.roles_claim,
             },
             cors: self.cors.validate()?,
+            log: self.log,
             dev_issuer: self.dev_issuer,
         })
     }
