@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod errors;
 pub mod items;
 pub mod logging;
+pub mod metrics;
 pub mod problem;
 pub mod request_id;
 pub mod routes;

@@ -21,6 +21,7 @@ use crate::auth::{Challenge, JwksStore, Requirements, RolesClaim, Verifier};
 use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::errors;
 use crate::items::{InMemoryItemStore, ItemStore};
+use crate::metrics::{self, Metrics};
 use crate::request_id;
 use crate::routes::{self, ResourceMetadata};
 use crate::settings::{AuthSettings, CorsSettings, Settings};
@@ -69,6 +70,7 @@ pub struct AppState {
     pub cors: CorsSettings,
     /// Set when shutdown begins: readiness answers 503 from then on.
     pub draining: web::Data<Draining>,
+    pub metrics: web::Data<Metrics>,
 }
 
 /// Whether the service is shutting down.
@@ -102,7 +104,8 @@ impl AppState {
         } else {
             None
         };
-        let verifier = verifier(&settings.auth, public_url)?;
+        let metrics = Arc::new(Metrics::default());
+        let verifier = verifier(&settings.auth, public_url, &metrics)?;
         let authorization_servers = verifier
             .stores()
             .map(|store| store.issuer().to_owned())
@@ -126,6 +129,7 @@ impl AppState {
             max_json_bytes: settings.server.max_json_bytes,
             cors: settings.cors.clone(),
             draining: web::Data::new(Draining::default()),
+            metrics: web::Data::from(metrics),
         })
     }
 
@@ -186,12 +190,20 @@ pub fn fetcher(auth: &AuthSettings) -> Fetcher {
 
 /// A verifier trusting every configured issuer, each with its own key store. The stores share
 /// one HTTP client.
-pub fn verifier(auth: &AuthSettings, public_url: &str) -> Result<Verifier, StartupError> {
+pub fn verifier(
+    auth: &AuthSettings,
+    public_url: &str,
+    metrics: &Arc<Metrics>,
+) -> Result<Verifier, StartupError> {
     let fetcher = fetcher(auth);
     let verifier = trusted_issuers(auth, public_url)?.into_iter().fold(
-        Verifier::new(auth.max_token_bytes, auth.token_cache_size),
+        Verifier::new(
+            auth.max_token_bytes,
+            auth.token_cache_size,
+            Arc::clone(metrics),
+        ),
         |verifier, (source, policy)| {
-            let store = JwksStore::new(source, fetcher.clone());
+            let store = JwksStore::new(source, fetcher.clone(), Arc::clone(metrics));
             verifier.trust(Arc::new(store), &policy)
         },
     );
@@ -396,6 +408,7 @@ pub fn app(
             !state.cors.allowed_origins.is_empty(),
             cors(&state.cors),
         ))
+        .wrap(from_fn(metrics::record))
         .wrap(from_fn(request_id::assign))
         .wrap(request_logger())
 }

@@ -97,9 +97,12 @@ impl From<TokenError> for AuthError {
     }
 }
 
-/// Logs a rejection with its method, path, request id and reason, never the token: ours
-/// (no keys) at warn, the client's at debug.
+/// Logs a rejection with its method, path, request id and reason, never the token (ours, no
+/// keys, at warn; the client's at debug), and counts it by reason.
 pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
+    if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
+        metrics.auth_outcome(error.reason());
+    }
     let level = match error {
         AuthError::KeysUnavailable => log::Level::Warn,
         _ => log::Level::Debug,

@@ -19,6 +19,7 @@ use reqwest::Url;
 use super::fetch::{FetchError, Fetcher};
 use super::keys::{KeySet, KeySetError, SkippedKey, VerificationKey};
 use super::unknown_kids::UnknownKids;
+use crate::metrics::Metrics;
 
 /// Backoff between failed refreshes: doubling from the first, capped, each drawn with jitter.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
@@ -124,6 +125,7 @@ impl LoadedSet {
 pub struct JwksStore {
     source: JwksSource,
     fetcher: Fetcher,
+    metrics: Arc<Metrics>,
     current: ArcSwapOption<LoadedSet>,
     /// Held for the whole of a fetch: concurrent refreshes wait and then reuse its result.
     refresh: tokio::sync::Mutex<Option<Url>>,
@@ -136,8 +138,9 @@ pub struct JwksStore {
 }
 
 impl JwksStore {
-    pub fn new(source: JwksSource, fetcher: Fetcher) -> Self {
+    pub fn new(source: JwksSource, fetcher: Fetcher, metrics: Arc<Metrics>) -> Self {
         Self {
+            metrics,
             refresh: tokio::sync::Mutex::new(source.jwks_uri.clone()),
             unknown_kids: UnknownKids::new(
                 source.unknown_kid_capacity,
@@ -234,6 +237,8 @@ impl JwksStore {
             return Ok(());
         }
         let outcome = self.fetch_set(&mut resolved_uri).await;
+        self.metrics
+            .jwks_fetch(&self.source.issuer, outcome.is_ok());
         match outcome {
             Ok(loaded) => {
                 for skipped in loaded.keys.skipped() {
@@ -336,8 +341,10 @@ impl JwksStore {
         alg: Algorithm,
     ) -> Result<Arc<VerificationKey>, KeyLookupError> {
         if self.unknown_kids.contains(kid) || !self.claim_kid_refetch() {
+            self.metrics.refetch_refused(&self.source.issuer);
             return Err(KeyLookupError::UnknownKid);
         }
+        self.metrics.unknown_kid_refetch(&self.source.issuer);
         log::debug!(
             "issuer {}: unknown kid, refetching keys",
             self.source.issuer

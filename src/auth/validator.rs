@@ -93,6 +93,9 @@ pub async fn validate(
     };
     match verifier.verify(credentials.token()).await {
         Ok(claims) => {
+            if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
+                metrics.auth_outcome("accepted");
+            }
             req.extensions_mut().insert(claims);
             Ok(req)
         }

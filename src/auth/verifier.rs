@@ -20,6 +20,7 @@ use super::header::TokenHeader;
 use super::jwks::{JwksStore, KeyLookupError};
 use super::keys::VerificationKey;
 use super::token_cache::{TokenCache, Verified};
+use crate::metrics::Metrics;
 
 /// What a token of one issuer must satisfy, beyond a signature by one of its keys.
 #[derive(Debug, Clone)]
@@ -43,17 +44,19 @@ pub struct Verifier {
     algorithms: Vec<Algorithm>,
     max_token_bytes: usize,
     cache: TokenCache,
+    metrics: Arc<Metrics>,
 }
 
 impl Verifier {
     /// A verifier trusting no issuer yet (see [`Verifier::trust`]), remembering up to
     /// `cached_tokens` verified tokens (0: none).
-    pub fn new(max_token_bytes: usize, cached_tokens: usize) -> Self {
+    pub fn new(max_token_bytes: usize, cached_tokens: usize, metrics: Arc<Metrics>) -> Self {
         Self {
             issuers: Vec::new(),
             algorithms: Vec::new(),
             max_token_bytes,
             cache: TokenCache::new(cached_tokens),
+            metrics,
         }
     }
 
@@ -102,9 +105,13 @@ impl Verifier {
         {
             let store = &self.issuers[hit.issuer].store;
             if store.still_serves(hit.kid.as_deref(), hit.alg, &hit.key) {
+                self.metrics.token_cache_lookup(true);
                 return Ok(hit.claims);
             }
             self.cache.remove(digest);
+        }
+        if digest.is_some() {
+            self.metrics.token_cache_lookup(false);
         }
         let verified = self.verify_fully(token).await?;
         let claims = verified.claims.clone();

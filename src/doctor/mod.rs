@@ -46,7 +46,8 @@ pub async fn diagnose(
         });
     }
     if let Some(token) = token {
-        let verifier = startup::verifier(&settings.auth, &public_url)?;
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
+        let verifier = startup::verifier(&settings.auth, &public_url, &metrics)?;
         healthy &= token::explain(
             token,
             &findings,

@@ -3,7 +3,7 @@
 //!
 //! | Route | Requires |
 //! |---|---|
-//! | `GET /health`, `GET /ready`, `GET /.well-known/*` | nothing |
+//! | `GET /health`, `GET /ready`, `GET /metrics`, `GET /.well-known/*` | nothing |
 //! | `GET /api/v1/me` | a valid token |
 //! | `GET /api/v1/items`, `GET /api/v1/items/{id}` | `items:read` |
 //! | `POST /api/v1/items`, `PUT`/`PATCH`/`DELETE /api/v1/items/{id}` | `items:write` |
@@ -20,6 +20,7 @@ use actix_web_httpauth::middleware::HttpAuthentication;
 
 use crate::auth::validate;
 use crate::errors::{self, method_not_allowed};
+use crate::metrics;
 use crate::startup::AppState;
 
 pub use admin::ADMIN_ROLE;
@@ -34,10 +35,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .app_data(state.roles_claim.clone())
         .app_data(state.items.clone())
         .app_data(state.draining.clone())
+        .app_data(state.metrics.clone())
         .app_data(web::Data::new(state.requirements.clone()))
         .app_data(errors::json_config(state.max_json_bytes))
         .service(get_only("/health", health::health))
         .service(get_only("/ready", health::ready))
+        .service(get_only("/metrics", metrics::exposition))
         .service(get_only(
             "/.well-known/oauth-protected-resource",
             well_known::protected_resource,

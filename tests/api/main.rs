@@ -11,6 +11,7 @@ mod http;
 mod issuers;
 mod items;
 mod key_set;
+mod metrics;
 mod settings;
 mod startup;
 mod token_cache;

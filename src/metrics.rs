@@ -1,0 +1,207 @@
+//! Prometheus metrics, exposed at `GET /metrics` in the text format. Every label value comes
+//! from a bounded set: route patterns (never raw paths), methods, status codes, fixed rejection
+//! reasons and the configured issuers; never a kid, a subject or a token.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, web};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::auth::Verifier;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Every metric this service exposes. Shared by all workers; updates are atomic.
+pub struct Metrics {
+    registry: Registry,
+    http_requests: Family<Labels, Counter>,
+    http_duration: Family<Labels, Histogram>,
+    auth_outcomes: Family<Labels, Counter>,
+    jwks_fetches: Family<Labels, Counter>,
+    unknown_kid_refetches: Family<Labels, Counter>,
+    refetches_refused: Family<Labels, Counter>,
+    keys_loaded: Family<Labels, Gauge>,
+    key_set_age: Family<Labels, Gauge>,
+    token_cache: Family<Labels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let http_requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "Requests by route pattern, method and status",
+            http_requests.clone(),
+        );
+        let http_duration = Family::<Labels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+        });
+        registry.register(
+            "http_request_duration_seconds",
+            "Request latency by route pattern and method",
+            http_duration.clone(),
+        );
+        let auth_outcomes = Family::<Labels, Counter>::default();
+        registry.register(
+            "auth_outcomes",
+            "Authentication outcomes by reason",
+            auth_outcomes.clone(),
+        );
+        let jwks_fetches = Family::<Labels, Counter>::default();
+        registry.register(
+            "jwks_fetches",
+            "JWKS fetches by issuer and outcome",
+            jwks_fetches.clone(),
+        );
+        let unknown_kid_refetches = Family::<Labels, Counter>::default();
+        registry.register(
+            "jwks_unknown_kid_refetches",
+            "Refetches caused by unknown key ids",
+            unknown_kid_refetches.clone(),
+        );
+        let refetches_refused = Family::<Labels, Counter>::default();
+        registry.register(
+            "jwks_refetches_refused",
+            "Unknown-kid refetches refused by the cooldown or the unknown-kid cache",
+            refetches_refused.clone(),
+        );
+        let keys_loaded = Family::<Labels, Gauge>::default();
+        registry.register(
+            "jwks_keys_loaded",
+            "Usable keys in the current set",
+            keys_loaded.clone(),
+        );
+        let key_set_age = Family::<Labels, Gauge>::default();
+        registry.register(
+            "jwks_key_set_age_seconds",
+            "Age of the current key set",
+            key_set_age.clone(),
+        );
+        let token_cache = Family::<Labels, Counter>::default();
+        registry.register(
+            "token_cache_lookups",
+            "Verified-token cache lookups by result",
+            token_cache.clone(),
+        );
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            auth_outcomes,
+            jwks_fetches,
+            unknown_kid_refetches,
+            refetches_refused,
+            keys_loaded,
+            key_set_age,
+            token_cache,
+        }
+    }
+}
+
+impl Metrics {
+    /// An authentication outcome: `accepted`, or a rejection's fixed reason.
+    pub fn auth_outcome(&self, outcome: &'static str) {
+        self.auth_outcomes
+            .get_or_create(&vec![("outcome", outcome.replace(' ', "_"))])
+            .inc();
+    }
+
+    /// A JWKS fetch of `issuer` that succeeded or not.
+    pub fn jwks_fetch(&self, issuer: &str, ok: bool) {
+        let outcome = if ok { "ok" } else { "error" };
+        self.jwks_fetches
+            .get_or_create(&vec![
+                ("issuer", issuer.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
+    }
+
+    /// A refetch of `issuer`'s keys caused by an unknown kid.
+    pub fn unknown_kid_refetch(&self, issuer: &str) {
+        self.unknown_kid_refetches
+            .get_or_create(&vec![("issuer", issuer.to_owned())])
+            .inc();
+    }
+
+    /// An unknown-kid refetch that was not made.
+    pub fn refetch_refused(&self, issuer: &str) {
+        self.refetches_refused
+            .get_or_create(&vec![("issuer", issuer.to_owned())])
+            .inc();
+    }
+
+    /// A verified-token cache lookup.
+    pub fn token_cache_lookup(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.token_cache
+            .get_or_create(&vec![("result", result.to_owned())])
+            .inc();
+    }
+
+    fn render(&self, verifier: &Verifier) -> String {
+        for store in verifier.stores() {
+            let status = store.status();
+            let issuer = vec![("issuer", status.issuer.clone())];
+            self.keys_loaded
+                .get_or_create(&issuer)
+                .set(status.key_count as i64);
+            let age = status.age.map_or(-1, |age| age.as_secs() as i64);
+            self.key_set_age.get_or_create(&issuer).set(age);
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// `GET /metrics`
+pub async fn exposition(
+    metrics: web::Data<Metrics>,
+    verifier: web::Data<Verifier>,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render(&verifier))
+}
+
+/// Middleware (use with `from_fn`): counts and times every request by its route pattern.
+pub async fn record(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().to_string();
+    let response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let status = response.status().as_u16().to_string();
+        metrics
+            .http_requests
+            .get_or_create(&vec![
+                ("route", route.clone()),
+                ("method", method.clone()),
+                ("status", status),
+            ])
+            .inc();
+        metrics
+            .http_duration
+            .get_or_create(&vec![("route", route), ("method", method)])
+            .observe(started.elapsed().as_secs_f64());
+    }
+    Ok(response)
+}

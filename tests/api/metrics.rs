@@ -1,0 +1,128 @@
+//! `/metrics` after a known sequence of requests: the counters say exactly what happened, and
+//! no label carries a raw path, a kid or a subject.
+
+use actix_web::http::StatusCode;
+use serde_json::json;
+
+use crate::common::{claims, get, keys, me, sign, sign_as, standard_app, token_with_scope};
+
+/// The value of the sample whose line starts with `series` (name and labels), if any.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[actix_web::test]
+async fn counters_follow_a_known_sequence_of_requests() {
+    let (issuer, app) = standard_app().await;
+    let good = sign(&keys().ed, &claims(&issuer.url));
+    let mut expired = claims(&issuer.url);
+    expired["exp"] = json!(1_000_000);
+    let bogus_kid = sign_as(
+        &keys().ed,
+        keys().ed.alg,
+        Some("bogus-kid-123"),
+        &claims(&issuer.url),
+    );
+
+    assert_eq!(me(&app, &good).await.status, StatusCode::OK);
+    assert_eq!(me(&app, &good).await.status, StatusCode::OK);
+    me(&app, &sign(&keys().ed, &expired)).await;
+    me(&app, &bogus_kid).await;
+    me(&app, &bogus_kid).await;
+    let read_only = token_with_scope(&issuer.url, "items:read");
+    crate::common::send(
+        &app,
+        actix_web::test::TestRequest::delete()
+            .uri("/api/v1/items/some-id")
+            .insert_header(("Authorization", format!("Bearer {read_only}"))),
+    )
+    .await;
+    get(
+        &app,
+        "/api/v1/items/raw-path-7",
+        Some(&format!("Bearer {read_only}")),
+    )
+    .await;
+
+    let scrape = actix_web::test::TestRequest::get()
+        .uri("/metrics")
+        .to_request();
+    let response = actix_web::test::call_service(&app, scrape).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(actix_web::test::read_body(response).await.to_vec()).unwrap();
+
+    let issuer_label = format!("issuer=\"{}\"", issuer.url);
+    assert_eq!(
+        sample(&text, r#"auth_outcomes_total{outcome="accepted"}"#),
+        Some(4.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"auth_outcomes_total{outcome="token_expired"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"auth_outcomes_total{outcome="unknown_signing_key"}"#
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"auth_outcomes_total{outcome="insufficient_scope"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("jwks_fetches_total{{{issuer_label},outcome=\"ok\"}}")
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("jwks_unknown_kid_refetches_total{{{issuer_label}}}")
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("jwks_refetches_refused_total{{{issuer_label}}}")
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, &format!("jwks_keys_loaded{{{issuer_label}}}")),
+        Some(3.0)
+    );
+    // Hits: the second use of `good` and of `read_only`.
+    assert_eq!(
+        sample(&text, r#"token_cache_lookups_total{result="hit"}"#),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"http_requests_total{route="/api/v1/me",method="GET",status="200"}"#
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"http_requests_total{route="/api/v1/items/{id}",method="GET",status="404"}"#
+        ),
+        Some(1.0)
+    );
+    for leaked in ["bogus-kid-123", "raw-path-7", "alice"] {
+        assert!(!text.contains(leaked), "{leaked} leaked into a label");
+    }
+}
