@@ -30,6 +30,15 @@ pub struct FieldError {
     pub message: &'static str,
 }
 
+impl FieldError {
+    pub fn new(field: &str, message: &'static str) -> Self {
+        Self {
+            field: field.to_owned(),
+            message,
+        }
+    }
+}
+
 /// A complete, valid item body (create and replace).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemDraft {
@@ -51,7 +60,7 @@ impl ItemDraft {
         let mut errors = unknown_fields(object);
         let name = match object.get("name") {
             None | Some(Value::Null) => {
-                errors.push(error("name", "is required"));
+                errors.push(FieldError::new("name", "is required"));
                 None
             }
             Some(value) => name(value, &mut errors),
@@ -90,7 +99,7 @@ impl ItemPatch {
 /// The body as an object.
 fn object(body: &Value) -> Result<&Map<String, Value>, Vec<FieldError>> {
     body.as_object()
-        .ok_or_else(|| vec![error("(body)", "must be a JSON object")])
+        .ok_or_else(|| vec![FieldError::new("(body)", "must be a JSON object")])
 }
 
 /// An error for each field an item does not have.
@@ -98,20 +107,20 @@ fn unknown_fields(object: &Map<String, Value>) -> Vec<FieldError> {
     object
         .keys()
         .filter(|key| !matches!(key.as_str(), "name" | "description"))
-        .map(|key| error(key, "is not a field of an item"))
+        .map(|key| FieldError::new(key, "is not a field of an item"))
         .collect()
 }
 
 fn name(value: &Value, errors: &mut Vec<FieldError>) -> Option<String> {
     let Some(text) = value.as_str() else {
-        errors.push(error("name", "must be a string"));
+        errors.push(FieldError::new("name", "must be a string"));
         return None;
     };
     let text = text.trim();
     if text.is_empty() {
-        errors.push(error("name", "must not be blank"));
+        errors.push(FieldError::new("name", "must not be blank"));
     } else if text.chars().count() > MAX_NAME_CHARS {
-        errors.push(error("name", "must be at most 100 characters"));
+        errors.push(FieldError::new("name", "must be at most 100 characters"));
     } else {
         return Some(text.to_owned());
     }
@@ -123,20 +132,16 @@ fn description(value: &Value, errors: &mut Vec<FieldError>) -> Option<String> {
         Value::Null => None,
         Value::String(text) if text.chars().count() <= MAX_DESCRIPTION_CHARS => Some(text.clone()),
         Value::String(_) => {
-            errors.push(error("description", "must be at most 2000 characters"));
+            errors.push(FieldError::new(
+                "description",
+                "must be at most 2000 characters",
+            ));
             None
         }
         _ => {
-            errors.push(error("description", "must be a string or null"));
+            errors.push(FieldError::new("description", "must be a string or null"));
             None
         }
-    }
-}
-
-fn error(field: &str, message: &'static str) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        message,
     }
 }
 

@@ -53,7 +53,10 @@ async fn list(
         Some(text) => match text.parse::<usize>() {
             Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
             _ => {
-                errors.push(field_error("limit", "must be a whole number from 1 to 100"));
+                errors.push(FieldError::new(
+                    "limit",
+                    "must be a whole number from 1 to 100",
+                ));
                 DEFAULT_PAGE
             }
         },
@@ -61,7 +64,10 @@ async fn list(
     let after = match query.cursor.as_deref() {
         None => None,
         Some(cursor) => decode_cursor(cursor).or_else(|| {
-            errors.push(field_error("cursor", "is not a cursor this service issued"));
+            errors.push(FieldError::new(
+                "cursor",
+                "is not a cursor this service issued",
+            ));
             None
         }),
     };
@@ -134,13 +140,6 @@ fn encode_cursor(position: u64) -> String {
 fn decode_cursor(cursor: &str) -> Option<u64> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     std::str::from_utf8(&bytes).ok()?.parse().ok()
-}
-
-fn field_error(field: &str, message: &'static str) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        message,
-    }
 }
 
 #[cfg(test)]
