@@ -12,7 +12,7 @@ use std::time::Duration;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use app::auth::Verifier;
 use app::settings::Settings;
-use app::startup::AppState;
+use app::state::AppState;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};

@@ -16,3 +16,4 @@ pub mod request_id;
 pub mod routes;
 pub mod settings;
 pub mod startup;
+pub mod state;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use app::dev_issuer::{DevIssuer, TokenRequest};
 use app::settings::Settings;
-use app::startup::{dev_issuer_url, public_url};
+use app::state::{dev_issuer_url, public_url};
 use jsonwebtoken::Algorithm;
 
 fn main() -> ExitCode {

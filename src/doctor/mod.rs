@@ -13,7 +13,8 @@ use crate::auth::jwks::JwksSource;
 use crate::auth::keys::KeySet;
 use crate::auth::verifier::IssuerPolicy;
 use crate::settings::Settings;
-use crate::startup::{self, StartupError};
+use crate::startup::StartupError;
+use crate::state;
 
 /// What one issuer offered, beside what its tokens must satisfy.
 struct IssuerFindings {
@@ -29,9 +30,9 @@ pub async fn diagnose(
     token: Option<&str>,
     out: &mut String,
 ) -> Result<bool, StartupError> {
-    let public_url = startup::public_url(settings, settings.server.port);
-    let fetcher = startup::fetcher(&settings.auth);
-    let trusted = startup::trusted_issuers(&settings.auth, &public_url)?;
+    let public_url = state::public_url(settings, settings.server.port);
+    let fetcher = state::fetcher(&settings.auth);
+    let trusted = state::trusted_issuers(&settings.auth, &public_url)?;
     let mut findings = Vec::with_capacity(trusted.len());
     let mut healthy = true;
     for (source, policy) in trusted {
@@ -47,7 +48,7 @@ pub async fn diagnose(
     }
     if let Some(token) = token {
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-        let verifier = startup::verifier(&settings.auth, &public_url, &metrics)?;
+        let verifier = state::verifier(&settings.auth, &public_url, &metrics)?;
         healthy &= token::explain(
             token,
             &findings,

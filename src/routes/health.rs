@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::auth::Verifier;
 use crate::auth::jwks::StoreStatus;
 use crate::auth::keys::SkippedKey;
-use crate::startup::Draining;
+use crate::state::Draining;
 
 /// `GET /health`: the process is up. Depends on nothing else.
 pub async fn health() -> HttpResponse {

@@ -21,7 +21,7 @@ use actix_web_httpauth::middleware::HttpAuthentication;
 use crate::auth::validate;
 use crate::errors::{self, method_not_allowed};
 use crate::metrics;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub use admin::ADMIN_ROLE;
 pub use items::{ITEMS_READ, ITEMS_WRITE};
