@@ -29,7 +29,8 @@ check() {
 	if grep -rIl --exclude-dir=target -e "$template_name" "$dir"; then
 		fail "$name: the files above still name $template_name"
 	fi
-	if grep -rIlE --exclude-dir=target '\{\{ *[a-z_-]+ *\}\}|\{%' "$dir"; then
+	# The placeholders this template defines, and Liquid tags; Rust's own `{{` escapes are fine.
+	if grep -rIlE --exclude-dir=target '\{\{ *(project-name|crate_name|issuer|audience) *\}\}|\{%' "$dir"; then
 		fail "$name: the files above hold unrendered template tags"
 	fi
 	if grep -n 'template' "$dir/Makefile" "$dir/.ci/run"; then

@@ -54,7 +54,8 @@ async fn counters_follow_a_known_sequence_of_requests() {
     assert_eq!(response.status(), StatusCode::OK);
     let text = String::from_utf8(actix_web::test::read_body(response).await.to_vec()).unwrap();
 
-    let issuer_label = format!("issuer=\"{}\"", issuer.url);
+    let per_issuer =
+        |name: &str, more: &str| [name, "{issuer=\"", &issuer.url, "\"", more, "}"].concat();
     assert_eq!(
         sample(&text, r#"auth_outcomes_total{outcome="accepted"}"#),
         Some(4.0),
@@ -79,28 +80,19 @@ async fn counters_follow_a_known_sequence_of_requests() {
         Some(1.0)
     );
     assert_eq!(
-        sample(
-            &text,
-            &format!("jwks_fetches_total{{{issuer_label},outcome=\"ok\"}}")
-        ),
+        sample(&text, &per_issuer("jwks_fetches_total", ",outcome=\"ok\"")),
         Some(2.0)
     );
     assert_eq!(
-        sample(
-            &text,
-            &format!("jwks_unknown_kid_refetches_total{{{issuer_label}}}")
-        ),
+        sample(&text, &per_issuer("jwks_unknown_kid_refetches_total", "")),
         Some(1.0)
     );
     assert_eq!(
-        sample(
-            &text,
-            &format!("jwks_refetches_refused_total{{{issuer_label}}}")
-        ),
+        sample(&text, &per_issuer("jwks_refetches_refused_total", "")),
         Some(1.0)
     );
     assert_eq!(
-        sample(&text, &format!("jwks_keys_loaded{{{issuer_label}}}")),
+        sample(&text, &per_issuer("jwks_keys_loaded", "")),
         Some(3.0)
     );
     // Hits: the second use of `good` and of `read_only`.
