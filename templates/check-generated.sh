@@ -56,3 +56,5 @@ grep -q "^audience = \"$audience\"$" "$work/orders-service/config/production.tom
 	fail "orders-service: the audience answer is not in config/production.toml"
 grep -q "$issuer" "$work/orders-service/README.md" ||
 	fail "orders-service: the issuer answer is not in README.md"
+grep -q "APP__AUTH__ISSUER: \"$issuer\"" "$work/orders-service/deploy/kubernetes/configmap.yaml" ||
+	fail "orders-service: the issuer answer is not in the Kubernetes ConfigMap"

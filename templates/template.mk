@@ -32,6 +32,8 @@ template-sync: ## Rewrite the mirrored templates from their live files
 		grep -v 'template-only' "$$file" \
 			| sed -e 's/$(TEMPLATE_NAME)/{{project-name}}/g' \
 				-e 's/^issuer = ""$$/issuer = "{{issuer}}"/' -e 's/^audience = ""$$/audience = "{{audience}}"/' \
+				-e 's/^  APP__AUTH__ISSUER: ""$$/  APP__AUTH__ISSUER: "{{issuer}}"/' \
+				-e 's/^  APP__AUTH__AUDIENCE: ""$$/  APP__AUTH__AUDIENCE: "{{audience}}"/' \
 			> "templates/$$file"; \
 	done
 
