@@ -18,7 +18,7 @@ use crate::logging::LogFormat;
 use serde::Deserialize;
 
 pub use cors::CorsSettings;
-pub use validate::{ASYMMETRIC_ALGORITHMS, SettingsError, is_loopback};
+pub use validate::{SettingsError, is_loopback};
 
 /// The profile selected by `APP_ENV`. Defaults to `development`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -23,8 +23,6 @@ use crate::errors::{self, method_not_allowed};
 use crate::metrics;
 use crate::state::AppState;
 
-pub use admin::ADMIN_ROLE;
-pub use items::{ITEMS_READ, ITEMS_WRITE};
 pub use well_known::ResourceMetadata;
 
 /// Wires every route and the shared state they read.

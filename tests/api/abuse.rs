@@ -9,7 +9,8 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::common::{
-    TestIssuer, claims, eventually, get, keys, me, settings, sign, sign_as, standard_jwks, state,
+    SHORT_LIFETIMES, TestIssuer, claims, eventually, get, keys, me, settings, sign, sign_as,
+    standard_jwks, state,
 };
 use crate::service;
 
@@ -193,11 +194,8 @@ async fn a_jwks_that_is_not_a_key_set_is_refused() {
 #[actix_web::test]
 async fn a_hanging_issuer_does_not_stall_requests_with_known_kids() {
     let issuer = TestIssuer::start(standard_jwks());
-    let overrides = [
-        ("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1"),
-        ("APP__AUTH__JWKS_MAX_TTL_SECONDS", "1"),
-        ("APP__AUTH__HTTP_TIMEOUT_SECONDS", "1"),
-    ];
+    let mut overrides = SHORT_LIFETIMES.to_vec();
+    overrides.push(("APP__AUTH__HTTP_TIMEOUT_SECONDS", "1"));
     let state = state(&settings(&issuer.url, &overrides)).await;
     let app = service!(state);
     issuer.set_delay(Duration::from_secs(5));

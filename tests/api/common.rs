@@ -23,6 +23,12 @@ use serde_json::{Value, json};
 
 pub const AUDIENCE: &str = "api://test";
 
+/// Key sets live exactly 1 s, so background refreshes happen within a test.
+pub const SHORT_LIFETIMES: [(&str, &str); 2] = [
+    ("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1"),
+    ("APP__AUTH__JWKS_MAX_TTL_SECONDS", "1"),
+];
+
 /// A private key with the public JWK an issuer would publish for it.
 pub struct TestKey {
     pub kid: String,

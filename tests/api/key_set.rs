@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::{
-    TestIssuer, claims, dead_url, eventually, get, keys, me, rsa_key, settings, sign, standard_app,
-    standard_jwks, state,
+    SHORT_LIFETIMES, TestIssuer, claims, dead_url, eventually, get, keys, me, rsa_key, settings,
+    sign, standard_app, standard_jwks, state,
 };
 use crate::service;
 
@@ -228,11 +228,6 @@ async fn until_hits(issuer: &TestIssuer, hits: usize) {
     })
     .await;
 }
-
-const SHORT_LIFETIMES: [(&str, &str); 2] = [
-    ("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1"),
-    ("APP__AUTH__JWKS_MAX_TTL_SECONDS", "1"),
-];
 
 #[actix_web::test]
 async fn the_set_is_refreshed_ahead_of_its_max_age_without_any_request() {

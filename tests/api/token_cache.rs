@@ -8,7 +8,7 @@ use jsonwebtoken::get_current_timestamp;
 use serde_json::json;
 
 use crate::common::{
-    TestIssuer, claims, eventually, keys, me, settings, sign, standard_jwks, state,
+    SHORT_LIFETIMES, TestIssuer, claims, eventually, keys, me, settings, sign, standard_jwks, state,
 };
 use crate::service;
 
@@ -39,11 +39,7 @@ async fn a_cached_token_is_still_rejected_once_it_expires() {
 #[actix_web::test]
 async fn a_cached_token_is_rejected_once_its_key_leaves_the_set() {
     let issuer = TestIssuer::start(standard_jwks());
-    let lifetimes = [
-        ("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1"),
-        ("APP__AUTH__JWKS_MAX_TTL_SECONDS", "1"),
-    ];
-    let state = state(&settings(&issuer.url, &lifetimes)).await;
+    let state = state(&settings(&issuer.url, &SHORT_LIFETIMES)).await;
     let app = service!(state);
     let token = sign(&keys().ed, &claims(&issuer.url));
     assert_eq!(me(&app, &token).await.status, StatusCode::OK);
