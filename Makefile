@@ -25,7 +25,7 @@ run: ## Serve the API on 127.0.0.1:8080 with the built-in development issuer
 test: lint ## Format check, clippy -D warnings, then every test
 	$(CARGO) test --all-targets --locked
 
-token: ## Print a development token: make token SUB=alice SCOPE="items:read" TTL=3600 ALG=EdDSA|RS256 AUD=... COUNT=1
+token: ## Print a development token: make token SUB=alice SCOPE="items:read" TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... COUNT=1
 	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" TOKEN_COUNT="$(COUNT)" \
 		$(CARGO) run --quiet --bin dev-token
 

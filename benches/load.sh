@@ -54,6 +54,7 @@ tokens() { # port alg count file
 }
 tokens $UNCACHED_PORT RS256 1000 "$work/rs256.txt"
 tokens $UNCACHED_PORT EdDSA 1000 "$work/eddsa.txt"
+tokens $UNCACHED_PORT ES256 1000 "$work/es256.txt"
 tokens $CACHED_PORT EdDSA 1 "$work/repeated.txt"
 
 cat >"$work/tokens.lua" <<'LUA'
@@ -93,11 +94,12 @@ round=0
 run warmup $UNCACHED_PORT "$work/rs256.txt"
 fetches_before=$(fetches)
 
-cases="health rs256-distinct eddsa-distinct repeated-cached"
+cases="health rs256-distinct eddsa-distinct es256-distinct repeated-cached"
 for round in $(seq 1 "$ROUNDS"); do
 	run health $UNCACHED_PORT
 	run rs256-distinct $UNCACHED_PORT "$work/rs256.txt"
 	run eddsa-distinct $UNCACHED_PORT "$work/eddsa.txt"
+	run es256-distinct $UNCACHED_PORT "$work/es256.txt"
 	run repeated-cached $CACHED_PORT "$work/repeated.txt"
 done
 fetches_after=$(fetches)

@@ -1,5 +1,5 @@
-//! The development issuer: a local token issuer with an EdDSA key (Zuplo's default) and an
-//! RS256 key, so `make run` and `make token` work offline. It only signs and publishes; the
+//! The development issuer: a local token issuer with an EdDSA key (Zuplo's default), an RS256
+//! key and an ES256 key, so `make run` and `make token` work offline. It only signs and publishes; the
 //! service verifies its tokens through the same JWKS fetch-and-cache path as a real issuer's.
 //!
 //! Keys are kept as PKCS#8 PEM in a gitignored file so tokens survive restarts.
@@ -10,14 +10,11 @@ use std::time::Duration;
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::Ed25519KeyPair;
-use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, get_current_timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-
-/// The algorithms the development issuer signs with; EdDSA is the default.
-pub const DEV_ALGORITHMS: [Algorithm; 2] = [Algorithm::EdDSA, Algorithm::RS256];
 
 /// Why the development issuer could not start or sign.
 #[derive(Debug)]
@@ -35,7 +32,7 @@ impl std::fmt::Display for DevIssuerError {
             Self::UnsupportedAlgorithm(alg) => {
                 write!(
                     f,
-                    "the development issuer signs EdDSA or RS256, not `{alg}`"
+                    "the development issuer signs EdDSA, RS256 or ES256, not `{alg}`"
                 )
             }
         }
@@ -65,6 +62,9 @@ struct SigningKey {
 struct KeyFile {
     eddsa_private_key: String,
     rs256_private_key: String,
+    /// Absent from files written before the issuer signed ES256; added on the next load.
+    #[serde(default)]
+    es256_private_key: Option<String>,
 }
 
 /// A local issuer at `issuer` (this server's own URL).
@@ -81,12 +81,21 @@ impl DevIssuer {
             Some(path) if path.exists() => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| DevIssuerError::KeyFile(format!("{}: {e}", path.display())))?;
-                serde_json::from_str(&text).map_err(|_| {
+                let mut file: KeyFile = serde_json::from_str(&text).map_err(|_| {
                     DevIssuerError::KeyFile(format!(
                         "{} is not a key file; delete it to create new keys",
                         path.display()
                     ))
-                })?
+                })?;
+                if file.es256_private_key.is_none() {
+                    file.es256_private_key = Some(generate_es256_pem()?);
+                    replace_private(path, &file)?;
+                    log::info!(
+                        "development issuer: added an ES256 key to {}",
+                        path.display()
+                    );
+                }
+                file
             }
             Some(path) => {
                 let file = generate_key_file()?;
@@ -101,11 +110,14 @@ impl DevIssuer {
             EncodingKey::from_ed_pem(file.eddsa_private_key.as_bytes()).map_err(|_| invalid())?;
         let rs256 =
             EncodingKey::from_rsa_pem(file.rs256_private_key.as_bytes()).map_err(|_| invalid())?;
+        let es256_pem = file.es256_private_key.as_deref().unwrap_or_default();
+        let es256 = EncodingKey::from_ec_pem(es256_pem.as_bytes()).map_err(|_| invalid())?;
         Ok(Self {
             issuer,
             keys: vec![
                 signing_key(eddsa, Algorithm::EdDSA)?,
                 signing_key(rs256, Algorithm::RS256)?,
+                signing_key(es256, Algorithm::ES256)?,
             ],
         })
     }
@@ -157,7 +169,7 @@ impl DevIssuer {
         json!({
             "issuer": self.issuer,
             "jwks_uri": format!("{base}/.well-known/jwks.json"),
-            "id_token_signing_alg_values_supported": ["EdDSA", "RS256"],
+            "id_token_signing_alg_values_supported": ["EdDSA", "RS256", "ES256"],
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
         })
@@ -176,10 +188,6 @@ fn signing_key(
         .map_err(|_| DevIssuerError::Crypto)?;
     public_jwk.common.key_id = Some(kid.clone());
     public_jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    public_jwk.common.key_algorithm = Some(match algorithm {
-        Algorithm::EdDSA => KeyAlgorithm::EdDSA,
-        _ => KeyAlgorithm::RS256,
-    });
     Ok(SigningKey {
         kid,
         algorithm,
@@ -198,13 +206,22 @@ fn generate_key_file() -> Result<KeyFile, DevIssuerError> {
     Ok(KeyFile {
         eddsa_private_key: private_key_pem(ed.as_ref()),
         rs256_private_key: private_key_pem(rsa_der.as_ref()),
+        es256_private_key: Some(generate_es256_pem()?),
     })
+}
+
+fn generate_es256_pem() -> Result<String, DevIssuerError> {
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+        .and_then(|pair| pair.to_pkcs8v1())
+        .map_err(|_| DevIssuerError::Crypto)?;
+    Ok(private_key_pem(pair.as_ref()))
 }
 
 fn private_key_pem(pkcs8_der: &[u8]) -> String {
     pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8_der))
 }
 
+/// Writes a new key file readable by its owner only, never over an existing one.
 fn write_private(path: &Path, file: &KeyFile) -> Result<(), DevIssuerError> {
     let fail = |e: std::io::Error| DevIssuerError::KeyFile(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
@@ -217,6 +234,18 @@ fn write_private(path: &Path, file: &KeyFile) -> Result<(), DevIssuerError> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut out = options.open(path).map_err(fail)?;
     std::io::Write::write_all(&mut out, text.as_bytes()).map_err(fail)
+}
+
+/// Replaces a key file whole: written beside it, then renamed over it, so a reader never sees
+/// half a file.
+fn replace_private(path: &Path, file: &KeyFile) -> Result<(), DevIssuerError> {
+    let mut staged = path.as_os_str().to_owned();
+    staged.push(".new");
+    let staged = std::path::PathBuf::from(staged);
+    let _ = std::fs::remove_file(&staged);
+    write_private(&staged, file)?;
+    std::fs::rename(&staged, path)
+        .map_err(|e| DevIssuerError::KeyFile(format!("{}: {e}", path.display())))
 }
 
 fn random_id() -> Result<String, DevIssuerError> {

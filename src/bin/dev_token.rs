@@ -1,6 +1,6 @@
 //! Prints a token from the development issuer, for `make token`.
 //!
-//! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA or RS256),
+//! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA, RS256 or ES256),
 //! `TOKEN_AUD` (comma-separated) and `TOKEN_COUNT` (how many distinct tokens to print, one a
 //! line; default 1), with the same settings as `make run`, so the tokens are signed by the keys
 //! the running service trusts.
@@ -47,7 +47,8 @@ fn tokens() -> Result<Vec<String>, String> {
         .unwrap_or(3600);
     let algorithm = var("TOKEN_ALG")
         .map(|v| {
-            Algorithm::from_str(v.trim()).map_err(|_| format!("ALG `{v}` is not EdDSA or RS256"))
+            Algorithm::from_str(v.trim())
+                .map_err(|_| format!("ALG `{v}` is not EdDSA, RS256 or ES256"))
         })
         .transpose()?
         .unwrap_or(Algorithm::EdDSA);

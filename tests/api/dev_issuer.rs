@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use app::dev_issuer::TokenRequest;
+use app::dev_issuer::{DevIssuer, TokenRequest};
 use app::settings::Settings;
 use app::startup::Application;
 use jsonwebtoken::Algorithm;
@@ -59,7 +59,7 @@ async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
     actix_web::rt::spawn(application.run_until_stopped());
     until_ready(&url).await;
 
-    for algorithm in [Algorithm::EdDSA, Algorithm::RS256] {
+    for algorithm in [Algorithm::EdDSA, Algorithm::RS256, Algorithm::ES256] {
         let token = dev_issuer
             .sign(&TokenRequest {
                 subject: "alice".to_owned(),
@@ -80,7 +80,7 @@ async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
         .await
         .unwrap();
     let jwks: serde_json::Value = serde_json::from_slice(&jwks.bytes().await.unwrap()).unwrap();
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
     assert!(
         jwks["keys"]
             .as_array()
@@ -118,6 +118,42 @@ async fn the_token_binary_signs_with_the_keys_the_service_trusts() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(body["user"]["sub"], "bob");
+    let _ = std::fs::remove_file(&key_file);
+}
+
+#[test]
+fn a_key_file_from_before_es256_gains_an_es256_key_and_keeps_its_others() {
+    let key_file = temp_key_file();
+    let issuer = || DevIssuer::load_or_create("http://127.0.0.1:1".into(), Some(&key_file));
+    let kids = |issuer: &DevIssuer| -> Vec<String> {
+        let jwks = issuer.jwks();
+        let keys = jwks["keys"].as_array().unwrap();
+        keys.iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = kids(&issuer().unwrap());
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    old.as_object_mut()
+        .unwrap()
+        .remove("es256_private_key")
+        .unwrap();
+    std::fs::write(&key_file, old.to_string()).unwrap();
+
+    let upgraded = issuer().unwrap();
+    let after = kids(&upgraded);
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[..2], before[..2], "the EdDSA and RS256 keys are kept");
+    assert_ne!(after[2], before[2], "a new ES256 key");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    assert!(saved["es256_private_key"].is_string());
+    assert_eq!(
+        kids(&issuer().unwrap()),
+        after,
+        "the added key is kept on the next load"
+    );
     let _ = std::fs::remove_file(&key_file);
 }
 
