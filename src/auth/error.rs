@@ -101,7 +101,7 @@ impl From<TokenError> for AuthError {
 /// keys, at warn; the client's at debug), and counts it by reason.
 pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
     if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
-        metrics.auth_outcome(error.reason());
+        metrics.auth_rejected(error.reason());
     }
     let level = match error {
         AuthError::KeysUnavailable => log::Level::Warn,

@@ -1,19 +1,19 @@
 //! Tokens already verified, remembered so a repeated token skips signature verification, as
-//! Envoy's `jwt_authn` does. An entry is keyed by the SHA-256 of the whole token (so any altered
-//! byte misses, and the token itself is never held) and serves only until the token expires or its
-//! key leaves the issuer's key set, whichever comes first.
+//! Envoy's `jwt_authn` does. An entry is keyed by the SHA-512/256 of the whole token (so any
+//! altered byte misses, and the token itself is never held) and serves only until the token
+//! expires or its key leaves the issuer's key set, whichever comes first. SHA-512/256 rather
+//! than SHA-256: as strong, and cheaper per byte on 64-bit CPUs without SHA instructions.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::digest::{SHA512_256, digest};
 use jsonwebtoken::Algorithm;
 
 use super::claims::VerifiedClaims;
 use super::keys::VerificationKey;
 
 /// What a verification established, and what must still hold to reuse it.
-#[derive(Clone)]
 pub struct Verified {
     pub claims: VerifiedClaims,
     /// Index of the issuer in the verifier.
@@ -27,7 +27,7 @@ pub struct Verified {
 
 /// A bounded map of token digests to verifications. A capacity of 0 disables it.
 pub struct TokenCache {
-    entries: Mutex<HashMap<[u8; 32], Verified>>,
+    entries: Mutex<HashMap<TokenDigest, Arc<Verified>>>,
     capacity: usize,
 }
 
@@ -48,12 +48,13 @@ impl TokenCache {
             return None;
         }
         let mut key = [0u8; 32];
-        key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        key.copy_from_slice(digest(&SHA512_256, token.as_bytes()).as_ref());
         Some(key)
     }
 
-    /// The verification remembered for this digest, if it has not expired by `now`.
-    pub fn get(&self, key: &TokenDigest, now: u64) -> Option<Verified> {
+    /// The verification remembered for this digest, if it has not expired by `now`. Shared, so a
+    /// hit copies nothing under the lock.
+    pub fn get(&self, key: &TokenDigest, now: u64) -> Option<Arc<Verified>> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         match entries.get(key) {
             Some(entry) if now <= entry.valid_until => Some(entry.clone()),
@@ -75,7 +76,7 @@ impl TokenCache {
 
     /// Remembers a verification. When full, one arbitrary entry makes room: constant time, and
     /// expired entries are dropped as they are met.
-    pub fn insert(&self, key: TokenDigest, verified: Verified) {
+    pub fn insert(&self, key: TokenDigest, verified: Arc<Verified>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
             let victim = entries.keys().next().copied();
@@ -93,8 +94,8 @@ mod tests {
     use jsonwebtoken::DecodingKey;
     use serde_json::Map;
 
-    fn verified(valid_until: u64) -> Verified {
-        Verified {
+    fn verified(valid_until: u64) -> Arc<Verified> {
+        Arc::new(Verified {
             claims: VerifiedClaims::new(Map::new()),
             issuer: 0,
             kid: Some("k".to_owned()),
@@ -105,7 +106,7 @@ mod tests {
                 decoding_key: DecodingKey::from_secret(b"not used").unwrap(),
             }),
             valid_until,
-        }
+        })
     }
 
     #[test]

@@ -30,29 +30,53 @@ impl BearerToken {
         if values.next().is_some() {
             return Err(AuthError::InvalidRequest("multiple Authorization headers"));
         }
-        let value = value
-            .to_str()
-            .map_err(|_| AuthError::InvalidRequest("malformed Authorization header"))?;
-        let (scheme, credentials) = value.split_once(' ').unwrap_or((value, ""));
-        if !scheme.eq_ignore_ascii_case("bearer") {
+        // One pass over the token's bytes on the way in: a token that passes the b64token check
+        // is ASCII, so the header's own text check is needed only to name a rejection.
+        let (scheme, credentials) = split_once_space(value.as_bytes());
+        let token = trim_spaces(credentials);
+        if scheme.eq_ignore_ascii_case(b"bearer")
+            && is_b64token(token)
+            && let Ok(token) = std::str::from_utf8(token)
+        {
+            return Ok(Self(token.to_owned()));
+        }
+        if value.to_str().is_err() {
+            return Err(AuthError::InvalidRequest("malformed Authorization header"));
+        }
+        if !scheme.eq_ignore_ascii_case(b"bearer") {
             // Another scheme is no bearer credential at all: challenge without error (§3.1).
             return Err(AuthError::MissingCredentials);
         }
-        let token = credentials.trim_matches(' ');
         if token.is_empty() {
             return Err(AuthError::InvalidRequest("empty bearer token"));
         }
-        if !is_b64token(token) {
-            return Err(AuthError::InvalidRequest("malformed bearer token"));
-        }
-        Ok(Self(token.to_owned()))
+        Err(AuthError::InvalidRequest("malformed bearer token"))
     }
 }
 
+/// The auth-scheme and what follows its first space (RFC 7235 §2.1).
+fn split_once_space(value: &[u8]) -> (&[u8], &[u8]) {
+    match value.iter().position(|&b| b == b' ') {
+        Some(at) => (&value[..at], &value[at + 1..]),
+        None => (value, &[]),
+    }
+}
+
+fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' '] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
-fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
-    !body.is_empty() && body.bytes().all(|b| B64TOKEN[usize::from(b)])
+fn is_b64token(token: &[u8]) -> bool {
+    let body_len = token.len() - token.iter().rev().take_while(|&&b| b == b'=').count();
+    let body = &token[..body_len];
+    !body.is_empty() && body.iter().all(|&b| B64TOKEN[usize::from(b)])
 }
 
 /// The b64token characters, as a table: the check runs over every byte of every token.
@@ -94,7 +118,7 @@ pub async fn validate(
     match verifier.verify(credentials.token()).await {
         Ok(claims) => {
             if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
-                metrics.auth_outcome("accepted");
+                metrics.auth_accepted();
             }
             req.extensions_mut().insert(claims);
             Ok(req)

@@ -106,7 +106,7 @@ impl Verifier {
             let store = &self.issuers[hit.issuer].store;
             if store.still_serves(hit.kid.as_deref(), hit.alg, &hit.key) {
                 self.metrics.token_cache_lookup(true);
-                return Ok(hit.claims);
+                return Ok(hit.claims.clone());
             }
             self.cache.remove(digest);
         }
@@ -116,7 +116,7 @@ impl Verifier {
         let verified = self.verify_fully(token).await?;
         let claims = verified.claims.clone();
         if let Some(digest) = digest {
-            self.cache.insert(digest, verified);
+            self.cache.insert(digest, Arc::new(verified));
         }
         Ok(claims)
     }

@@ -61,6 +61,8 @@ async fn a_malformed_bearer_credential_is_a_bad_request() {
         "Bearer a b",
         "Bearer a,b",
         "Bearer ä",
+        "Bearer ===",
+        "Bearer a=b",
     ] {
         let reply = get(&app, "/api/v1/me", Some(value)).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{value:?}");
