@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`, part two: load on the release build over loopback with wrk. One server worker is
 # pinned to core 0 and wrk to core 1 (where the machine has two), and the cases run in
-# interleaved rounds so that drift on a shared machine hits every case alike. Prints req/s and
-# p50/p99 per case (medians over the rounds), each case's ratio to /health in the same run,
-# the JWKS fetches made during the load, and each server's peak RSS.
+# interleaved rounds so that drift on a shared machine hits every case alike. Each round also
+# times a bare `jsonwebtoken::decode` per signing family on the server's core (criterion), so
+# every distinct-token case is set against its crypto bound from the same round: one bare
+# decode added to /health's per-request cost. Prints req/s and p50/p99 per case (medians over
+# the rounds), each case's ratio to /health and to its crypto bound, the JWKS fetches made
+# during the load, and each server's peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,6 +91,18 @@ run() { # case port [token file]; one token is sent as a fixed header, several b
 	fi
 }
 
+# The bare decode of each family, in µs: criterion's median, measured on the server's core.
+bare_decode() { # round
+	$server_core cargo bench --quiet --bench verify -- --warm-up-time 1 --measurement-time 2 \
+		'^(RS256|EdDSA|ES256)/bare' >/dev/null 2>&1
+	for family in RS256 EdDSA ES256; do
+		sed -E 's/.*"median":\{"confidence_interval":\{[^}]*\},"point_estimate":([0-9.e+-]+).*/\1/' \
+			"target/criterion/$family/bare jsonwebtoken__decode/new/estimates.json" |
+			awk -v f="$family" '{printf "%s %.2f\n", f, $1 / 1000}'
+	done >"$work/bare.$1.txt"
+}
+cargo bench --quiet --bench verify --no-run 2>/dev/null
+
 # Warm-up: every path once, then count fetches from here on.
 for port in $UNCACHED_PORT $CACHED_PORT; do wrk -t1 -c4 -d1s "http://127.0.0.1:$port/health" >/dev/null; done
 round=0
@@ -101,28 +116,44 @@ for round in $(seq 1 "$ROUNDS"); do
 	run eddsa-distinct $UNCACHED_PORT "$work/eddsa.txt"
 	run es256-distinct $UNCACHED_PORT "$work/es256.txt"
 	run repeated-cached $CACHED_PORT "$work/repeated.txt"
+	bare_decode "$round"
 done
 fetches_after=$(fetches)
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 to_us() { awk '{v = $1; if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print v * 1000; else if (v ~ /s$/) print v * 1000000}'; }
 
+rps_of() { awk '/Requests\/sec/ {print $2}' "$work/$1.$2.txt"; }
 health_rps=$(cat "$work"/health.*.txt | awk '/Requests\/sec/ {print $2}' | median)
+# A distinct-token case's share of its crypto bound in one round: 1 / (1/health + bare decode).
+of_bound() { # case family round
+	awk -v rps="$(rps_of "$1" "$3")" -v health="$(rps_of health "$3")" \
+		-v bare="$(awk -v f="$2" '$1 == f {print $2}' "$work/bare.$3.txt")" \
+		'BEGIN {print 100 * rps * (1e6 / health + bare) / 1e6}'
+}
+family_of() { case $1 in rs256-*) echo RS256 ;; eddsa-*) echo EdDSA ;; es256-*) echo ES256 ;; esac; }
 echo
-echo "| case | req/s (median of $ROUNDS) | ratio to /health | p50 | p99 |"
-echo "|---|---|---|---|---|"
+echo "| case | req/s (median of $ROUNDS) | ratio to /health | of its crypto bound | p50 | p99 |"
+echo "|---|---|---|---|---|---|"
 for case in $cases; do
 	rps=$(cat "$work/$case".*.txt | awk '/Requests\/sec/ {print $2}' | median)
 	p50=$(cat "$work/$case".*.txt | awk '$1 == "50%" {print $2}' | to_us | median)
 	p99=$(cat "$work/$case".*.txt | awk '$1 == "99%" {print $2}' | to_us | median)
 	ratio=$(awk -v a="$rps" -v b="$health_rps" 'BEGIN {printf "%.1f%%", 100 * a / b}')
-	printf '| %s | %.0f | %s | %.0f µs | %.0f µs |\n' "$case" "$rps" "$ratio" "$p50" "$p99"
+	bound="–"
+	if family=$(family_of "$case") && [ -n "$family" ]; then
+		bound=$(for round in $(seq 1 "$ROUNDS"); do of_bound "$case" "$family" "$round"; done | median |
+			awk '{printf "%.1f%%", $1}')
+	fi
+	printf '| %s | %.0f | %s | %s | %.0f µs | %.0f µs |\n' "$case" "$rps" "$ratio" "$bound" "$p50" "$p99"
 done
 echo
 echo "raw req/s by round:"
 for case in $cases; do
 	echo "  $case: $(for round in $(seq 1 "$ROUNDS"); do awk '/Requests\/sec/ {printf "%s ", $2}' "$work/$case.$round.txt"; done)"
 done
+echo "bare decode by round (µs, criterion median on the server's core):"
+for round in $(seq 1 "$ROUNDS"); do echo "  round $round: $(tr '\n' ' ' <"$work/bare.$round.txt")"; done
 echo "JWKS fetches during the load rounds: $((fetches_after - fetches_before))"
 echo "peak RSS, server without token cache: $(awk '/VmHWM/ {print $2, $3}' "/proc/${pids[0]}/status")"
 echo "peak RSS, server with token cache: $(awk '/VmHWM/ {print $2, $3}' "/proc/${pids[1]}/status")"

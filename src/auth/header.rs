@@ -10,6 +10,7 @@ use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use super::charset::is_base64url;
 use super::error::TokenError;
 
 /// The parts of the header that decide how a token is verified.
@@ -45,7 +46,7 @@ impl TokenHeader {
         };
         if [header, payload, signature]
             .iter()
-            .any(|segment| segment.is_empty() || !is_base64url(segment))
+            .any(|segment| segment.is_empty() || !is_base64url(segment.as_bytes()))
         {
             return Err(TokenError::Malformed);
         }
@@ -69,12 +70,6 @@ impl TokenHeader {
         }
         Ok(Self { alg, kid: raw.kid })
     }
-}
-
-fn is_base64url(segment: &str) -> bool {
-    segment
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `JWT` (RFC 7519) and `at+jwt` (RFC 9068), compared as media types: case-insensitive, with

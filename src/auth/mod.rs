@@ -4,6 +4,7 @@
 //! with `error` mapping every failure to RFC 6750 challenges and RFC 9457 problems.
 
 pub mod caller;
+mod charset;
 pub mod claims;
 pub mod error;
 pub mod fetch;

@@ -12,6 +12,7 @@ use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 
+use super::charset::is_b64token;
 use super::error::{AuthError, Challenge, Rejection, log_rejection};
 use super::verifier::Verifier;
 
@@ -71,26 +72,6 @@ fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
     }
     bytes
 }
-
-/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
-fn is_b64token(token: &[u8]) -> bool {
-    let body_len = token.len() - token.iter().rev().take_while(|&&b| b == b'=').count();
-    let body = &token[..body_len];
-    !body.is_empty() && body.iter().all(|&b| B64TOKEN[usize::from(b)])
-}
-
-/// The b64token characters, as a table: the check runs over every byte of every token.
-const B64TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        let b = byte as u8;
-        table[byte] =
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        byte += 1;
-    }
-    table
-};
 
 impl FromRequest for BearerToken {
     type Error = Rejection;
