@@ -186,6 +186,9 @@ impl Metrics {
 }
 
 /// `GET /metrics`
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200,
+    description = "Prometheus text exposition", body = String,
+    content_type = "text/plain; version=0.0.4; charset=utf-8")))]
 pub async fn exposition(
     metrics: web::Data<Metrics>,
     verifier: web::Data<Verifier>,

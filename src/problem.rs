@@ -9,8 +9,9 @@ use serde::Serialize;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An RFC 9457 problem. `type` URIs are tag URIs (RFC 4151) named after the package, so a
-/// generated service names its own problems without any templating.
-#[derive(Debug, Serialize)]
+/// generated service names its own problems without any templating. Every problem this service
+/// sends also carries the `request_id` of its request.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     kind: String,
@@ -25,6 +26,7 @@ pub struct Problem {
     error_description: Option<&'static str>,
     /// Each invalid field, on validation failures.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::items::FieldError>>)]
     errors: Option<serde_json::Value>,
     #[serde(skip)]
     status_code: StatusCode,

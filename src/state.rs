@@ -17,6 +17,7 @@ use crate::dev_issuer::DevIssuer;
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
 use crate::routes::ResourceMetadata;
+use crate::routes::openapi::{self, OpenApiJson};
 use crate::settings::{AuthSettings, CorsSettings, Settings};
 use crate::startup::StartupError;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     /// Set when shutdown begins: readiness answers 503 from then on.
     pub draining: web::Data<Draining>,
     pub metrics: web::Data<Metrics>,
+    /// The OpenAPI document, rendered once for every worker to serve.
+    pub openapi: web::Data<OpenApiJson>,
 }
 
 /// Whether the service is shutting down.
@@ -87,6 +90,7 @@ impl AppState {
                 authorization_servers,
                 bearer_methods_supported: vec!["header"],
             }),
+            openapi: web::Data::new(OpenApiJson::new(&openapi::document(dev_issuer.is_some()))),
             dev_issuer,
             roles_claim: web::Data::new(RolesClaim(auth.roles_claim.clone())),
             items: web::Data::from(Arc::new(InMemoryItemStore::default()) as Arc<dyn ItemStore>),

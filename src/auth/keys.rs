@@ -32,7 +32,7 @@ impl VerificationKey {
 }
 
 /// A key the set contained but that will never verify, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SkippedKey {
     pub kid: Option<String>,
     pub reason: String,

@@ -5,6 +5,7 @@ mod store;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 pub use store::{InMemoryItemStore, ItemStore, Page, Stats, StoreError};
 
@@ -12,7 +13,7 @@ const MAX_NAME_CHARS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 2000;
 
 /// A stored item.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Item {
     pub id: String,
     pub name: String,
@@ -24,7 +25,7 @@ pub struct Item {
 }
 
 /// One invalid field of a request body, as listed in a 422 problem.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: &'static str,
@@ -39,17 +40,26 @@ impl FieldError {
     }
 }
 
-/// A complete, valid item body (create and replace).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A complete, valid item body (create and replace). Checked by hand rather than by serde, so
+/// that a 422 lists every invalid field at once; the schema states the same rules.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ItemDraft {
+    /// Up to 100 characters, not all blank; stored trimmed.
+    #[schema(max_length = 100, pattern = r"\S")]
     pub name: String,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
 /// A valid partial update: absent fields stay, a `null` description clears it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ItemPatch {
+    /// Up to 100 characters, not all blank; stored trimmed.
+    #[schema(value_type = String, required = false, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(value_type = Option<String>, required = false, max_length = 2000)]
     pub description: Option<Option<String>>,
 }
 
@@ -116,13 +126,13 @@ fn name(value: &Value, errors: &mut Vec<FieldError>) -> Option<String> {
         errors.push(FieldError::new("name", "must be a string"));
         return None;
     };
-    let text = text.trim();
-    if text.is_empty() {
-        errors.push(FieldError::new("name", "must not be blank"));
-    } else if text.chars().count() > MAX_NAME_CHARS {
+    // The length is that of the text as sent, as the schema's `maxLength` counts it.
+    if text.chars().count() > MAX_NAME_CHARS {
         errors.push(FieldError::new("name", "must be at most 100 characters"));
+    } else if text.trim().is_empty() {
+        errors.push(FieldError::new("name", "must not be blank"));
     } else {
-        return Some(text.to_owned());
+        return Some(text.trim().to_owned());
     }
     None
 }

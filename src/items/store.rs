@@ -27,7 +27,7 @@ pub struct Page {
 }
 
 /// Figures for the admin route.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Stats {
     pub items: usize,
     pub creators: usize,

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::Requirements;
 use crate::errors::{ApiError, method_not_allowed};
-use crate::items::ItemStore;
+use crate::items::{ItemStore, Stats};
 
 /// The role the admin routes require, read from the configured roles claim.
 pub const ADMIN_ROLE: &str = "admin";
@@ -18,6 +18,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, require: &Requirements) {
 }
 
 /// `GET /admin/stats`: how many items exist and how many callers created them.
-async fn stats(store: web::Data<dyn ItemStore>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/admin/stats", tag = "admin", security(("bearer" = ["admin"])),
+    description = "Requires the role `admin` in the configured roles claim.",
+    responses((status = 200, description = "Item counts", body = Stats)))]
+pub async fn stats(store: web::Data<dyn ItemStore>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(store.stats().await?))
 }

@@ -2,20 +2,51 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
-use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::auth::Verifier;
 use crate::auth::jwks::StoreStatus;
 use crate::auth::keys::SkippedKey;
 use crate::state::Draining;
 
-/// `GET /health`: the process is up. Depends on nothing else.
-pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+/// The liveness answer.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: &'static str,
 }
 
-#[derive(Serialize)]
-struct IssuerReport {
+/// `GET /health`: the process is up. Depends on nothing else.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "The process is up", body = Health)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// The readiness answer: whether tokens can be verified now, and each issuer's key set.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    status: ReadyStatus,
+    /// Why the service is not ready, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// Each configured issuer's key set (absent while draining).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuers: Option<Vec<IssuerReport>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyStatus {
+    Ready,
+    NotReady,
+    Draining,
+}
+
+/// One issuer's key set, as this replica holds it.
+#[derive(Serialize, ToSchema)]
+pub struct IssuerReport {
     issuer: String,
     jwks_uri: Option<String>,
     keys: usize,
@@ -44,22 +75,33 @@ impl From<StoreStatus> for IssuerReport {
 /// `GET /ready`: 200 while some issuer has a key set within bounds, 503 with the reason when
 /// none has. One issuer down during a migration leaves the others' tokens verifiable, so it
 /// degrades the report, not readiness.
+#[utoipa::path(get, path = "/ready", tag = "operations", responses(
+    (status = 200, description = "Some issuer's keys are loaded: tokens can be verified", body = Readiness),
+    (status = 503, description = "No issuer's keys are loaded, or the service is draining", body = Readiness),
+))]
 pub async fn ready(verifier: web::Data<Verifier>, draining: web::Data<Draining>) -> HttpResponse {
     if draining.is_set() {
-        return HttpResponse::ServiceUnavailable()
-            .json(json!({ "status": "draining", "reason": "the service is shutting down" }));
+        return HttpResponse::ServiceUnavailable().json(Readiness {
+            status: ReadyStatus::Draining,
+            reason: Some("the service is shutting down"),
+            issuers: None,
+        });
     }
     let issuers: Vec<IssuerReport> = verifier
         .stores()
         .map(|store| IssuerReport::from(store.status()))
         .collect();
     if issuers.iter().any(|issuer| issuer.keys > 0) {
-        HttpResponse::Ok().json(json!({ "status": "ready", "issuers": issuers }))
+        HttpResponse::Ok().json(Readiness {
+            status: ReadyStatus::Ready,
+            reason: None,
+            issuers: Some(issuers),
+        })
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({
-            "status": "not_ready",
-            "reason": "signing keys have not been loaded from any issuer",
-            "issuers": issuers,
-        }))
+        HttpResponse::ServiceUnavailable().json(Readiness {
+            status: ReadyStatus::NotReady,
+            reason: Some("signing keys have not been loaded from any issuer"),
+            issuers: Some(issuers),
+        })
     }
 }

@@ -5,12 +5,13 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::auth::{Caller, Requirements};
 use crate::errors::{ApiError, method_not_allowed};
-use crate::items::{FieldError, ItemDraft, ItemPatch, ItemStore};
+use crate::items::{FieldError, Item, ItemDraft, ItemPatch, ItemStore};
 
 pub const ITEMS_READ: &str = "items:read";
 pub const ITEMS_WRITE: &str = "items:write";
@@ -37,13 +38,27 @@ pub fn configure(cfg: &mut web::ServiceConfig, require: &Requirements) {
 }
 
 #[derive(Deserialize)]
-struct ListQuery {
+pub struct ListQuery {
     limit: Option<String>,
     cursor: Option<String>,
 }
 
+/// One page of items.
+#[derive(Serialize, ToSchema)]
+pub struct ItemPage {
+    items: Vec<Item>,
+    /// Pass as `cursor` to fetch the following page; null on the last page.
+    next_cursor: Option<String>,
+}
+
 /// `GET /items?limit=&cursor=`: oldest first; `next_cursor` fetches the following page.
-async fn list(
+#[utoipa::path(get, path = "/api/v1/items", tag = "items", security(("bearer" = ["items:read"])),
+    params(
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "A page of items, oldest first", body = ItemPage)))]
+pub async fn list(
     store: web::Data<dyn ItemStore>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -75,14 +90,18 @@ async fn list(
         return Err(ApiError::Invalid(errors));
     }
     let page = store.list(after, limit).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": page.items,
-        "next_cursor": page.next.map(encode_cursor),
-    })))
+    Ok(HttpResponse::Ok().json(ItemPage {
+        items: page.items,
+        next_cursor: page.next.map(encode_cursor),
+    }))
 }
 
 /// `POST /items`: 201 with `Location`; the item records who created it.
-async fn create(
+#[utoipa::path(post, path = "/api/v1/items", tag = "items", security(("bearer" = ["items:write"])),
+    request_body(content = ItemDraft, content_type = "application/json"),
+    responses((status = 201, description = "Created; `Location` names the new item", body = Item,
+        headers(("Location" = String, description = "The new item's path")))))]
+pub async fn create(
     caller: Caller,
     store: web::Data<dyn ItemStore>,
     body: web::Json<Value>,
@@ -96,7 +115,10 @@ async fn create(
 }
 
 /// `GET /items/{id}`
-async fn get(
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = ["items:read"])),
+    params(("id" = String, Path, description = "The item's id")),
+    responses((status = 200, description = "The item", body = Item)))]
+pub async fn get(
     store: web::Data<dyn ItemStore>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -104,7 +126,11 @@ async fn get(
 }
 
 /// `PUT /items/{id}`: replaces every field.
-async fn replace(
+#[utoipa::path(put, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = ["items:write"])),
+    params(("id" = String, Path, description = "The item's id")),
+    request_body(content = ItemDraft, content_type = "application/json"),
+    responses((status = 200, description = "The replaced item", body = Item)))]
+pub async fn replace(
     store: web::Data<dyn ItemStore>,
     id: web::Path<String>,
     body: web::Json<Value>,
@@ -114,7 +140,11 @@ async fn replace(
 }
 
 /// `PATCH /items/{id}`: changes the fields present.
-async fn update(
+#[utoipa::path(patch, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = ["items:write"])),
+    params(("id" = String, Path, description = "The item's id")),
+    request_body(content = ItemPatch, content_type = "application/json"),
+    responses((status = 200, description = "The updated item", body = Item)))]
+pub async fn update(
     store: web::Data<dyn ItemStore>,
     id: web::Path<String>,
     body: web::Json<Value>,
@@ -124,7 +154,10 @@ async fn update(
 }
 
 /// `DELETE /items/{id}`: 204.
-async fn delete(
+#[utoipa::path(delete, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = ["items:write"])),
+    params(("id" = String, Path, description = "The item's id")),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete(
     store: web::Data<dyn ItemStore>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {

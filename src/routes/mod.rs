@@ -3,7 +3,7 @@
 //!
 //! | Route | Requires |
 //! |---|---|
-//! | `GET /health`, `GET /ready`, `GET /metrics`, `GET /.well-known/*` | nothing |
+//! | `GET /health`, `GET /ready`, `GET /metrics`, `GET /openapi.json`, `GET /.well-known/*` | nothing |
 //! | `GET /api/v1/me` | a valid token |
 //! | `GET /api/v1/items`, `GET /api/v1/items/{id}` | `items:read` |
 //! | `POST /api/v1/items`, `PUT`/`PATCH`/`DELETE /api/v1/items/{id}` | `items:write` |
@@ -13,6 +13,7 @@ mod admin;
 mod api;
 mod health;
 mod items;
+pub mod openapi;
 mod well_known;
 
 use actix_web::web;
@@ -34,11 +35,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .app_data(state.items.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())
+        .app_data(state.openapi.clone())
         .app_data(web::Data::new(state.requirements.clone()))
         .app_data(errors::json_config(state.max_json_bytes))
         .service(get_only("/health", health::health))
         .service(get_only("/ready", health::ready))
         .service(get_only("/metrics", metrics::exposition))
+        .service(get_only("/openapi.json", openapi::serve))
         .service(get_only(
             "/.well-known/oauth-protected-resource",
             well_known::protected_resource,

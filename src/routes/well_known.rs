@@ -8,7 +8,7 @@ use crate::auth::Requirements;
 use crate::dev_issuer::DevIssuer;
 
 /// RFC 9728 protected resource metadata, less the scopes, which come from the routes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ResourceMetadata {
     pub resource: String,
     pub authorization_servers: Vec<String>,
@@ -17,6 +17,9 @@ pub struct ResourceMetadata {
 
 /// `GET /.well-known/oauth-protected-resource`: `scopes_supported` lists exactly the scopes the
 /// routes declare.
+#[utoipa::path(get, path = "/.well-known/oauth-protected-resource", tag = "discovery",
+    responses((status = 200, description = "RFC 9728 protected resource metadata, with \
+        `scopes_supported` listing every scope a route requires", body = ResourceMetadata)))]
 pub async fn protected_resource(
     metadata: web::Data<ResourceMetadata>,
     requirements: web::Data<Requirements>,
@@ -27,11 +30,17 @@ pub async fn protected_resource(
 }
 
 /// `GET /.well-known/openid-configuration` of the development issuer.
+#[utoipa::path(get, path = "/.well-known/openid-configuration", tag = "development issuer",
+    responses((status = 200, description = "The development issuer's discovery document \
+        (development profile only)", body = Object)))]
 pub async fn dev_discovery(issuer: web::Data<DevIssuer>) -> HttpResponse {
     HttpResponse::Ok().json(issuer.discovery())
 }
 
 /// `GET /.well-known/jwks.json` of the development issuer.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "development issuer",
+    responses((status = 200, description = "The development issuer's public keys, an RFC 7517 \
+        JWK set (development profile only)", body = Object)))]
 pub async fn dev_jwks(issuer: web::Data<DevIssuer>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))

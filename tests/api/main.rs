@@ -12,6 +12,7 @@ mod issuers;
 mod items;
 mod key_set;
 mod metrics;
+mod openapi;
 mod settings;
 mod startup;
 mod token_cache;

@@ -1,0 +1,201 @@
+//! The OpenAPI document against the routing table, both ways: every route the app serves is
+//! described, with exactly the methods it answers, and every described operation is served.
+//! The app's routes are read from actix-web's own resource map, not from a list kept here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use actix_web::http::Method;
+use actix_web::test;
+use serde_json::{Value, json};
+
+use crate::common::{claims, keys, load_settings, sign, standard_app, state};
+
+const METHODS: [Method; 5] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+/// The route patterns of a resource map, read from its `Debug` rendering: each resource's
+/// pattern, nested under its scopes' prefixes. If actix-web renders the map differently, this
+/// finds no routes and the comparison fails rather than passes.
+fn route_patterns(resource_map: &str) -> BTreeSet<String> {
+    const PATTERN: &str = "patterns: Single(\"";
+    const CONTAINER: &str = "nodes: Some([";
+    const LEAF: &str = "nodes: None";
+    const END_OF_CONTAINER: &str = "}])";
+    let (mut prefixes, mut last, mut patterns) =
+        (Vec::<String>::new(), String::new(), BTreeSet::new());
+    let mut rest = resource_map;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix(PATTERN) {
+            let end = after.find('"').expect("a pattern ends with a quote");
+            last = after[..end].to_owned();
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix(CONTAINER) {
+            prefixes.push(std::mem::take(&mut last));
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix(LEAF) {
+            patterns.insert(format!("{}{last}", prefixes.concat()));
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix(END_OF_CONTAINER) {
+            prefixes.pop();
+            rest = after;
+        } else {
+            let next = rest.chars().next().map_or(1, char::len_utf8);
+            rest = &rest[next..];
+        }
+    }
+    patterns
+}
+
+/// The document's operations: path to methods.
+fn documented(document: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    document["paths"]
+        .as_object()
+        .expect("the document has paths")
+        .iter()
+        .map(|(path, item)| {
+            let methods = item.as_object().unwrap().keys().map(|m| m.to_uppercase());
+            (path.clone(), methods.collect())
+        })
+        .collect()
+}
+
+/// A path that the pattern matches, with every `{name}` filled in.
+fn concrete(pattern: &str) -> String {
+    pattern.replace("{id}", "an-id")
+}
+
+#[actix_web::test]
+async fn every_route_is_documented_with_its_methods_and_every_operation_is_served() {
+    let (issuer, app) = standard_app().await;
+    let mut all_permissions = claims(&issuer.url);
+    all_permissions["scope"] = json!("items:read items:write");
+    all_permissions["roles"] = json!(["admin"]);
+    let bearer = format!("Bearer {}", sign(&keys().ed, &all_permissions));
+
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let served_routes = route_patterns(&format!("{:?}", response.request().resource_map()));
+    let document: Value = test::read_body_json(response).await;
+    assert_eq!(document["openapi"], "3.1.0");
+    let documented = documented(&document);
+
+    assert!(
+        served_routes.contains("/health") && served_routes.contains("/api/v1/items/{id}"),
+        "the resource map was read: {served_routes:?}"
+    );
+    let documented_paths: BTreeSet<String> = documented.keys().cloned().collect();
+    assert_eq!(
+        served_routes, documented_paths,
+        "served routes vs documented paths"
+    );
+
+    for (pattern, documented_methods) in &documented {
+        let mut served_methods = BTreeSet::new();
+        for method in METHODS {
+            let request = test::TestRequest::default()
+                .method(method.clone())
+                .uri(&concrete(pattern))
+                .insert_header(("Authorization", bearer.as_str()))
+                .to_request();
+            let response = test::call_service(&app, request).await;
+            assert_eq!(
+                response.request().match_pattern().as_deref(),
+                Some(pattern.as_str()),
+                "{method} {pattern} is routed to its own resource"
+            );
+            if response.status() != 405 {
+                served_methods.insert(method.to_string());
+            }
+        }
+        assert_eq!(&served_methods, documented_methods, "methods of {pattern}");
+    }
+}
+
+#[actix_web::test]
+async fn the_development_issuers_routes_are_documented_only_where_they_are_served() {
+    let settings = load_settings(
+        &[
+            ("APP_ENV", "development"),
+            ("APP__DEV_ISSUER__KEY_FILE", ""),
+        ],
+        &[],
+    );
+    let state = state(&settings).await;
+    let app = crate::service!(state);
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await;
+    let served_routes = route_patterns(&format!("{:?}", response.request().resource_map()));
+    let document: Value = test::read_body_json(response).await;
+    let documented_paths: BTreeSet<String> = documented(&document).keys().cloned().collect();
+    assert!(served_routes.contains("/.well-known/jwks.json"));
+    assert_eq!(served_routes, documented_paths);
+}
+
+#[actix_web::test]
+async fn each_operation_states_the_permission_its_route_enforces() {
+    let (issuer, app) = standard_app().await;
+    let response = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/openapi.json").to_request(),
+    )
+    .await;
+    let document: Value = test::read_body_json(response).await;
+    let bearer = |claims: &Value| format!("Bearer {}", sign(&keys().ed, claims));
+    let no_permission = bearer(&claims(&issuer.url));
+
+    for (pattern, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let call = |authorization: String| {
+                test::TestRequest::default()
+                    .method(method.clone())
+                    .uri(&concrete(pattern))
+                    .insert_header(("Authorization", authorization))
+                    .to_request()
+            };
+            let Some(requirement) = operation["security"][0]["bearer"].as_array() else {
+                let response = test::call_service(&app, call(no_permission.clone())).await;
+                assert!(
+                    response.status() != 401 && response.status() != 403,
+                    "{method} {pattern}"
+                );
+                continue;
+            };
+            let refused = test::call_service(&app, call(no_permission.clone())).await;
+            let granted_claims = {
+                let mut granted = claims(&issuer.url);
+                let wanted: Vec<&str> = requirement.iter().filter_map(Value::as_str).collect();
+                if pattern.contains("/admin/") {
+                    granted["roles"] = json!(wanted);
+                } else {
+                    granted["scope"] = json!(wanted.join(" "));
+                }
+                granted
+            };
+            let granted = test::call_service(&app, call(bearer(&granted_claims))).await;
+            assert!(
+                granted.status() != 401 && granted.status() != 403,
+                "{method} {pattern}"
+            );
+            // A token without scopes or roles passes exactly where the document asks for none.
+            let expected = if requirement.is_empty() { 200 } else { 403 };
+            assert_eq!(
+                refused.status(),
+                expected,
+                "{method} {pattern} needs {requirement:?}"
+            );
+        }
+    }
+}
