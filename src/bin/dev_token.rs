@@ -1,6 +1,7 @@
 //! Prints a token from the development issuer, for `make token`.
 //!
-//! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA, RS256 or ES256),
+//! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_ROLES` (comma-separated, placed at the configured
+//! roles claim), `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA, RS256 or ES256),
 //! `TOKEN_AUD` (comma-separated) and `TOKEN_COUNT` (how many distinct tokens to print, one a
 //! line; default 1), with the same settings as `make run`, so the tokens are signed by the keys
 //! the running service trusts.
@@ -53,17 +54,14 @@ fn tokens() -> Result<Vec<String>, String> {
         .transpose()?
         .unwrap_or(Algorithm::EdDSA);
     let audience = var("TOKEN_AUD")
-        .map(|v| {
-            v.split(',')
-                .map(|a| a.trim().to_owned())
-                .filter(|a| !a.is_empty())
-                .collect()
-        })
+        .map(|v| comma_separated(&v))
         .unwrap_or_else(|| development_audience(&settings));
     let request = TokenRequest {
         subject: var("TOKEN_SUB").unwrap_or_else(|| "dev-user".to_owned()),
         audience,
         scope: var("TOKEN_SCOPE"),
+        roles: var("TOKEN_ROLES").map_or_else(Vec::new, |v| comma_separated(&v)),
+        roles_claim: settings.auth.roles_claim.clone(),
         ttl: Duration::from_secs(ttl),
         algorithm,
     };
@@ -81,6 +79,14 @@ fn tokens() -> Result<Vec<String>, String> {
     // Each token has its own random `jti`, so every one is distinct.
     (0..count)
         .map(|_| issuer.sign(&request).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn comma_separated(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
         .collect()
 }
 

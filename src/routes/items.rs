@@ -3,8 +3,6 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -55,7 +53,8 @@ pub struct ItemPage {
 #[utoipa::path(get, path = "/api/v1/items", tag = "items", security(("bearer" = ["items:read"])),
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
-        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page"),
+        ("cursor" = Option<String>, Query, pattern = "^[0-9]{1,19}$",
+            description = "The `next_cursor` of the previous page"),
     ),
     responses((status = 200, description = "A page of items, oldest first", body = ItemPage)))]
 pub async fn list(
@@ -165,15 +164,20 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Cursors are opaque to clients: the position of the last item served, base64url-encoded.
+/// A cursor is the position of the last item served, in decimal: a format the document states
+/// exactly (`^[0-9]{1,19}$`, every such number fits a u64), so that every cursor the schema
+/// allows is one this service accepts.
 fn encode_cursor(position: u64) -> String {
-    URL_SAFE_NO_PAD.encode(position.to_string())
+    position.to_string()
 }
 
 fn decode_cursor(cursor: &str) -> Option<u64> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    std::str::from_utf8(&bytes).ok()?.parse().ok()
+    let digits = (1..=MAX_CURSOR_DIGITS).contains(&cursor.len())
+        && cursor.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| cursor.parse().ok()).flatten()
 }
+
+const MAX_CURSOR_DIGITS: usize = 19;
 
 #[cfg(test)]
 mod tests {
@@ -182,7 +186,19 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_foreign_ones_are_refused() {
         assert_eq!(decode_cursor(&encode_cursor(42)), Some(42));
-        assert_eq!(decode_cursor("not a cursor"), None);
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("-1")), None);
+        assert_eq!(
+            decode_cursor("9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        for foreign in [
+            "",
+            "not a cursor",
+            "-1",
+            "+1",
+            "1.5",
+            "00000000000000000001",
+        ] {
+            assert_eq!(decode_cursor(foreign), None, "{foreign:?}");
+        }
     }
 }

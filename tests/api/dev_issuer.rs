@@ -65,6 +65,8 @@ async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
                 subject: "alice".to_owned(),
                 audience: vec![env!("CARGO_PKG_NAME").to_owned()],
                 scope: Some("items:read".to_owned()),
+                roles: Vec::new(),
+                roles_claim: "roles".to_owned(),
                 ttl: Duration::from_secs(60),
                 algorithm,
             })
@@ -105,6 +107,7 @@ async fn the_token_binary_signs_with_the_keys_the_service_trusts() {
         .env("APP__DEV_ISSUER__KEY_FILE", key_path)
         .env("TOKEN_SUB", "bob")
         .env("TOKEN_ALG", "RS256")
+        .env("TOKEN_ROLES", "admin")
         .output()
         .unwrap();
     assert!(
@@ -118,6 +121,13 @@ async fn the_token_binary_signs_with_the_keys_the_service_trusts() {
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(body["user"]["sub"], "bob");
+    let stats = reqwest::Client::new()
+        .get(format!("{url}/api/v1/admin/stats"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stats.status(), 200, "TOKEN_ROLES reaches the roles claim");
     let _ = std::fs::remove_file(&key_file);
 }
 
