@@ -95,6 +95,11 @@ pub struct ServerSettings {
     /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
     /// Defaults to 25 s (keep it below the orchestrator's grace period).
     pub drain_seconds: u64,
+    /// Serve `/metrics` on this port (same host) instead of beside the API, so it can stay
+    /// unexposed by the gateway or ingress; 0 picks a free one. Defaults to none: `/metrics` is a
+    /// public route of the API.
+    #[serde(default, deserialize_with = "list::optional_port")]
+    pub metrics_port: Option<u16>,
 }
 
 /// How tokens are verified.

@@ -6,12 +6,11 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::App;
-use actix_web::HttpServer;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
 use actix_web::middleware::{Condition, Logger, from_fn};
+use actix_web::{App, HttpServer, web};
 
 use crate::dev_issuer::DevIssuerError;
 use crate::settings::{CorsSettings, Settings};
@@ -53,6 +52,8 @@ pub struct Application {
     public_url: String,
     state: AppState,
     server: Server,
+    /// `/metrics` on its own port, when `metrics_port` is set.
+    metrics: Option<(u16, Server)>,
     wait_for_keys: Option<Duration>,
 }
 
@@ -78,11 +79,13 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
+        let metrics = metrics_server(&settings, &state)?;
         Ok(Self {
             port,
             public_url,
             state,
             server: server.run(),
+            metrics,
             wait_for_keys: Some(Duration::from_secs(settings.auth.wait_for_keys_seconds))
                 .filter(|wait| !wait.is_zero()),
         })
@@ -105,7 +108,13 @@ impl Application {
         Shutdown {
             state: self.state.clone(),
             server: self.server.handle(),
+            metrics_server: self.metrics.as_ref().map(|(_, server)| server.handle()),
         }
+    }
+
+    /// The port `/metrics` is served on when it has its own (`metrics_port`).
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The port actually bound (useful with port 0).
@@ -129,6 +138,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let shutdown = self.shutdown();
         let serving = actix_web::rt::spawn(self.server);
+        if let Some((_, metrics)) = self.metrics {
+            actix_web::rt::spawn(metrics);
+        }
         let on_signal = shutdown.clone();
         actix_web::rt::spawn(async move {
             if termination_signal().await.is_ok() {
@@ -139,7 +151,7 @@ impl Application {
         if let Some(deadline) = self.wait_for_keys
             && !Self::all_keys_within(&self.state, deadline).await
         {
-            shutdown.server.stop(false).await;
+            shutdown.stop_servers(false).await;
             return Err(StartupError::NoKeys(deadline));
         }
         match serving.await {
@@ -157,6 +169,7 @@ impl Application {
 pub struct Shutdown {
     state: AppState,
     server: ServerHandle,
+    metrics_server: Option<ServerHandle>,
 }
 
 impl Shutdown {
@@ -166,8 +179,47 @@ impl Shutdown {
         for store in self.state.stores() {
             store.stop_refreshing();
         }
-        self.server.stop(true).await;
+        self.stop_servers(true).await;
     }
+
+    /// Stops the API (gracefully: in-flight requests finish) and then the metrics server, so
+    /// the drain itself can still be scraped.
+    async fn stop_servers(&self, graceful: bool) {
+        self.server.stop(graceful).await;
+        if let Some(metrics_server) = &self.metrics_server {
+            metrics_server.stop(graceful).await;
+        }
+    }
+}
+
+/// `/metrics` alone on its own listener (one worker: scrapes are rare), or `None` when it is a
+/// route of the API.
+fn metrics_server(
+    settings: &Settings,
+    state: &AppState,
+) -> Result<Option<(u16, Server)>, StartupError> {
+    let Some(port) = settings.server.metrics_port else {
+        return Ok(None);
+    };
+    let listener =
+        TcpListener::bind((settings.server.host.as_str(), port)).map_err(StartupError::Bind)?;
+    let port = listener.local_addr().map_err(StartupError::Bind)?.port();
+    let (metrics, verifier) = (state.metrics.clone(), state.verifier.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics.clone())
+            .app_data(verifier.clone())
+            .service(routes::metrics_route())
+            .default_service(web::to(errors::not_found))
+            .wrap(errors::problem_responses())
+    })
+    .listen(listener)
+    .map_err(StartupError::Bind)?
+    .disable_signals()
+    .workers(1)
+    .shutdown_timeout(settings.server.drain_seconds)
+    .run();
+    Ok(Some((port, server)))
 }
 
 /// Asks `/health` of the server these settings describe, on loopback: the container health check.

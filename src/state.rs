@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics: web::Data<Metrics>,
     /// The OpenAPI document, rendered once for every worker to serve.
     pub openapi: web::Data<OpenApiJson>,
+    /// Whether `/metrics` is a route of the API (rather than on its own port).
+    pub metrics_beside_api: bool,
 }
 
 /// Whether the service is shutting down.
@@ -78,6 +80,7 @@ impl AppState {
             .stores()
             .map(|store| store.issuer().to_owned())
             .collect();
+        let metrics_beside_api = settings.server.metrics_port.is_none();
         let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
         Ok(Self {
             verifier: web::Data::new(verifier),
@@ -90,7 +93,11 @@ impl AppState {
                 authorization_servers,
                 bearer_methods_supported: vec!["header"],
             }),
-            openapi: web::Data::new(OpenApiJson::new(&openapi::document(dev_issuer.is_some()))),
+            openapi: web::Data::new(OpenApiJson::new(&openapi::document(
+                dev_issuer.is_some(),
+                metrics_beside_api,
+            ))),
+            metrics_beside_api,
             dev_issuer,
             roles_claim: web::Data::new(RolesClaim(auth.roles_claim.clone())),
             items: web::Data::from(Arc::new(InMemoryItemStore::default()) as Arc<dyn ItemStore>),

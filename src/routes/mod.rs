@@ -40,12 +40,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .app_data(errors::json_config(state.max_json_bytes))
         .service(get_only("/health", health::health))
         .service(get_only("/ready", health::ready))
-        .service(get_only("/metrics", metrics::exposition))
         .service(get_only("/openapi.json", openapi::serve))
         .service(get_only(
             "/.well-known/oauth-protected-resource",
             well_known::protected_resource,
         ));
+    if state.metrics_beside_api {
+        cfg.service(metrics_route());
+    }
     if let Some(dev_issuer) = &state.dev_issuer {
         cfg.app_data(dev_issuer.clone())
             .service(get_only(
@@ -62,6 +64,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
             .configure(|cfg| admin::configure(cfg, &state.requirements)),
     )
     .default_service(web::to(errors::not_found));
+}
+
+/// `GET /metrics`, beside the API or on its own port.
+pub fn metrics_route() -> actix_web::Resource {
+    get_only("/metrics", metrics::exposition)
 }
 
 /// A resource answering GET, and 405 with `Allow: GET` to anything else.

@@ -50,9 +50,9 @@ impl OpenApiJson {
     }
 }
 
-/// The document for this configuration: the development issuer's routes are described only
-/// where they are served.
-pub fn document(dev_issuer: bool) -> Document {
+/// The document for this configuration: the development issuer's routes, and `/metrics`, are
+/// described only where the API serves them.
+pub fn document(dev_issuer: bool, metrics: bool) -> Document {
     let mut document = ApiDoc::openapi();
     if !dev_issuer {
         for path in [
@@ -61,6 +61,9 @@ pub fn document(dev_issuer: bool) -> Document {
         ] {
             document.paths.paths.remove(path);
         }
+    }
+    if !metrics {
+        document.paths.paths.remove("/metrics");
     }
     document
 }

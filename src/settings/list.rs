@@ -53,6 +53,17 @@ pub fn optional_string<'de, D: Deserializer<'de>>(
     Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
 }
 
+/// An optional port: empty or absent is `None`.
+pub fn optional_port<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u16>, D::Error> {
+    optional_string(deserializer)?
+        .map(|value| {
+            value
+                .parse::<u16>()
+                .map_err(|_| serde::de::Error::custom(format!("`{value}` is not a port")))
+        })
+        .transpose()
+}
+
 fn split_commas(value: &str) -> Vec<String> {
     value
         .split(',')

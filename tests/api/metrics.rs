@@ -118,3 +118,66 @@ async fn counters_follow_a_known_sequence_of_requests() {
         assert!(!text.contains(leaked), "{leaked} leaked into a label");
     }
 }
+
+#[actix_web::test]
+async fn metrics_can_move_to_their_own_port_and_leave_the_api_and_its_document() {
+    let issuer = crate::common::TestIssuer::start(crate::common::standard_jwks());
+    let settings = crate::common::settings(&issuer.url, &[("APP__SERVER__METRICS_PORT", "0")]);
+    let application = app::startup::Application::build(settings).await.unwrap();
+    let api = format!("http://127.0.0.1:{}", application.port());
+    let metrics_port = application.metrics_port().expect("a metrics port");
+    assert_ne!(metrics_port, application.port());
+    let shutdown = application.shutdown();
+    let serving = actix_web::rt::spawn(application.run_until_stopped());
+
+    assert_eq!(
+        reqwest::get(format!("{api}/health"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("{api}/metrics"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let document = reqwest::get(format!("{api}/openapi.json")).await.unwrap();
+    let document: serde_json::Value =
+        serde_json::from_slice(&document.bytes().await.unwrap()).unwrap();
+    assert!(document["paths"]["/health"].is_object());
+    assert!(document["paths"].get("/metrics").is_none());
+
+    let scrape = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+    let text = scrape.text().await.unwrap();
+    assert_eq!(
+        sample(
+            &text,
+            r#"http_requests_total{route="/health",method="GET",status="200"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    let elsewhere = reqwest::get(format!("http://127.0.0.1:{metrics_port}/health"))
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        404,
+        "the metrics port serves nothing else"
+    );
+
+    shutdown.begin().await;
+    serving.await.unwrap().unwrap();
+    assert!(
+        reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .await
+            .is_err(),
+        "the metrics server stops with the API"
+    );
+}

@@ -49,6 +49,10 @@ fn development_is_the_default_profile_with_its_documented_defaults() {
     assert_eq!(settings.auth.refetch_cooldown_seconds, 30);
     assert_eq!(issuer.algorithms.len(), 9);
     assert!(!issuer.algorithms.contains(&Algorithm::HS256));
+    assert_eq!(
+        settings.server.metrics_port, None,
+        "/metrics beside the API"
+    );
 }
 
 #[test]
@@ -151,6 +155,10 @@ fn unsafe_values_are_refused_in_every_profile() {
     );
     assert_eq!(refused_key(&[("APP_ENV", "staging")]), "APP_ENV");
     assert!(load(&[("APP__SERVER__PORT", "eighty")]).is_err());
+    assert!(load(&[("APP__SERVER__METRICS_PORT", "ninety")]).is_err());
+    assert!(load(&[("APP__SERVER__METRICS_PORT", "70000")]).is_err());
+    let metrics_port = load(&[("APP__SERVER__METRICS_PORT", "9090")]).unwrap();
+    assert_eq!(metrics_port.server.metrics_port, Some(9090));
 }
 
 #[test]
