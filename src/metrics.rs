@@ -51,7 +51,7 @@ impl Default for Metrics {
         });
         registry.register(
             "http_request_duration_seconds",
-            "Request latency by route pattern and method",
+            "Request latency by route pattern, method and status",
             http_duration.clone(),
         );
         let auth_outcomes = Family::<Labels, Counter>::default();
@@ -212,18 +212,15 @@ pub async fn record(
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned());
-        let status = response.status().as_u16().to_string();
-        metrics
-            .http_requests
-            .get_or_create(&vec![
-                ("route", route.clone()),
-                ("method", method.clone()),
-                ("status", status),
-            ])
-            .inc();
+        let labels = vec![
+            ("route", route),
+            ("method", method),
+            ("status", response.status().as_u16().to_string()),
+        ];
+        metrics.http_requests.get_or_create(&labels).inc();
         metrics
             .http_duration
-            .get_or_create(&vec![("route", route), ("method", method)])
+            .get_or_create(&labels)
             .observe(started.elapsed().as_secs_f64());
     }
     Ok(response)

@@ -137,11 +137,20 @@ fn add_errors(operation: &mut Operation, names_an_id: bool) {
     });
     let reads_body = operation.request_body.is_some();
     let responses = &mut operation.responses.responses;
+    // The first description given for a status stands.
     let mut add = |status: &str, description: &str, challenge: bool| {
         responses
             .entry(status.to_owned())
             .or_insert_with(|| RefOr::T(problem_response(description, challenge)));
     };
+    if secured && reads_body {
+        add(
+            "400",
+            "The Authorization header is malformed (`invalid_request`), or the body is not \
+             well-formed JSON",
+            true,
+        );
+    }
     if secured {
         add(
             "400",

@@ -110,6 +110,14 @@ async fn counters_follow_a_known_sequence_of_requests() {
     assert_eq!(
         sample(
             &text,
+            r#"http_request_duration_seconds_count{route="/api/v1/me",method="GET",status="200"}"#
+        ),
+        Some(2.0),
+        "latency is recorded by route, method and status"
+    );
+    assert_eq!(
+        sample(
+            &text,
             r#"http_requests_total{route="/api/v1/items/{id}",method="GET",status="404"}"#
         ),
         Some(1.0)
