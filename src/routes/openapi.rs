@@ -41,12 +41,12 @@ const BEARER: &str = "bearer";
 )]
 struct ApiDoc;
 
-/// The document as served: rendered once at startup.
-pub struct OpenApiJson(String);
+/// The document as served: rendered once at startup, shared without copying.
+pub struct OpenApiJson(web::Bytes);
 
 impl OpenApiJson {
     pub fn new(document: &Document) -> Self {
-        Self(document.to_json().unwrap_or_default())
+        Self(document.to_json().unwrap_or_default().into())
     }
 }
 
