@@ -1,6 +1,7 @@
 //! The development issuer: a local token issuer with an EdDSA key (Zuplo's default), an RS256
-//! key and an ES256 key, so `make run` and `make token` work offline. It only signs and publishes; the
-//! service verifies its tokens through the same JWKS fetch-and-cache path as a real issuer's.
+//! key and an ES256 key, so `make run` and `make token` work offline. It only signs and
+//! publishes; the service verifies its tokens through the same JWKS fetch-and-cache path as a
+//! real issuer's.
 //!
 //! Keys are kept as PKCS#8 PEM in a gitignored file so tokens survive restarts.
 

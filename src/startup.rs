@@ -60,9 +60,7 @@ pub struct Application {
 impl Application {
     /// Binds the listener, builds the shared state and starts loading keys in the background.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-            .map_err(StartupError::Bind)?;
-        let port = listener.local_addr().map_err(StartupError::Bind)?.port();
+        let (listener, port) = listen(&settings.server.host, settings.server.port)?;
         let public_url = public_url(&settings, port);
         let state = AppState::new(&settings, &public_url)?;
         for store in state.stores() {
@@ -192,6 +190,13 @@ impl Shutdown {
     }
 }
 
+/// A listener on `host:port` and the port it got (port 0 picks a free one).
+fn listen(host: &str, port: u16) -> Result<(TcpListener, u16), StartupError> {
+    let listener = TcpListener::bind((host, port)).map_err(StartupError::Bind)?;
+    let port = listener.local_addr().map_err(StartupError::Bind)?.port();
+    Ok((listener, port))
+}
+
 /// `/metrics` alone on its own listener (one worker: scrapes are rare), or `None` when it is a
 /// route of the API.
 fn metrics_server(
@@ -201,9 +206,7 @@ fn metrics_server(
     let Some(port) = settings.server.metrics_port else {
         return Ok(None);
     };
-    let listener =
-        TcpListener::bind((settings.server.host.as_str(), port)).map_err(StartupError::Bind)?;
-    let port = listener.local_addr().map_err(StartupError::Bind)?.port();
+    let (listener, port) = listen(&settings.server.host, port)?;
     let (metrics, verifier) = (state.metrics.clone(), state.verifier.clone());
     let server = HttpServer::new(move || {
         App::new()

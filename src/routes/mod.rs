@@ -3,7 +3,7 @@
 //!
 //! | Route | Requires |
 //! |---|---|
-//! | `GET /health`, `GET /ready`, `GET /metrics`, `GET /openapi.json`, `GET /.well-known/*` | nothing |
+//! | `GET /health`, `/ready`, `/metrics`, `/openapi.json`, `/.well-known/*` | nothing |
 //! | `GET /api/v1/me` | a valid token |
 //! | `GET /api/v1/items`, `GET /api/v1/items/{id}` | `items:read` |
 //! | `POST /api/v1/items`, `PUT`/`PATCH`/`DELETE /api/v1/items/{id}` | `items:write` |
