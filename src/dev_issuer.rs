@@ -23,6 +23,8 @@ pub enum DevIssuerError {
     KeyFile(String),
     Crypto,
     UnsupportedAlgorithm(String),
+    /// The roles claim path runs through a claim that is not an object.
+    RolesClaim(String),
 }
 
 impl std::fmt::Display for DevIssuerError {
@@ -30,6 +32,10 @@ impl std::fmt::Display for DevIssuerError {
         match self {
             Self::KeyFile(why) => write!(f, "development issuer key file: {why}"),
             Self::Crypto => f.write_str("development issuer: key generation or signing failed"),
+            Self::RolesClaim(path) => write!(
+                f,
+                "roles cannot be placed at `{path}`: it runs through a claim that is not an object"
+            ),
             Self::UnsupportedAlgorithm(alg) => {
                 write!(
                     f,
@@ -157,11 +163,7 @@ impl DevIssuer {
             claims["scope"] = json!(scope.trim());
         }
         if !request.roles.is_empty() {
-            let mut at = &mut claims;
-            for segment in request.roles_claim.split('.') {
-                at = &mut at[segment];
-            }
-            *at = json!(request.roles);
+            place_roles(&mut claims, &request.roles_claim, &request.roles)?;
         }
         let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());
@@ -205,6 +207,27 @@ fn signing_key(
         encoding_key,
         public_jwk,
     })
+}
+
+/// Puts `roles` at the dotted `path`, creating objects on the way; never through (or over) a
+/// claim that is not an object.
+fn place_roles(claims: &mut Value, path: &str, roles: &[String]) -> Result<(), DevIssuerError> {
+    let refused = || DevIssuerError::RolesClaim(path.to_owned());
+    let (parents, last) = path.rsplit_once('.').unwrap_or(("", path));
+    let mut at = claims;
+    for segment in parents.split('.').filter(|s| !s.is_empty()) {
+        let object = at.as_object_mut().ok_or_else(refused)?;
+        at = object.entry(segment).or_insert_with(|| json!({}));
+    }
+    let object = at.as_object_mut().ok_or_else(refused)?;
+    if object
+        .get(last)
+        .is_some_and(|existing| !existing.is_array())
+    {
+        return Err(refused());
+    }
+    object.insert(last.to_owned(), json!(roles));
+    Ok(())
 }
 
 fn generate_key_file() -> Result<KeyFile, DevIssuerError> {
@@ -266,4 +289,23 @@ fn random_id() -> Result<String, DevIssuerError> {
         let _ = write!(out, "{b:02x}");
         out
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_go_to_a_nested_claim_and_never_over_another_claim() {
+        let roles = ["admin".to_owned()];
+        let mut claims = json!({"sub": "alice"});
+        place_roles(&mut claims, "realm_access.roles", &roles).unwrap();
+        assert_eq!(claims["realm_access"]["roles"], json!(["admin"]));
+        place_roles(&mut claims, "roles", &roles).unwrap();
+        assert_eq!(claims["roles"], json!(["admin"]));
+        for path in ["sub", "sub.roles"] {
+            assert!(place_roles(&mut claims, path, &roles).is_err(), "{path}");
+        }
+        assert_eq!(claims["sub"], "alice");
+    }
 }
