@@ -69,7 +69,7 @@ impl Default for Metrics {
         let unknown_kid_refetches = Family::<Labels, Counter>::default();
         registry.register(
             "jwks_unknown_kid_refetches",
-            "Refetches caused by unknown key ids",
+            "Refetches caused by tokens the key set could not serve (unknown key, or a failed signature on a known kid)",
             unknown_kid_refetches.clone(),
         );
         let refetches_refused = Family::<Labels, Counter>::default();
@@ -145,7 +145,7 @@ impl Metrics {
             .inc();
     }
 
-    /// A refetch of `issuer`'s keys caused by an unknown kid.
+    /// A refetch of `issuer`'s keys caused by a token its set could not serve.
     pub fn unknown_kid_refetch(&self, issuer: &str) {
         self.unknown_kid_refetches
             .get_or_create(&vec![("issuer", issuer.to_owned())])

@@ -98,7 +98,7 @@ pub struct ServerSettings {
     /// Serve `/metrics` on this port (same host) instead of beside the API, so it can stay
     /// unexposed by the gateway or ingress; 0 picks a free one. Defaults to none: `/metrics` is a
     /// public route of the API.
-    #[serde(default, deserialize_with = "list::optional_port")]
+    #[serde(default, deserialize_with = "list::optional_number")]
     pub metrics_port: Option<u16>,
 }
 
@@ -125,14 +125,13 @@ pub struct AuthSettings {
     pub max_stale_seconds: u64,
     /// Key sets with more keys are refused whole. Defaults to 100.
     pub max_jwks_keys: usize,
-    /// How many kids a refetch confirmed unknown are remembered; 0 disables. Defaults to 1000.
-    pub unknown_kid_cache_size: usize,
-    /// How long such a kid is answered "unknown" without a refetch. Defaults to 60 s.
-    pub unknown_kid_cache_seconds: u64,
     /// With a value above 0, the service waits this long at startup for signing keys and exits
     /// if none arrive; with 0 it serves at once and answers 503 until they do. Defaults to 0.
     pub wait_for_keys_seconds: u64,
-    /// Minimum time between refetches caused by unknown key ids. Defaults to 30 s.
+    /// Minimum time between refetches caused by tokens the key set cannot serve (an unknown key,
+    /// or a known kid whose signature fails, in case the issuer renewed it). Requests that miss
+    /// while one is in flight wait for it; within the cooldown after it, misses are refused at
+    /// once. Defaults to 30 s.
     pub refetch_cooldown_seconds: u64,
     /// Connect and total timeout of each request to the issuer. Defaults to 5 s.
     pub http_timeout_seconds: u64,
@@ -160,6 +159,22 @@ pub struct IssuerSettings {
     pub algorithms: Vec<Algorithm>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`. Defaults to 30 s; at most 300 s.
     pub leeway_seconds: u64,
+    /// A claim compared with the audiences when a token has no `aud`, e.g. `client_id` for
+    /// Cognito access tokens; a present `aud` is always the one compared. Defaults to none:
+    /// `aud` is required.
+    pub audience_claim: Option<String>,
+    /// Claims a token must carry with one of the given values (an array claim must contain
+    /// one), sorted by claim name, e.g. Cognito's `token_use = "access"`. Defaults to none.
+    pub required_claims: Vec<(String, Vec<String>)>,
+    /// The claim holding this issuer's roles (a name or a dotted path). Defaults to
+    /// `auth.roles_claim`.
+    pub roles_claim: String,
+    /// The `typ` every token must carry, compared as a media type, e.g. `at+jwt` (RFC 9068).
+    /// Defaults to none (`typ` may be absent, `JWT` or `at+jwt`).
+    pub require_typ: Option<String>,
+    /// Tokens whose `exp − iat` exceeds this many seconds are refused, and `iat` is then
+    /// required. Defaults to none.
+    pub max_token_lifetime_seconds: Option<u64>,
 }
 
 /// The built-in issuer that makes `make run` work offline.

@@ -11,7 +11,7 @@ use reqwest::Url;
 
 use crate::auth::fetch::Fetcher;
 use crate::auth::jwks::JwksSource;
-use crate::auth::verifier::IssuerPolicy;
+use crate::auth::policy::{IssuerPolicy, RequiredClaim};
 use crate::auth::{Challenge, JwksStore, Requirements, RolesClaim, Verifier};
 use crate::dev_issuer::DevIssuer;
 use crate::items::{InMemoryItemStore, ItemStore};
@@ -28,7 +28,6 @@ pub struct AppState {
     pub challenge: web::Data<Challenge>,
     pub metadata: web::Data<ResourceMetadata>,
     pub dev_issuer: Option<web::Data<DevIssuer>>,
-    pub roles_claim: web::Data<RolesClaim>,
     pub items: web::Data<dyn ItemStore>,
     /// Every route's permission requirement; the source of `scopes_supported`.
     pub requirements: Requirements,
@@ -99,7 +98,6 @@ impl AppState {
             ))),
             metrics_beside_api,
             dev_issuer,
-            roles_claim: web::Data::new(RolesClaim(auth.roles_claim.clone())),
             items: web::Data::from(Arc::new(InMemoryItemStore::default()) as Arc<dyn ItemStore>),
             requirements: Requirements::default(),
             max_json_bytes: settings.server.max_json_bytes,
@@ -142,14 +140,21 @@ pub fn trusted_issuers(
                 max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
                 max_stale: Duration::from_secs(auth.max_stale_seconds),
                 max_keys: auth.max_jwks_keys,
-                unknown_kid_capacity: auth.unknown_kid_cache_size,
-                unknown_kid_lifetime: Duration::from_secs(auth.unknown_kid_cache_seconds),
                 refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
             };
             let policy = IssuerPolicy {
                 audience: trusted.audience.clone(),
                 algorithms: trusted.algorithms.clone(),
                 leeway_seconds: trusted.leeway_seconds,
+                audience_claim: trusted.audience_claim.clone(),
+                required_claims: trusted
+                    .required_claims
+                    .iter()
+                    .map(|(claim, one_of)| RequiredClaim::new(claim, one_of.clone()))
+                    .collect(),
+                roles_claim: RolesClaim(trusted.roles_claim.clone()),
+                require_typ: trusted.require_typ.clone(),
+                max_token_lifetime_seconds: trusted.max_token_lifetime_seconds,
             };
             Ok((source, policy))
         })
@@ -180,7 +185,7 @@ pub fn verifier(
         ),
         |verifier, (source, policy)| {
             let store = JwksStore::new(source, fetcher.clone(), Arc::clone(metrics));
-            verifier.trust(Arc::new(store), &policy)
+            verifier.trust(Arc::new(store), policy)
         },
     );
     Ok(verifier)

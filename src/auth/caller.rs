@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde_json::Value;
 
 use super::claims::VerifiedClaims;
-use super::error::Rejection;
+use super::error::{AuthError, Challenge, Rejection};
 
 /// Where the roles claim lives: a top-level claim name (which may itself contain dots, as
 /// Auth0's namespaced claims do) or a dotted path into nested objects.
@@ -113,20 +113,16 @@ fn words_ref(value: Option<&Value>) -> Box<dyn Iterator<Item = &str> + '_> {
     }
 }
 
-/// Available on routes behind the bearer validator; elsewhere it fails closed with a 401.
+/// Available on routes behind the bearer validator, which builds the caller once per request
+/// with its issuer's roles claim; elsewhere it fails closed with a 401.
 impl FromRequest for Caller {
     type Error = Rejection;
     type Future = Ready<Result<Self, Self::Error>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let roles_claim = req
-            .app_data::<web::Data<RolesClaim>>()
-            .map(|data| data.get_ref().clone())
-            .unwrap_or_else(|| RolesClaim("roles".to_owned()));
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let caller = req.extensions().get::<Caller>().cloned();
         ready(
-            VerifiedClaims::from_request(req, payload)
-                .into_inner()
-                .map(|claims| Caller::new(claims, &roles_claim)),
+            caller.ok_or_else(|| Rejection::new(AuthError::MissingCredentials, Challenge::of(req))),
         )
     }
 }

@@ -33,6 +33,11 @@ pub enum TokenError {
     AudienceMismatch,
     MissingClaim,
     MalformedClaims,
+    /// `exp − iat` above the issuer's `max_token_lifetime_seconds`.
+    LifetimeTooLong,
+    /// A claim without the value the issuer's `required_claims` demand; the reason names the
+    /// claim, never its value.
+    RequiredClaim(&'static str),
 }
 
 impl TokenError {
@@ -56,6 +61,8 @@ impl TokenError {
             Self::AudienceMismatch => "audience mismatch",
             Self::MissingClaim => "missing required claim",
             Self::MalformedClaims => "malformed claims",
+            Self::LifetimeTooLong => "token lifetime too long",
+            Self::RequiredClaim(reason) => reason,
         }
     }
 }

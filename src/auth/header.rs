@@ -12,18 +12,25 @@ use serde::de::IgnoredAny;
 
 use super::charset::is_base64url;
 use super::error::TokenError;
+use super::keys::KeyName;
 
 /// The parts of the header that decide how a token is verified.
 #[derive(Debug)]
 pub struct TokenHeader {
     pub alg: Algorithm,
-    pub kid: Option<String>,
+    /// The key the token names: its `kid`, else its `x5t#S256` or `x5t` thumbprint.
+    pub key: KeyName,
+    /// `typ` as a media type: lowercase, without an `application/` prefix.
+    pub typ: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawHeader {
     alg: String,
     kid: Option<String>,
+    x5t: Option<String>,
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: Option<String>,
     typ: Option<String>,
     crit: Option<IgnoredAny>,
     jku: Option<IgnoredAny>,
@@ -65,19 +72,34 @@ impl TokenHeader {
         if raw.jku.is_some() || raw.jwk.is_some() || raw.x5u.is_some() || raw.x5c.is_some() {
             return Err(TokenError::EmbeddedKey);
         }
-        if raw.typ.as_deref().is_some_and(|typ| !is_accepted_type(typ)) {
+        let typ = raw.typ.as_deref().map(media_type);
+        if typ
+            .as_deref()
+            .is_some_and(|typ| !ACCEPTED_TYPES.contains(&typ))
+        {
             return Err(TokenError::UnsupportedType);
         }
-        Ok(Self { alg, kid: raw.kid })
+        let key = match (raw.kid, raw.x5t_s256, raw.x5t) {
+            (Some(kid), _, _) => KeyName::Kid(kid),
+            (None, Some(thumbprint), _) => KeyName::X5tS256(thumbprint),
+            (None, None, Some(thumbprint)) => KeyName::X5t(thumbprint),
+            (None, None, None) => KeyName::Unnamed,
+        };
+        Ok(Self { alg, key, typ })
     }
 }
 
-/// `JWT` (RFC 7519) and `at+jwt` (RFC 9068), compared as media types: case-insensitive, with
-/// or without the `application/` prefix (RFC 7515 §4.1.9).
-fn is_accepted_type(typ: &str) -> bool {
+/// The token types accepted at all: `jwt` (RFC 7519) and `at+jwt` (RFC 9068).
+pub const ACCEPTED_TYPES: [&str; 2] = ["jwt", "at+jwt"];
+
+/// A `typ` compared as a media type: case-insensitive, with or without the `application/`
+/// prefix (RFC 7515 §4.1.9).
+pub fn media_type(typ: &str) -> String {
     let typ = typ.to_ascii_lowercase();
-    let typ = typ.strip_prefix("application/").unwrap_or(&typ);
-    typ == "jwt" || typ == "at+jwt"
+    match typ.strip_prefix("application/") {
+        Some(short) => short.to_owned(),
+        None => typ,
+    }
 }
 
 #[cfg(test)]
@@ -105,14 +127,42 @@ mod tests {
         }
     }
 
+    fn parse_typ(typ: &str) -> Result<Option<String>, TokenError> {
+        let token = token_with_header(&format!(r#"{{"alg":"RS256","typ":"{typ}"}}"#));
+        TokenHeader::parse(&token, &[Algorithm::RS256]).map(|header| header.typ)
+    }
+
     #[test]
     fn token_types_are_compared_as_media_types() {
-        for typ in ["JWT", "jwt", "at+jwt", "application/at+JWT"] {
-            assert!(is_accepted_type(typ), "{typ}");
+        for (typ, normal) in [
+            ("JWT", "jwt"),
+            ("jwt", "jwt"),
+            ("at+jwt", "at+jwt"),
+            ("application/at+JWT", "at+jwt"),
+        ] {
+            assert_eq!(parse_typ(typ), Ok(Some(normal.to_owned())), "{typ}");
         }
-        for typ in ["dpop+jwt", "JWE", "logout+jwt", ""] {
-            assert!(!is_accepted_type(typ), "{typ}");
+        for typ in ["dpop+jwt", "JWE", "logout+jwt", "", "application/"] {
+            assert_eq!(parse_typ(typ), Err(TokenError::UnsupportedType), "{typ}");
         }
+    }
+
+    #[test]
+    fn the_key_is_named_by_kid_then_by_thumbprint() {
+        let name = |fields: &str| {
+            let token = token_with_header(&format!(r#"{{"alg":"RS256"{fields}}}"#));
+            TokenHeader::parse(&token, &[Algorithm::RS256]).unwrap().key
+        };
+        assert_eq!(
+            name(r#","kid":"k","x5t":"t""#),
+            KeyName::Kid("k".to_owned())
+        );
+        assert_eq!(
+            name(r#","x5t":"t","x5t#S256":"s""#),
+            KeyName::X5tS256("s".to_owned())
+        );
+        assert_eq!(name(r#","x5t":"t""#), KeyName::X5t("t".to_owned()));
+        assert_eq!(name(""), KeyName::Unnamed);
     }
 
     #[test]

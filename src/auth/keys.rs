@@ -20,8 +20,15 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// A key ready to verify signatures, with the algorithms it may verify.
 pub struct VerificationKey {
     pub kid: Option<String>,
+    /// The certificate thumbprints the JWK publishes (`x5t`, `x5t#S256`): AD FS tokens name
+    /// their key by `x5t` alone.
+    pub x5t: Option<String>,
+    pub x5t_s256: Option<String>,
     pub algorithms: Vec<Algorithm>,
     pub decoding_key: DecodingKey,
+    /// The JWK as published: a refresh that finds it unchanged keeps this parsed key, and with
+    /// it every token verified by it.
+    pub(super) published: Value,
 }
 
 impl VerificationKey {
@@ -29,6 +36,59 @@ impl VerificationKey {
     pub fn allows(&self, alg: Algorithm) -> bool {
         self.algorithms.contains(&alg)
     }
+
+    /// Whether a token naming its key `name` may mean this key. A certificate thumbprint also
+    /// matches a kid equal to it (AD FS publishes kid = x5t).
+    fn answers_to(&self, name: &KeyName) -> bool {
+        let kid_is = |value: &str| self.kid.as_deref() == Some(value);
+        match name {
+            KeyName::Kid(kid) => kid_is(kid),
+            KeyName::X5t(thumbprint) => {
+                self.x5t.as_deref() == Some(thumbprint.as_str()) || kid_is(thumbprint)
+            }
+            KeyName::X5tS256(thumbprint) => {
+                self.x5t_s256.as_deref() == Some(thumbprint.as_str()) || kid_is(thumbprint)
+            }
+            KeyName::Unnamed => false,
+        }
+    }
+}
+
+/// How a token names its signing key, from its JOSE header: `kid` first (RFC 7515 §4.1.4),
+/// else a certificate thumbprint (§4.1.7, §4.1.8). A selection hint only: the key itself always
+/// comes from the issuer's JWKS.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyName {
+    Kid(String),
+    X5t(String),
+    X5tS256(String),
+    /// No hint: only a set with exactly one key for the token's algorithm can verify it.
+    Unnamed,
+}
+
+impl KeyName {
+    /// The name as a diagnostic shows it.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Kid(kid) => format!("kid {kid}"),
+            Self::X5t(thumbprint) => format!("x5t {thumbprint}"),
+            Self::X5tS256(thumbprint) => format!("x5t#S256 {thumbprint}"),
+            Self::Unnamed => "no kid".to_owned(),
+        }
+    }
+}
+
+/// Why no key could be found for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLookupError {
+    /// No key set has ever been loaded: the issuer is unavailable.
+    Unavailable,
+    /// The set has no key by this name, even after any allowed refetch.
+    UnknownKid,
+    /// No name, and the set has no single key for the token's algorithm.
+    AmbiguousKey,
+    /// Keys by this name exist, but none verifies the token's algorithm.
+    AlgorithmMismatch,
 }
 
 /// A key the set contained but that will never verify, and why.
@@ -38,10 +98,12 @@ pub struct SkippedKey {
     pub reason: String,
 }
 
-/// The usable keys of one JWKS document, indexed by `kid`.
+/// The usable keys of one JWKS document. One kid may name several entries (the same RSA key
+/// once per `alg`, or keys of different types, RFC 7517 §4.5); a token's key is chosen by its
+/// name and its algorithm together.
 #[derive(Default)]
 pub struct KeySet {
-    by_kid: HashMap<String, Arc<VerificationKey>>,
+    by_kid: HashMap<String, Vec<Arc<VerificationKey>>>,
     all: Vec<Arc<VerificationKey>>,
     skipped: Vec<SkippedKey>,
 }
@@ -71,10 +133,23 @@ struct JwksDocument {
     keys: Option<Vec<Value>>,
 }
 
+/// A JWK that passed every check, before its key material is parsed.
+struct Candidate {
+    jwk: Jwk,
+    published: Value,
+    algorithms: Vec<Algorithm>,
+}
+
 impl KeySet {
     /// Parses a JWKS, keeping only keys that can verify one of `allowed` algorithms; a set of
-    /// more than `max_keys` keys is refused whole.
-    pub fn parse(body: &[u8], allowed: &[Algorithm], max_keys: usize) -> Result<Self, KeySetError> {
+    /// more than `max_keys` keys is refused whole. Keys published exactly as in `previous` are
+    /// taken over from it unparsed, so tokens they verified stay verified.
+    pub fn parse(
+        body: &[u8],
+        allowed: &[Algorithm],
+        max_keys: usize,
+        previous: Option<&KeySet>,
+    ) -> Result<Self, KeySetError> {
         let document: JwksDocument =
             serde_json::from_slice(body).map_err(|_| KeySetError::NotJson)?;
         let entries = document.keys.ok_or(KeySetError::NoKeysMember)?;
@@ -84,41 +159,92 @@ impl KeySet {
         let mut set = KeySet::default();
         for entry in entries {
             let kid = entry.get("kid").and_then(Value::as_str).map(str::to_owned);
-            match verification_key(entry, allowed) {
-                Ok(key) => set.insert(key),
-                Err(reason) => set.skipped.push(SkippedKey { kid, reason }),
+            if let Err(reason) =
+                candidate(entry, allowed).and_then(|found| set.insert(found, previous))
+            {
+                set.skipped.push(SkippedKey { kid, reason });
             }
         }
-        if set.all.is_empty() {
+        if set.is_empty() {
             return Err(KeySetError::NoUsableKey);
         }
         Ok(set)
     }
 
-    /// Duplicate kids: the first usable key in document order wins, the rest are skipped, so the
-    /// outcome does not depend on anything but the document.
-    fn insert(&mut self, key: VerificationKey) {
-        let key = Arc::new(key);
-        if let Some(kid) = &key.kid {
-            if self.by_kid.contains_key(kid) {
-                self.skipped.push(SkippedKey {
-                    kid: Some(kid.clone()),
-                    reason: "duplicate kid; the first key with it is used".to_owned(),
-                });
-                return;
+    /// Adds a key. An entry identical to one already held is the same key; a kid seen before
+    /// keeps, for each algorithm, the first entry in document order that fits it, so the
+    /// outcome depends on nothing but the document.
+    fn insert(&mut self, found: Candidate, previous: Option<&KeySet>) -> Result<(), String> {
+        if self.all.iter().any(|key| key.published == found.published) {
+            return Ok(());
+        }
+        let mut algorithms = found.algorithms;
+        let kid = found.jwk.common.key_id.clone();
+        if let Some(earlier) = kid.as_ref().and_then(|kid| self.by_kid.get(kid)) {
+            algorithms.retain(|alg| !earlier.iter().any(|key| key.allows(*alg)));
+            if algorithms.is_empty() {
+                return Err(
+                    "duplicate kid; an earlier key with it serves the same algorithms".to_owned(),
+                );
             }
-            self.by_kid.insert(kid.clone(), Arc::clone(&key));
+        }
+        let key = match previous.and_then(|set| set.unchanged(&found.published, &algorithms)) {
+            Some(key) => key,
+            None => Arc::new(VerificationKey {
+                decoding_key: DecodingKey::from_jwk(&found.jwk)
+                    .map_err(|_| "invalid key material".to_owned())?,
+                kid: kid.clone(),
+                x5t: found.jwk.common.x509_sha1_fingerprint,
+                x5t_s256: found.jwk.common.x509_sha256_fingerprint,
+                algorithms,
+                published: found.published,
+            }),
+        };
+        if let Some(kid) = kid {
+            self.by_kid.entry(kid).or_default().push(Arc::clone(&key));
         }
         self.all.push(key);
+        Ok(())
     }
 
-    /// The key with this `kid`, if the set has it.
-    pub fn by_kid(&self, kid: &str) -> Option<&Arc<VerificationKey>> {
-        self.by_kid.get(kid)
+    /// The key held for this exact JWK and these algorithms, if any.
+    fn unchanged(
+        &self,
+        published: &Value,
+        algorithms: &[Algorithm],
+    ) -> Option<Arc<VerificationKey>> {
+        self.all
+            .iter()
+            .find(|key| key.published == *published && key.algorithms == algorithms)
+            .cloned()
     }
 
-    /// The only key usable for `alg`, if there is exactly one; serves tokens without a `kid`.
-    pub fn sole_key_for(&self, alg: Algorithm) -> Option<&Arc<VerificationKey>> {
+    /// The key that must verify a token naming `name` and signed with `alg`.
+    pub fn find(
+        &self,
+        name: &KeyName,
+        alg: Algorithm,
+    ) -> Result<&Arc<VerificationKey>, KeyLookupError> {
+        let named: Vec<&Arc<VerificationKey>> = match name {
+            KeyName::Unnamed => return self.sole_key_for(alg).ok_or(KeyLookupError::AmbiguousKey),
+            KeyName::Kid(kid) => self
+                .by_kid
+                .get(kid)
+                .map(|keys| keys.iter().collect())
+                .unwrap_or_default(),
+            _ => self.all.iter().filter(|key| key.answers_to(name)).collect(),
+        };
+        if named.is_empty() {
+            return Err(KeyLookupError::UnknownKid);
+        }
+        named
+            .into_iter()
+            .find(|key| key.allows(alg))
+            .ok_or(KeyLookupError::AlgorithmMismatch)
+    }
+
+    /// The only key usable for `alg`, if there is exactly one; serves tokens that name no key.
+    fn sole_key_for(&self, alg: Algorithm) -> Option<&Arc<VerificationKey>> {
         let mut usable = self.all.iter().filter(|key| key.allows(alg));
         match (usable.next(), usable.next()) {
             (Some(key), None) => Some(key),
@@ -136,9 +262,15 @@ impl KeySet {
         self.all.is_empty()
     }
 
-    /// The kids of the usable keys, in document order.
+    /// The kids of the usable keys, each once, in document order.
     pub fn kids(&self) -> Vec<String> {
-        self.all.iter().filter_map(|key| key.kid.clone()).collect()
+        let mut kids: Vec<String> = Vec::with_capacity(self.all.len());
+        for kid in self.all.iter().filter_map(|key| key.kid.as_ref()) {
+            if !kids.contains(kid) {
+                kids.push(kid.clone());
+            }
+        }
+        kids
     }
 
     /// Keys that were present but refused.
@@ -147,8 +279,9 @@ impl KeySet {
     }
 }
 
-fn verification_key(entry: Value, allowed: &[Algorithm]) -> Result<VerificationKey, String> {
-    let jwk: Jwk = serde_json::from_value(entry).map_err(|_| "malformed JWK".to_owned())?;
+/// Checks one JWK: a signing key of a supported type, fitting at least one allowed algorithm.
+fn candidate(entry: Value, allowed: &[Algorithm]) -> Result<Candidate, String> {
+    let jwk: Jwk = serde_json::from_value(entry.clone()).map_err(|_| "malformed JWK".to_owned())?;
     if matches!(jwk.common.public_key_use, Some(ref usage) if *usage != PublicKeyUse::Signature) {
         return Err("`use` is not `sig`".to_owned());
     }
@@ -172,12 +305,10 @@ fn verification_key(entry: Value, allowed: &[Algorithm]) -> Result<VerificationK
     if algorithms.is_empty() {
         return Err("no allowed algorithm fits this key".to_owned());
     }
-    let decoding_key =
-        DecodingKey::from_jwk(&jwk).map_err(|_| "invalid key material".to_owned())?;
-    Ok(VerificationKey {
-        kid: jwk.common.key_id,
+    Ok(Candidate {
+        jwk,
+        published: entry,
         algorithms,
-        decoding_key,
     })
 }
 
@@ -258,7 +389,7 @@ mod tests {
     fn hmac_key_in_a_jwks_is_skipped_and_alone_gives_no_set() {
         let body = br#"{"keys":[{"kty":"oct","kid":"h","k":"c2VjcmV0"}]}"#;
         assert_eq!(
-            KeySet::parse(body, &[Algorithm::RS256], 10).err(),
+            KeySet::parse(body, &[Algorithm::RS256], 10, None).err(),
             Some(KeySetError::NoUsableKey)
         );
     }
@@ -266,15 +397,15 @@ mod tests {
     #[test]
     fn documents_without_keys_are_refused() {
         assert_eq!(
-            KeySet::parse(b"[]", &[], 10).err(),
+            KeySet::parse(b"[]", &[], 10, None).err(),
             Some(KeySetError::NotJson)
         );
         assert_eq!(
-            KeySet::parse(b"{}", &[], 10).err(),
+            KeySet::parse(b"{}", &[], 10, None).err(),
             Some(KeySetError::NoKeysMember)
         );
         assert_eq!(
-            KeySet::parse(b"<html>", &[], 10).err(),
+            KeySet::parse(b"<html>", &[], 10, None).err(),
             Some(KeySetError::NotJson)
         );
     }

@@ -11,9 +11,9 @@ pub mod fetch;
 pub mod header;
 pub mod jwks;
 pub mod keys;
+pub mod policy;
 pub mod require;
 pub mod token_cache;
-pub mod unknown_kids;
 pub mod validator;
 pub mod verifier;
 

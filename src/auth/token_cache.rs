@@ -10,15 +10,16 @@ use std::sync::{Arc, Mutex};
 use aws_lc_rs::digest::{SHA512_256, digest};
 use jsonwebtoken::Algorithm;
 
-use super::claims::VerifiedClaims;
-use super::keys::VerificationKey;
+use super::caller::Caller;
+use super::keys::{KeyName, VerificationKey};
 
 /// What a verification established, and what must still hold to reuse it.
 pub struct Verified {
-    pub claims: VerifiedClaims,
+    /// The caller, permissions read once per token rather than once per request.
+    pub caller: Caller,
     /// Index of the issuer in the verifier.
     pub issuer: usize,
-    pub kid: Option<String>,
+    pub key_name: KeyName,
     pub alg: Algorithm,
     pub key: Arc<VerificationKey>,
     /// Seconds since the epoch after which the token is expired, leeway included.
@@ -91,20 +92,24 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::DecodingKey;
+    use crate::auth::caller::RolesClaim;
+    use crate::auth::claims::VerifiedClaims;
+    use crate::auth::keys::KeySet;
     use serde_json::Map;
 
     fn verified(valid_until: u64) -> Arc<Verified> {
+        let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let set = KeySet::parse(jwks, &[Algorithm::EdDSA], 1, None).unwrap();
+        let name = KeyName::Kid("k".to_owned());
         Arc::new(Verified {
-            claims: VerifiedClaims::new(Map::new()),
+            caller: Caller::new(
+                VerifiedClaims::new(Map::new()),
+                &RolesClaim("roles".to_owned()),
+            ),
             issuer: 0,
-            kid: Some("k".to_owned()),
+            key: Arc::clone(set.find(&name, Algorithm::EdDSA).unwrap()),
+            key_name: name,
             alg: Algorithm::EdDSA,
-            key: Arc::new(VerificationKey {
-                kid: Some("k".to_owned()),
-                algorithms: vec![Algorithm::EdDSA],
-                decoding_key: DecodingKey::from_secret(b"not used").unwrap(),
-            }),
             valid_until,
         })
     }

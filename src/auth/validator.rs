@@ -97,11 +97,14 @@ pub async fn validate(
         return Err((rejection.into(), req));
     };
     match verifier.verify(credentials.token()).await {
-        Ok(claims) => {
+        Ok(caller) => {
             if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
                 metrics.auth_accepted();
             }
-            req.extensions_mut().insert(claims);
+            let mut extensions = req.extensions_mut();
+            extensions.insert(caller.claims().clone());
+            extensions.insert(caller);
+            drop(extensions);
             Ok(req)
         }
         Err(error) => {

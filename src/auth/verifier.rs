@@ -10,29 +10,23 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Validation, get_current_timestamp};
+use jsonwebtoken::{Algorithm, TokenData, Validation, get_current_timestamp};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::caller::Caller;
 use super::claims::VerifiedClaims;
 use super::error::{AuthError, TokenError};
 use super::header::TokenHeader;
 use super::jwks::{JwksStore, KeyLookupError};
 use super::keys::VerificationKey;
+pub use super::policy::IssuerPolicy;
 use super::token_cache::{TokenCache, Verified};
 use crate::metrics::Metrics;
 
-/// What a token of one issuer must satisfy, beyond a signature by one of its keys.
-#[derive(Debug, Clone)]
-pub struct IssuerPolicy {
-    pub audience: Vec<String>,
-    pub algorithms: Vec<Algorithm>,
-    pub leeway_seconds: u64,
-}
-
 struct TrustedIssuer {
     store: Arc<JwksStore>,
-    leeway_seconds: u64,
+    policy: IssuerPolicy,
     /// One prepared validation per allowed algorithm, so none is built per request.
     validations: Vec<(Algorithm, Validation)>,
 }
@@ -61,7 +55,7 @@ impl Verifier {
     }
 
     /// Accepts tokens of the store's issuer under `policy`.
-    pub fn trust(mut self, store: Arc<JwksStore>, policy: &IssuerPolicy) -> Self {
+    pub fn trust(mut self, store: Arc<JwksStore>, policy: IssuerPolicy) -> Self {
         let validations = policy
             .algorithms
             .iter()
@@ -69,7 +63,7 @@ impl Verifier {
                 let mut validation = Validation::new(alg);
                 validation.set_issuer(&[store.issuer()]);
                 validation.set_audience(&policy.audience);
-                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+                validation.set_required_spec_claims(policy.required_spec_claims());
                 validation.validate_nbf = true;
                 validation.leeway = policy.leeway_seconds;
                 (alg, validation)
@@ -82,7 +76,7 @@ impl Verifier {
         }
         self.issuers.push(TrustedIssuer {
             store,
-            leeway_seconds: policy.leeway_seconds,
+            policy,
             validations,
         });
         self
@@ -93,9 +87,9 @@ impl Verifier {
         self.issuers.iter().map(|issuer| &issuer.store)
     }
 
-    /// Verifies `token` and returns its claims; a token verified before is answered from the
+    /// Verifies `token` and returns its caller; a token verified before is answered from the
     /// cache while it is unexpired and its key still in its issuer's set.
-    pub async fn verify(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
+    pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::TooLarge.into());
         }
@@ -104,9 +98,9 @@ impl Verifier {
             && let Some(hit) = self.cache.get(digest, get_current_timestamp())
         {
             let store = &self.issuers[hit.issuer].store;
-            if store.still_serves(hit.kid.as_deref(), hit.alg, &hit.key) {
+            if store.still_serves(&hit.key_name, hit.alg, &hit.key) {
                 self.metrics.token_cache_lookup(true);
-                return Ok(hit.claims.clone());
+                return Ok(hit.caller.clone());
             }
             self.cache.remove(digest);
         }
@@ -114,16 +108,16 @@ impl Verifier {
             self.metrics.token_cache_lookup(false);
         }
         let verified = self.verify_fully(token).await?;
-        let claims = verified.claims.clone();
+        let caller = verified.caller.clone();
         if let Some(digest) = digest {
             self.cache.insert(digest, Arc::new(verified));
         }
-        Ok(claims)
+        Ok(caller)
     }
 
     async fn verify_fully(&self, token: &str) -> Result<Verified, AuthError> {
         let header = TokenHeader::parse(token, &self.algorithms)?;
-        let (index, key) = self.key_for(token, &header).await?;
+        let (index, mut key) = self.key_for(token, &header).await?;
         let issuer = &self.issuers[index];
         let validation = issuer
             .validations
@@ -131,21 +125,40 @@ impl Verifier {
             .find(|(alg, _)| *alg == header.alg)
             .map(|(_, validation)| validation)
             .ok_or(TokenError::AlgorithmNotAllowed)?;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding_key, validation)
-            .map_err(|error| token_error(error.kind()))?;
-        check_claim_types(&data.claims, issuer.leeway_seconds)?;
+        let data = match decode(token, &key, validation) {
+            Err(ErrorKind::InvalidSignature) => {
+                // The issuer may have renewed the key under the same kid: look once, within the
+                // refetch cooldown, and verify again only if the key did change.
+                match issuer
+                    .store
+                    .renewed_key(&header.key, header.alg, &key)
+                    .await
+                {
+                    Some(renewed) => {
+                        key = renewed;
+                        decode(token, &key, validation)
+                    }
+                    None => Err(ErrorKind::InvalidSignature),
+                }
+            }
+            decoded => decoded,
+        }
+        .map_err(|kind| token_error(&kind))?;
+        check_claim_types(&data.claims, issuer.policy.leeway_seconds)?;
+        issuer.policy.check(header.typ.as_deref(), &data.claims)?;
         let expires = data
             .claims
             .get("exp")
             .and_then(Value::as_f64)
             .unwrap_or(0.0);
+        let claims = VerifiedClaims::new(data.claims);
         Ok(Verified {
-            claims: VerifiedClaims::new(data.claims),
+            caller: Caller::new(claims, &issuer.policy.roles_claim),
             issuer: index,
-            kid: header.kid,
+            key_name: header.key,
             alg: header.alg,
             key,
-            valid_until: (expires.max(0.0) as u64).saturating_add(issuer.leeway_seconds),
+            valid_until: (expires.max(0.0) as u64).saturating_add(issuer.policy.leeway_seconds),
         })
     }
 
@@ -158,9 +171,8 @@ impl Verifier {
         token: &str,
         header: &TokenHeader,
     ) -> Result<(usize, Arc<VerificationKey>), AuthError> {
-        let kid = header.kid.as_deref();
         let (index, issuer) = match self.issuers.as_slice() {
-            [only] => match only.store.current_key(kid, header.alg) {
+            [only] => match only.store.current_key(&header.key, header.alg) {
                 Err(KeyLookupError::UnknownKid) => self.issuer_of(token)?,
                 found => return found.map(|key| (0, key)).map_err(lookup_error),
             },
@@ -171,7 +183,7 @@ impl Verifier {
         }
         let key = issuer
             .store
-            .key_for(kid, header.alg)
+            .key_for(&header.key, header.alg)
             .await
             .map_err(lookup_error)?;
         Ok((index, key))
@@ -201,6 +213,15 @@ impl Verifier {
             .find(|(_, issuer)| issuer.store.issuer() == iss)
             .ok_or(TokenError::IssuerMismatch)
     }
+}
+
+/// `jsonwebtoken::decode` into a claims map, its error reduced to its kind.
+fn decode(
+    token: &str,
+    key: &VerificationKey,
+    validation: &Validation,
+) -> Result<TokenData<Map<String, Value>>, ErrorKind> {
+    jsonwebtoken::decode(token, &key.decoding_key, validation).map_err(|error| error.into_kind())
 }
 
 fn lookup_error(error: KeyLookupError) -> AuthError {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::IssuerFindings;
 use crate::auth::Verifier;
 use crate::auth::header::TokenHeader;
+use crate::auth::keys::KeyLookupError;
 
 /// Writes one line per check; true when the verifier accepts the token.
 pub(super) async fn explain(
@@ -61,11 +62,7 @@ fn explain_checks(
     };
     check(
         true,
-        format!(
-            "header: alg {:?}, kid {}",
-            header.alg,
-            header.kid.as_deref().unwrap_or("(none)")
-        ),
+        format!("header: alg {:?}, {}", header.alg, header.key.describe()),
     );
     let Some(claims) = unverified_claims(token) else {
         return check(false, "payload is not a JSON object".to_owned());
@@ -89,22 +86,47 @@ fn explain_checks(
         issuer.policy.algorithms.contains(&header.alg),
         format!("alg {:?} is allowed for this issuer", header.alg),
     );
-    let key = issuer
-        .keys
-        .as_ref()
-        .and_then(|keys| match header.kid.as_deref() {
-            Some(kid) => keys.by_kid(kid),
-            None => keys.sole_key_for(header.alg),
-        });
-    let Some(key) = key else {
-        return check(
-            false,
-            "no key in the issuer's JWKS matches the kid".to_owned(),
-        );
+    let Some(keys) = issuer.keys.as_ref() else {
+        return check(false, "the issuer's keys could not be loaded".to_owned());
+    };
+    let key = match keys.find(&header.key, header.alg) {
+        Ok(key) => key,
+        Err(KeyLookupError::AlgorithmMismatch) => {
+            return check(
+                false,
+                format!(
+                    "a key answers to {}, but none fits alg {:?}",
+                    header.key.describe(),
+                    header.alg
+                ),
+            );
+        }
+        Err(KeyLookupError::AmbiguousKey) => {
+            return check(
+                false,
+                format!(
+                    "the token names no key, and the JWKS has not exactly one key for alg {:?}",
+                    header.alg
+                ),
+            );
+        }
+        Err(_) => {
+            return check(
+                false,
+                format!(
+                    "no key in the issuer's JWKS answers to {}",
+                    header.key.describe()
+                ),
+            );
+        }
     };
     check(
-        key.allows(header.alg),
-        format!("the key fits alg {:?}", header.alg),
+        true,
+        format!(
+            "key {} fits alg {:?}",
+            key.kid.as_deref().unwrap_or("(no kid)"),
+            header.alg
+        ),
     );
     check(
         signature_verifies(token, header.alg, key),

@@ -31,7 +31,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.app_data(state.verifier.clone())
         .app_data(state.challenge.clone())
         .app_data(state.metadata.clone())
-        .app_data(state.roles_claim.clone())
         .app_data(state.items.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())

@@ -1,10 +1,13 @@
 //! The list of trusted issuers: the single-issuer `APP__AUTH__*` shorthand, any
 //! `[[auth.issuers]]` tables, or the development issuer when neither names one.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
-use super::validate::{check_url, parse_algorithms};
+use super::validate::{check_url, parse_algorithms, positive};
 use super::{IssuerSettings, SettingsError, list};
+use crate::auth::header::{ACCEPTED_TYPES, media_type};
 
 const MAX_LEEWAY_SECONDS: u64 = 300;
 
@@ -19,16 +22,48 @@ pub(super) struct RawIssuer {
     #[serde(default, deserialize_with = "list::string_list")]
     algorithms: Vec<String>,
     leeway_seconds: Option<u64>,
+    // The claim rules, as in `RawClaimRules`; written out rather than flattened so that every
+    // key is a named field and an unknown one can be reported.
+    #[serde(default, deserialize_with = "list::optional_string")]
+    audience_claim: Option<String>,
+    #[serde(default)]
+    required_claims: BTreeMap<String, list::StringList>,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    roles_claim: Option<String>,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    require_typ: Option<String>,
+    #[serde(default, deserialize_with = "list::optional_number")]
+    max_token_lifetime_seconds: Option<u64>,
 }
 
-/// The `APP__AUTH__ISSUER`, `_AUDIENCE`, `_JWKS_URI`, `_ALGORITHMS` and `_LEEWAY_SECONDS` keys:
-/// one issuer, and the defaults of every listed one.
+/// The claim rules an issuer table and the `APP__AUTH__*` shorthand share.
+#[derive(Debug, Default)]
+pub(super) struct RawClaimRules {
+    pub audience_claim: Option<String>,
+    pub required_claims: BTreeMap<String, list::StringList>,
+    pub roles_claim: Option<String>,
+    pub require_typ: Option<String>,
+    pub max_token_lifetime_seconds: Option<u64>,
+}
+
+/// The `APP__AUTH__ISSUER`, `_AUDIENCE`, `_JWKS_URI`, `_ALGORITHMS`, `_LEEWAY_SECONDS` keys and
+/// the claim rules: one issuer, and the defaults of every listed one (see [`inherit`]).
 pub(super) struct Shorthand {
     pub issuer: Option<String>,
     pub audience: Vec<String>,
     pub jwks_uri: Option<String>,
     pub algorithms: Vec<String>,
     pub leeway_seconds: u64,
+    pub claims: RawClaimRules,
+}
+
+/// The rules of one issuer, checked.
+struct ClaimRules {
+    audience_claim: Option<String>,
+    required_claims: Vec<(String, Vec<String>)>,
+    roles_claim: String,
+    require_typ: Option<String>,
+    max_token_lifetime_seconds: Option<u64>,
 }
 
 /// Validates every trusted issuer. `dev_issuer` stands in when none is configured.
@@ -40,30 +75,30 @@ pub(super) fn trusted_issuers(
 ) -> Result<Vec<IssuerSettings>, SettingsError> {
     let default_algorithms = parse_algorithms("APP__AUTH__ALGORITHMS", &shorthand.algorithms)?;
     check_leeway("APP__AUTH__LEEWAY_SECONDS", shorthand.leeway_seconds)?;
+    let shorthand_key = |field: &str| format!("APP__AUTH__{}", field.to_ascii_uppercase());
+    let defaults = claim_rules(&shorthand_key, shorthand.claims, None)?;
     let mut issuers = Vec::with_capacity(listed.len() + 1);
 
     if shorthand.issuer.is_some() || (listed.is_empty() && dev_issuer) {
-        if let Some(issuer) = &shorthand.issuer {
-            check_url("APP__AUTH__ISSUER", issuer, production)?;
-        }
-        if let Some(jwks_uri) = &shorthand.jwks_uri {
-            check_url("APP__AUTH__JWKS_URI", jwks_uri, production)?;
-        }
+        check_endpoints(
+            &shorthand_key,
+            shorthand.issuer.as_deref(),
+            shorthand.jwks_uri.as_deref(),
+            production,
+        )?;
         require_audience("APP__AUTH__AUDIENCE", &shorthand.audience)?;
-        issuers.push(IssuerSettings {
-            issuer: shorthand.issuer,
-            audience: shorthand.audience,
-            jwks_uri: shorthand.jwks_uri,
-            algorithms: default_algorithms.clone(),
-            leeway_seconds: shorthand.leeway_seconds,
-        });
+        issuers.push(issuer_settings(
+            shorthand.issuer,
+            shorthand.audience,
+            shorthand.jwks_uri,
+            default_algorithms.clone(),
+            shorthand.leeway_seconds,
+            defaults.clone_rules(),
+        ));
     }
     for (index, raw) in listed.into_iter().enumerate() {
         let key = |field: &str| format!("auth.issuers[{index}].{field}");
-        check_url(&key("issuer"), &raw.issuer, production)?;
-        if let Some(jwks_uri) = &raw.jwks_uri {
-            check_url(&key("jwks_uri"), jwks_uri, production)?;
-        }
+        check_endpoints(&key, Some(&raw.issuer), raw.jwks_uri.as_deref(), production)?;
         require_audience(&key("audience"), &raw.audience)?;
         let leeway_seconds = raw.leeway_seconds.unwrap_or(shorthand.leeway_seconds);
         check_leeway(&key("leeway_seconds"), leeway_seconds)?;
@@ -72,6 +107,14 @@ pub(super) fn trusted_issuers(
         } else {
             parse_algorithms(&key("algorithms"), &raw.algorithms)?
         };
+        let raw_rules = RawClaimRules {
+            audience_claim: raw.audience_claim,
+            required_claims: raw.required_claims,
+            roles_claim: raw.roles_claim,
+            require_typ: raw.require_typ,
+            max_token_lifetime_seconds: raw.max_token_lifetime_seconds,
+        };
+        let rules = claim_rules(&key, raw_rules, Some(&defaults))?;
         if issuers
             .iter()
             .any(|known: &IssuerSettings| known.issuer.as_deref() == Some(&raw.issuer))
@@ -82,13 +125,14 @@ pub(super) fn trusted_issuers(
                 "list each issuer once",
             ));
         }
-        issuers.push(IssuerSettings {
-            issuer: Some(raw.issuer),
-            audience: raw.audience,
-            jwks_uri: raw.jwks_uri,
+        issuers.push(issuer_settings(
+            Some(raw.issuer),
+            raw.audience,
+            raw.jwks_uri,
             algorithms,
             leeway_seconds,
-        });
+            rules,
+        ));
     }
     if issuers.is_empty() {
         return Err(SettingsError::new(
@@ -98,6 +142,121 @@ pub(super) fn trusted_issuers(
         ));
     }
     Ok(issuers)
+}
+
+fn issuer_settings(
+    issuer: Option<String>,
+    audience: Vec<String>,
+    jwks_uri: Option<String>,
+    algorithms: Vec<jsonwebtoken::Algorithm>,
+    leeway_seconds: u64,
+    rules: ClaimRules,
+) -> IssuerSettings {
+    IssuerSettings {
+        issuer,
+        audience,
+        jwks_uri,
+        algorithms,
+        leeway_seconds,
+        audience_claim: rules.audience_claim,
+        required_claims: rules.required_claims,
+        roles_claim: rules.roles_claim,
+        require_typ: rules.require_typ,
+        max_token_lifetime_seconds: rules.max_token_lifetime_seconds,
+    }
+}
+
+impl ClaimRules {
+    fn clone_rules(&self) -> Self {
+        Self {
+            audience_claim: self.audience_claim.clone(),
+            required_claims: self.required_claims.clone(),
+            roles_claim: self.roles_claim.clone(),
+            require_typ: self.require_typ.clone(),
+            max_token_lifetime_seconds: self.max_token_lifetime_seconds,
+        }
+    }
+}
+
+/// Checks an issuer's claim rules. A listed issuer takes its roles claim, required `typ` and
+/// longest lifetime from `defaults` (the shorthand) when it sets none; its audience claim and
+/// required claims describe its own tokens' shape, so they are never inherited.
+fn claim_rules(
+    key: &dyn Fn(&str) -> String,
+    raw: RawClaimRules,
+    defaults: Option<&ClaimRules>,
+) -> Result<ClaimRules, SettingsError> {
+    let require_typ = match raw.require_typ {
+        Some(typ) => {
+            let normal = media_type(&typ);
+            if !ACCEPTED_TYPES.contains(&normal.as_str()) {
+                return Err(SettingsError::new(
+                    &key("require_typ"),
+                    format!("`{typ}` is not a token type this service accepts"),
+                    "use at+jwt (RFC 9068 access tokens) or JWT",
+                ));
+            }
+            Some(normal)
+        }
+        None => defaults.and_then(|d| d.require_typ.clone()),
+    };
+    if let Some(max) = raw.max_token_lifetime_seconds {
+        positive(&key("max_token_lifetime_seconds"), max)?;
+    }
+    let mut required_claims = Vec::with_capacity(raw.required_claims.len());
+    for (claim, values) in raw.required_claims {
+        if values.0.is_empty() {
+            return Err(SettingsError::new(
+                &key(&format!("required_claims.{claim}")),
+                "no value is given",
+                "give the value the claim must have, or a list of accepted values",
+            ));
+        }
+        required_claims.push((claim, values.0));
+    }
+    Ok(ClaimRules {
+        audience_claim: raw.audience_claim,
+        required_claims,
+        roles_claim: raw
+            .roles_claim
+            .or_else(|| defaults.map(|d| d.roles_claim.clone()))
+            .unwrap_or_else(|| "roles".to_owned()),
+        require_typ,
+        max_token_lifetime_seconds: raw
+            .max_token_lifetime_seconds
+            .or_else(|| defaults.and_then(|d| d.max_token_lifetime_seconds)),
+    })
+}
+
+/// The issuer is an identifier (RFC 7519 §4.1.1), but what is fetched must be safe: in
+/// production an `http://` issuer is accepted only beside an https (or loopback) `jwks_uri`,
+/// since discovery would otherwise fetch over plain http. AD FS names itself
+/// `http://<host>/adfs/services/trust`.
+fn check_endpoints(
+    key: &dyn Fn(&str) -> String,
+    issuer: Option<&str>,
+    jwks_uri: Option<&str>,
+    production: bool,
+) -> Result<(), SettingsError> {
+    if let Some(jwks_uri) = jwks_uri {
+        check_url(&key("jwks_uri"), jwks_uri, production)?;
+    }
+    if let Some(issuer) = issuer {
+        check_url(&key("issuer"), issuer, false)?;
+        if production && jwks_uri.is_none() {
+            check_url(&key("issuer"), issuer, true).map_err(|_| {
+                SettingsError::new(
+                    &key("issuer"),
+                    format!("`{issuer}` is plain http, and discovery would fetch over it"),
+                    format!(
+                        "use an https issuer, or set {} to its https JWKS URL",
+                        key("jwks_uri")
+                    ),
+                )
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn require_audience(key: &str, audience: &[String]) -> Result<(), SettingsError> {

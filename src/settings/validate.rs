@@ -10,7 +10,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::cors::RawCors;
-use super::issuers::{RawIssuer, Shorthand, trusted_issuers};
+use super::issuers::{RawClaimRules, RawIssuer, Shorthand, trusted_issuers};
 use super::{AuthSettings, DevIssuerSettings, Environment, ServerSettings, Settings, list};
 
 /// Every asymmetric JWS algorithm the crypto backend verifies; the default allowlist.
@@ -99,8 +99,6 @@ struct RawAuth {
     jwks_max_ttl_seconds: u64,
     max_stale_seconds: u64,
     max_jwks_keys: usize,
-    unknown_kid_cache_size: usize,
-    unknown_kid_cache_seconds: u64,
     wait_for_keys_seconds: u64,
     refetch_cooldown_seconds: u64,
     http_timeout_seconds: u64,
@@ -108,6 +106,14 @@ struct RawAuth {
     #[serde(default, deserialize_with = "list::optional_string")]
     realm: Option<String>,
     roles_claim: String,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    audience_claim: Option<String>,
+    #[serde(default)]
+    required_claims: std::collections::BTreeMap<String, list::StringList>,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    require_typ: Option<String>,
+    #[serde(default, deserialize_with = "list::optional_number")]
+    max_token_lifetime_seconds: Option<u64>,
 }
 
 impl RawSettings {
@@ -150,6 +156,13 @@ impl RawSettings {
                 jwks_uri: auth.jwks_uri,
                 algorithms: auth.algorithms,
                 leeway_seconds: auth.leeway_seconds,
+                claims: RawClaimRules {
+                    audience_claim: auth.audience_claim,
+                    required_claims: auth.required_claims,
+                    roles_claim: Some(auth.roles_claim.clone()),
+                    require_typ: auth.require_typ,
+                    max_token_lifetime_seconds: auth.max_token_lifetime_seconds,
+                },
             },
             auth.issuers,
             self.dev_issuer.enabled,
@@ -168,8 +181,6 @@ impl RawSettings {
                 jwks_max_ttl_seconds: auth.jwks_max_ttl_seconds,
                 max_stale_seconds: auth.max_stale_seconds,
                 max_jwks_keys: auth.max_jwks_keys,
-                unknown_kid_cache_size: auth.unknown_kid_cache_size,
-                unknown_kid_cache_seconds: auth.unknown_kid_cache_seconds,
                 wait_for_keys_seconds: auth.wait_for_keys_seconds,
                 refetch_cooldown_seconds: auth.refetch_cooldown_seconds,
                 http_timeout_seconds: auth.http_timeout_seconds,
@@ -186,7 +197,7 @@ impl RawSettings {
     }
 }
 
-fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
+pub(super) fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
     if value == 0 {
         return Err(SettingsError::new(
             key,

@@ -16,7 +16,9 @@ use app::settings::Settings;
 use app::state::AppState;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair,
+};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, get_current_timestamp};
 use serde_json::{Value, json};
@@ -42,6 +44,8 @@ pub struct Keys {
     pub rsa: TestKey,
     pub ec: TestKey,
     pub ed: TestKey,
+    /// An EC P-384 key (ES384), published only where a test adds it.
+    pub ec384: TestKey,
     /// An RSA key no issuer publishes.
     pub rogue_rsa: TestKey,
 }
@@ -52,6 +56,7 @@ pub fn keys() -> &'static Keys {
         rsa: rsa_key("rsa-1"),
         ec: ec_key("ec-1"),
         ed: ed_key("ed-1"),
+        ec384: ec384_key("ec384-1"),
         rogue_rsa: rsa_key("rogue"),
     })
 }
@@ -80,7 +85,18 @@ fn ec_key(kid: &str) -> TestKey {
     )
 }
 
-fn ed_key(kid: &str) -> TestKey {
+fn ec384_key(kid: &str) -> TestKey {
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &SystemRandom::new())
+            .unwrap();
+    test_key(
+        kid,
+        Algorithm::ES384,
+        EncodingKey::from_ec_der(pkcs8.as_ref()),
+    )
+}
+
+pub fn ed_key(kid: &str) -> TestKey {
     let pkcs8 = Ed25519KeyPair::generate().unwrap().to_pkcs8v1().unwrap();
     test_key(
         kid,
@@ -391,6 +407,26 @@ where
     B: MessageBody,
 {
     get(app, "/api/v1/me", Some(&format!("Bearer {token}"))).await
+}
+
+/// The value of the sample whose line starts with `series` (name and labels), if any.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+/// The current value of one series of the app's `/metrics`, 0 when it has no sample yet.
+pub async fn metric<S, B>(app: &S, series: &str) -> f64
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    let response =
+        test::call_service(app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    let text = String::from_utf8(test::read_body(response).await.to_vec()).unwrap();
+    sample(&text, series).unwrap_or(0.0)
 }
 
 /// Polls `condition` every 10 ms for up to 3 s; panics naming `what` if it never holds.

@@ -10,6 +10,7 @@ mod doctor;
 mod http;
 mod issuers;
 mod items;
+mod key_selection;
 mod key_set;
 mod metrics;
 mod openapi;

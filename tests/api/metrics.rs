@@ -4,19 +4,19 @@
 use actix_web::http::StatusCode;
 use serde_json::json;
 
-use crate::common::{claims, get, keys, me, sign, sign_as, standard_app, token_with_scope};
-
-/// The value of the sample whose line starts with `series` (name and labels), if any.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
+use crate::common::{
+    TestIssuer, claims, get, keys, me, sample, settings, sign, sign_as, standard_jwks, state,
+    token_with_scope,
+};
+use crate::service;
 
 #[actix_web::test]
 async fn counters_follow_a_known_sequence_of_requests() {
-    let (issuer, app) = standard_app().await;
+    let issuer = TestIssuer::start(standard_jwks());
+    // A cooldown, so the second sighting of a bogus kid is refused rather than refetched.
+    let cooldown = [("APP__AUTH__REFETCH_COOLDOWN_SECONDS", "60")];
+    let state = state(&settings(&issuer.url, &cooldown)).await;
+    let app = service!(state);
     let good = sign(&keys().ed, &claims(&issuer.url));
     let mut expired = claims(&issuer.url);
     expired["exp"] = json!(1_000_000);

@@ -18,15 +18,26 @@ async fn expect_rejected(token: &str, reason: &str) {
 }
 
 #[actix_web::test]
-async fn a_valid_token_of_each_algorithm_family_is_accepted_with_its_claims() {
-    let (issuer, app) = standard_app().await;
+async fn a_valid_token_of_each_allowed_algorithm_is_accepted_with_its_claims() {
+    let mut jwks = standard_jwks();
+    jwks["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(keys().ec384.jwk.clone());
+    let issuer = crate::common::TestIssuer::start(jwks);
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
     {
         let keys = keys();
         for (key, alg) in [
             (&keys.rsa, Algorithm::RS256),
+            (&keys.rsa, Algorithm::RS384),
             (&keys.rsa, Algorithm::RS512),
             (&keys.rsa, Algorithm::PS256),
+            (&keys.rsa, Algorithm::PS384),
+            (&keys.rsa, Algorithm::PS512),
             (&keys.ec, Algorithm::ES256),
+            (&keys.ec384, Algorithm::ES384),
             (&keys.ed, Algorithm::EdDSA),
         ] {
             let token = sign_as(key, alg, Some(&key.kid), &claims(&issuer.url));

@@ -5,8 +5,10 @@
 //! the new set aside and swaps it in whole. A background task refreshes ahead of expiry, so no
 //! request waits on a scheduled refresh; when the issuer fails, the last good set keeps serving
 //! for a bounded staleness while the task retries with exponential backoff and jitter. Refetches are
-//! single-flight, and those caused by unknown key ids are rate-limited by a cooldown so that
-//! bogus kids cannot turn into a fetch flood.
+//! single-flight, and those caused by tokens the set cannot serve (an unknown key, or a known kid
+//! whose signature fails) are rate-limited by a cooldown so that bogus tokens cannot turn into a
+//! fetch flood; requests that miss while such a refetch is in flight wait for it and are judged
+//! on its result.
 
 use std::sync::{Arc, Mutex};
 
@@ -17,8 +19,8 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 
 use super::fetch::{FetchError, Fetcher};
-use super::keys::{KeySet, KeySetError, SkippedKey, VerificationKey};
-use super::unknown_kids::UnknownKids;
+pub use super::keys::KeyLookupError;
+use super::keys::{KeyName, KeySet, KeySetError, SkippedKey, VerificationKey};
 use crate::metrics::Metrics;
 
 mod refresher;
@@ -41,10 +43,7 @@ pub struct JwksSource {
     pub max_stale: Duration,
     /// Sets with more keys than this are refused whole.
     pub max_keys: usize,
-    /// How many kids confirmed unknown by a refetch are remembered (0 disables), and how long.
-    pub unknown_kid_capacity: usize,
-    pub unknown_kid_lifetime: Duration,
-    /// Minimum time between refetches caused by unknown kids.
+    /// Minimum time between refetches caused by tokens the set cannot serve.
     pub refetch_cooldown: Duration,
 }
 
@@ -56,19 +55,6 @@ impl JwksSource {
             .unwrap_or(self.default_ttl)
             .clamp(self.min_ttl, self.max_ttl)
     }
-}
-
-/// Why no key could be found for a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyLookupError {
-    /// No key set has ever been loaded: the issuer is unavailable.
-    Unavailable,
-    /// The set has no key with this kid, even after any allowed refetch.
-    UnknownKid,
-    /// No kid, and the set has no single key for the token's algorithm.
-    AmbiguousKey,
-    /// The key with this kid does not verify the token's algorithm.
-    AlgorithmMismatch,
 }
 
 /// Why a refresh failed.
@@ -119,6 +105,13 @@ impl LoadedSet {
     }
 }
 
+/// One refetch caused by a token the set could not serve. Every request that misses before it
+/// is done waits for it; once done, it answers for the rest of the cooldown.
+struct Refetch {
+    started: Instant,
+    done: tokio::sync::OnceCell<()>,
+}
+
 /// The keys of one issuer, shared by every worker.
 pub struct JwksStore {
     source: JwksSource,
@@ -127,9 +120,8 @@ pub struct JwksStore {
     current: ArcSwapOption<LoadedSet>,
     /// Held for the whole of a fetch: concurrent refreshes wait and then reuse its result.
     refresh: tokio::sync::Mutex<Option<Url>>,
-    last_kid_refetch: Mutex<Option<Instant>>,
+    last_refetch: Mutex<Option<Arc<Refetch>>>,
     last_error: Mutex<Option<String>>,
-    unknown_kids: UnknownKids,
     /// Set once the service shuts down; the refresher then ends.
     stopping: std::sync::atomic::AtomicBool,
     stop: Arc<tokio::sync::Notify>,
@@ -140,14 +132,10 @@ impl JwksStore {
         Self {
             metrics,
             refresh: tokio::sync::Mutex::new(source.jwks_uri.clone()),
-            unknown_kids: UnknownKids::new(
-                source.unknown_kid_capacity,
-                source.unknown_kid_lifetime,
-            ),
             source,
             fetcher,
             current: ArcSwapOption::empty(),
-            last_kid_refetch: Mutex::new(None),
+            last_refetch: Mutex::new(None),
             last_error: Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
             stop: Arc::new(tokio::sync::Notify::new()),
@@ -203,7 +191,6 @@ impl JwksStore {
                     loaded.jwks_uri
                 );
                 self.current.store(Some(Arc::new(loaded)));
-                self.unknown_kids.clear();
                 *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 Ok(())
             }
@@ -234,8 +221,14 @@ impl JwksStore {
             .get(&jwks_uri)
             .await
             .map_err(RefreshError::Fetch)?;
-        let keys = KeySet::parse(&fetched.body, &self.source.algorithms, self.source.max_keys)
-            .map_err(RefreshError::KeySet)?;
+        let previous = self.snapshot();
+        let keys = KeySet::parse(
+            &fetched.body,
+            &self.source.algorithms,
+            self.source.max_keys,
+            previous.as_ref().map(|set| &set.keys),
+        )
+        .map_err(RefreshError::KeySet)?;
         let lifetime = self.source.lifetime(fetched.max_age);
         Ok(LoadedSet {
             keys,
@@ -245,90 +238,97 @@ impl JwksStore {
         })
     }
 
-    /// The key that must verify a token with this `kid` and `alg`.
+    /// The key that must verify a token naming `name` and signed with `alg`.
     ///
-    /// An unknown kid triggers one refetch unless another happened within the cooldown.
+    /// A key the set lacks triggers one refetch unless another happened within the cooldown.
     pub async fn key_for(
-        self: &Arc<Self>,
-        kid: Option<&str>,
+        &self,
+        name: &KeyName,
         alg: Algorithm,
     ) -> Result<Arc<VerificationKey>, KeyLookupError> {
-        match (self.current_key(kid, alg), kid) {
-            (Err(KeyLookupError::UnknownKid), Some(kid)) => self.refetch_for(kid, alg).await,
-            (found, _) => found,
+        match self.current_key(name, alg) {
+            Err(KeyLookupError::UnknownKid) => {
+                if self.refetch().await {
+                    self.current_key(name, alg)
+                } else {
+                    Err(KeyLookupError::UnknownKid)
+                }
+            }
+            found => found,
         }
     }
 
-    /// The key for this `kid` and `alg` in the set held now, without any fetch.
+    /// The key for this name and `alg` in the set held now, without any fetch.
     pub fn current_key(
         &self,
-        kid: Option<&str>,
+        name: &KeyName,
         alg: Algorithm,
     ) -> Result<Arc<VerificationKey>, KeyLookupError> {
         let set = self.usable_snapshot().ok_or(KeyLookupError::Unavailable)?;
-        match kid {
-            None => set
-                .keys
-                .sole_key_for(alg)
-                .cloned()
-                .ok_or(KeyLookupError::AmbiguousKey),
-            Some(kid) => set
-                .keys
-                .by_kid(kid)
-                .ok_or(KeyLookupError::UnknownKid)
-                .and_then(|key| usable(key, alg)),
-        }
+        set.keys.find(name, alg).cloned()
     }
 
-    /// Refetches for a kid the current set lacks, unless the kid was just confirmed unknown or
-    /// the cooldown forbids it.
-    async fn refetch_for(
-        self: &Arc<Self>,
-        kid: &str,
+    /// After `key` failed to verify a signature: refetches (within the same cooldown as unknown
+    /// keys) in case the issuer renewed the key under the same kid, and returns the new key if
+    /// it did.
+    pub async fn renewed_key(
+        &self,
+        name: &KeyName,
         alg: Algorithm,
-    ) -> Result<Arc<VerificationKey>, KeyLookupError> {
-        if self.unknown_kids.contains(kid) || !self.claim_kid_refetch() {
-            self.metrics.refetch_refused(&self.source.issuer);
-            return Err(KeyLookupError::UnknownKid);
+        key: &Arc<VerificationKey>,
+    ) -> Option<Arc<VerificationKey>> {
+        if !self.refetch().await {
+            return None;
         }
-        self.metrics.unknown_kid_refetch(&self.source.issuer);
-        log::debug!(
-            "issuer {}: unknown kid, refetching keys",
-            self.source.issuer
-        );
-        // A failed refetch leaves the current set in place; the kid stays unknown.
-        let _ = self.refresh().await;
-        let found = self.current_key(Some(kid), alg);
-        if matches!(found, Err(KeyLookupError::UnknownKid)) {
-            self.unknown_kids.insert(kid);
-        }
-        found
+        self.current_key(name, alg)
+            .ok()
+            .filter(|renewed| !Arc::ptr_eq(renewed, key))
+    }
+
+    /// Joins the refetch in flight, or starts one if the cooldown allows; false when the
+    /// cooldown refuses, so the caller answers from the set it has.
+    async fn refetch(&self) -> bool {
+        let attempt = {
+            let mut last = self.last_refetch.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            match &*last {
+                Some(attempt) if !attempt.done.initialized() => Arc::clone(attempt),
+                Some(attempt)
+                    if now.duration_since(attempt.started) < self.source.refetch_cooldown =>
+                {
+                    self.metrics.refetch_refused(&self.source.issuer);
+                    return false;
+                }
+                _ => {
+                    self.metrics.unknown_kid_refetch(&self.source.issuer);
+                    let attempt = Arc::new(Refetch {
+                        started: now,
+                        done: tokio::sync::OnceCell::new(),
+                    });
+                    *last = Some(Arc::clone(&attempt));
+                    attempt
+                }
+            }
+        };
+        attempt
+            .done
+            .get_or_init(|| async {
+                log::debug!(
+                    "issuer {}: a token names a key the set cannot serve; refetching",
+                    self.source.issuer
+                );
+                // A failed refetch leaves the current set in place.
+                let _ = self.refresh().await;
+            })
+            .await;
+        true
     }
 
     /// Whether `key` is still the key the current set (within its staleness bound) would choose
-    /// for this kid and algorithm: a remembered verification stays good only while it is.
-    pub fn still_serves(
-        &self,
-        kid: Option<&str>,
-        alg: Algorithm,
-        key: &Arc<VerificationKey>,
-    ) -> bool {
-        self.current_key(kid, alg)
+    /// for this name and algorithm: a remembered verification stays good only while it is.
+    pub fn still_serves(&self, name: &KeyName, alg: Algorithm, key: &Arc<VerificationKey>) -> bool {
+        self.current_key(name, alg)
             .is_ok_and(|current| Arc::ptr_eq(&current, key))
-    }
-
-    /// Takes the right to refetch for an unknown kid, if the cooldown allows it now.
-    fn claim_kid_refetch(&self) -> bool {
-        let mut last = self
-            .last_kid_refetch
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        if last.is_some_and(|at| now.duration_since(at) < self.source.refetch_cooldown) {
-            return false;
-        }
-        *last = Some(now);
-        true
     }
 
     fn snapshot(&self) -> Option<Arc<LoadedSet>> {
@@ -363,17 +363,6 @@ impl JwksStore {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
         }
-    }
-}
-
-fn usable(
-    key: &Arc<VerificationKey>,
-    alg: Algorithm,
-) -> Result<Arc<VerificationKey>, KeyLookupError> {
-    if key.allows(alg) {
-        Ok(Arc::clone(key))
-    } else {
-        Err(KeyLookupError::AlgorithmMismatch)
     }
 }
 
