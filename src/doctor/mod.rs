@@ -38,6 +38,7 @@ pub async fn diagnose(
     for (source, policy) in trusted {
         let _ = writeln!(out, "issuer {}", source.issuer);
         let _ = writeln!(out, "  audience: {}", policy.audience.join(", "));
+        describe_rules(&policy, out);
         let keys = inspect_keys(&fetcher, &source, out).await;
         healthy &= keys.is_some();
         findings.push(IssuerFindings {
@@ -68,6 +69,35 @@ pub async fn diagnose(
         }
     );
     Ok(healthy)
+}
+
+/// The issuer's claim rules, each with its value or what its absence means.
+fn describe_rules(policy: &IssuerPolicy, out: &mut String) {
+    let or = |value: Option<String>, otherwise: &str| value.unwrap_or_else(|| otherwise.to_owned());
+    let _ = writeln!(
+        out,
+        "  audience_claim: {}",
+        or(policy.audience_claim.clone(), "none (aud is required)")
+    );
+    let required: Vec<String> = policy
+        .required_claims
+        .iter()
+        .map(|rule| format!("{} ∈ {:?}", rule.name, rule.one_of))
+        .collect();
+    let required = (!required.is_empty()).then(|| required.join(", "));
+    let _ = writeln!(out, "  required_claims: {}", or(required, "none"));
+    let _ = writeln!(out, "  roles_claim: {}", policy.roles_claim.0);
+    let _ = writeln!(
+        out,
+        "  require_typ: {}",
+        or(policy.require_typ.clone(), "none (absent, JWT or at+jwt)")
+    );
+    let lifetime = policy.max_token_lifetime_seconds.map(|s| format!("{s} s"));
+    let _ = writeln!(
+        out,
+        "  max_token_lifetime_seconds: {}",
+        or(lifetime, "none")
+    );
 }
 
 async fn inspect_keys(fetcher: &Fetcher, source: &JwksSource, out: &mut String) -> Option<KeySet> {

@@ -13,6 +13,7 @@ use super::IssuerFindings;
 use crate::auth::Verifier;
 use crate::auth::header::TokenHeader;
 use crate::auth::keys::KeyLookupError;
+use crate::auth::policy::IssuerPolicy;
 
 /// Writes one line per check; true when the verifier accepts the token.
 pub(super) async fn explain(
@@ -132,8 +133,9 @@ fn explain_checks(
         signature_verifies(token, header.alg, key),
         "signature verifies".to_owned(),
     );
-    explain_audience(&claims, &issuer.policy.audience, &mut check);
+    explain_audience(&claims, &issuer.policy, &mut check);
     explain_times(&claims, issuer.policy.leeway_seconds, &mut check);
+    explain_rules(header.typ.as_deref(), &claims, &issuer.policy, &mut check);
 }
 
 fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
@@ -156,19 +158,106 @@ fn signature_verifies(
 
 fn explain_audience(
     claims: &Map<String, Value>,
-    expected: &[String],
+    policy: &IssuerPolicy,
     check: &mut impl FnMut(bool, String),
 ) {
-    let presented: Vec<&str> = match claims.get("aud") {
-        Some(Value::String(aud)) => vec![aud.as_str()],
-        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    check(
-        presented
+    let expected = &policy.audience;
+    let names_one = |value: &Value| strings(value).iter().any(|s| expected.contains(s));
+    if let Some(aud) = claims.get("aud") {
+        return check(
+            names_one(aud),
+            format!("aud {:?} names one of {expected:?}", strings(aud)),
+        );
+    }
+    match &policy.audience_claim {
+        Some(name) => {
+            let value = claims.get(name).unwrap_or(&Value::Null);
+            check(
+                names_one(value),
+                format!(
+                    "no aud; audience_claim {name} {:?} names one of {expected:?}",
+                    strings(value)
+                ),
+            );
+        }
+        None => {
+            let stand_ins: Vec<&String> = claims
+                .iter()
+                .filter(|(_, value)| names_one(value))
+                .map(|(name, _)| name)
+                .collect();
+            let hint = match stand_ins.first() {
+                Some(name) => format!(
+                    "; claim {name} names a configured audience: set APP__AUTH__AUDIENCE_CLAIM={name} \
+                     (audience_claim = \"{name}\" in an [[auth.issuers]] table) to accept it"
+                ),
+                None => "; set APP__AUTH__AUDIENCE_CLAIM to the claim that holds this API's \
+                         audience (Cognito access tokens: client_id)"
+                    .to_owned(),
+            };
+            check(false, format!("aud is missing{hint}"));
+        }
+    }
+}
+
+/// The strings of a string or array claim.
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(text) => vec![text.clone()],
+        Value::Array(items) => items
             .iter()
-            .any(|aud| expected.iter().any(|e| e == aud)),
-        format!("aud {presented:?} names one of {expected:?}"),
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The issuer's own rules: required `typ`, longest lifetime, required claims.
+fn explain_rules(
+    typ: Option<&str>,
+    claims: &Map<String, Value>,
+    policy: &IssuerPolicy,
+    check: &mut impl FnMut(bool, String),
+) {
+    if let Some(required) = &policy.require_typ {
+        check(
+            typ == Some(required.as_str()),
+            format!(
+                "typ {} is the required {required} (require_typ)",
+                typ.unwrap_or("(none)")
+            ),
+        );
+    }
+    if let Some(max) = policy.max_token_lifetime_seconds {
+        let iat = claims.get("iat").and_then(Value::as_u64);
+        let exp = claims.get("exp").and_then(Value::as_u64);
+        match (iat, exp) {
+            (Some(iat), Some(exp)) => check(
+                exp.saturating_sub(iat) <= max,
+                format!(
+                    "lifetime exp − iat = {} s, at most {max} s (max_token_lifetime_seconds)",
+                    exp.saturating_sub(iat)
+                ),
+            ),
+            _ => check(
+                false,
+                format!("iat and exp are required to bound the lifetime to {max} s"),
+            ),
+        }
+    }
+    for required in &policy.required_claims {
+        check(
+            required.holds(claims),
+            format!(
+                "claim {} is one of {:?} (required_claims)",
+                required.name, required.one_of
+            ),
+        );
+    }
+    check(
+        true,
+        format!("roles are read from {}", policy.roles_claim.0),
     );
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -12,7 +12,7 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::{App, HttpResponse, HttpServer, body::MessageBody, test, web};
-use app::settings::Settings;
+use app::settings::{Settings, SettingsError};
 use app::state::AppState;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
@@ -272,6 +272,30 @@ pub fn load_settings(base: &[(&str, &str)], overrides: &[(&str, &str)]) -> Setti
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     Settings::load_with(Path::new("config"), vars).expect("test settings are valid")
+}
+
+/// A config directory holding the real `default.toml` and a `test.toml` with `extra` appended.
+fn config_dir(extra: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("issuers-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy("config/default.toml", dir.join("default.toml")).unwrap();
+    let profile = std::fs::read_to_string("config/test.toml").unwrap();
+    std::fs::write(dir.join("test.toml"), format!("{profile}\n{extra}")).unwrap();
+    dir
+}
+
+/// Settings of the test profile with `extra` TOML appended to it and `vars` as the environment.
+pub fn load_with_profile(extra: &str, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    let dir = config_dir(extra);
+    let mut env: HashMap<String, String> = HashMap::from([("APP_ENV".into(), "test".into())]);
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let settings = Settings::load_with(&dir, env);
+    let _ = std::fs::remove_dir_all(&dir);
+    settings
 }
 
 /// A test issuer publishing the standard keys, and an app trusting it with its keys loaded.

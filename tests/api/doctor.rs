@@ -8,11 +8,17 @@ use crate::common::{AUDIENCE, TestIssuer, claims, dead_url, keys, sign, standard
 
 /// Runs the doctor off the test's runtime thread, which keeps serving the test issuer.
 async fn doctor(issuer: &str, token: Option<&str>) -> (Output, String) {
+    doctor_with(issuer, token, &[]).await
+}
+
+/// The doctor with more settings in its environment.
+async fn doctor_with(issuer: &str, token: Option<&str>, vars: &[(&str, &str)]) -> (Output, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_doctor"));
     command
         .env("APP_ENV", "test")
         .env("APP__AUTH__ISSUER", issuer)
         .env("APP__AUTH__AUDIENCE", AUDIENCE)
+        .envs(vars.iter().copied())
         .env_remove("TOKEN");
     if let Some(token) = token {
         command.env("TOKEN", token);
@@ -77,4 +83,40 @@ async fn doctor_fails_when_the_issuer_cannot_be_reached() {
         report.contains("  ✗ discovery: the issuer could not be reached"),
         "{report}"
     );
+}
+
+#[actix_web::test]
+async fn doctor_names_the_setting_that_would_accept_a_token_without_aud() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let mut cognito = claims(&issuer.url);
+    cognito.as_object_mut().unwrap().remove("aud");
+    cognito["client_id"] = json!(AUDIENCE);
+    cognito["token_use"] = json!("access");
+    let token = sign(&keys().rsa, &cognito);
+
+    let (output, report) = doctor(&issuer.url, Some(&token)).await;
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(
+            "  ✗ aud is missing; claim client_id names a configured audience: \
+             set APP__AUTH__AUDIENCE_CLAIM=client_id"
+        ),
+        "{report}"
+    );
+
+    let rules = [
+        ("APP__AUTH__AUDIENCE_CLAIM", "client_id"),
+        ("APP__AUTH__REQUIRED_CLAIMS__TOKEN_USE", "access"),
+        ("APP__AUTH__MAX_TOKEN_LIFETIME_SECONDS", "3600"),
+    ];
+    let (output, report) = doctor_with(&issuer.url, Some(&token), &rules).await;
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    for line in [
+        "  ✓ no aud; audience_claim client_id [\"api://test\"]",
+        "  ✓ claim token_use is one of [\"access\"] (required_claims)",
+        "  ✓ lifetime exp − iat = 300 s, at most 3600 s",
+        "  verdict: accepted",
+    ] {
+        assert!(report.contains(line), "missing `{line}` in:\n{report}");
+    }
 }

@@ -1,38 +1,14 @@
 //! Several issuers side by side, as during a migration from one gateway to another: each has its
 //! own keys and audiences, and none can vouch for another's tokens.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
 use actix_web::http::StatusCode;
-use app::settings::{Settings, SettingsError};
+use app::settings::Settings;
 use serde_json::json;
 
-use crate::common::{TestIssuer, claims, get, keys, me, rsa_key, sign, sign_as, state};
+use crate::common::{
+    TestIssuer, claims, get, keys, load_with_profile as load, me, rsa_key, sign, sign_as, state,
+};
 use crate::service;
-
-/// A config directory holding the real `default.toml` and a `test.toml` with `extra` appended.
-fn config_dir(extra: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("issuers-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy("config/default.toml", dir.join("default.toml")).unwrap();
-    let profile = std::fs::read_to_string("config/test.toml").unwrap();
-    std::fs::write(dir.join("test.toml"), format!("{profile}\n{extra}")).unwrap();
-    dir
-}
-
-fn load(extra: &str, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-    let dir = config_dir(extra);
-    let mut env: HashMap<String, String> = HashMap::from([("APP_ENV".into(), "test".into())]);
-    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let settings = Settings::load_with(&dir, env);
-    let _ = std::fs::remove_dir_all(&dir);
-    settings
-}
 
 fn two_issuers(a: &TestIssuer, b: &TestIssuer) -> Settings {
     load(

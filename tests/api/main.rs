@@ -3,6 +3,7 @@
 
 mod abuse;
 mod authorization;
+mod claim_rules;
 mod common;
 mod credentials;
 mod dev_issuer;
