@@ -109,7 +109,8 @@ pub struct AuthSettings {
     /// From `APP__AUTH__ISSUER` (and its sibling keys) and any `[[auth.issuers]]` tables; in
     /// development with neither, the built-in issuer.
     pub issuers: Vec<IssuerSettings>,
-    /// Tokens longer than this are rejected before any parsing. Defaults to 8192 bytes.
+    /// Tokens longer than this are rejected before any parsing. Defaults to 16384 bytes: Entra ID
+    /// tokens with many groups reach ~12 KB.
     pub max_token_bytes: usize,
     /// How many verified tokens are remembered to skip repeated signature checks; 0 disables.
     /// Defaults to 10000.

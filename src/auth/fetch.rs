@@ -41,7 +41,10 @@ impl std::fmt::Display for FetchError {
     }
 }
 
-/// A fetched document and how long its server says it stays fresh.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A fetched document (a leading UTF-8 byte-order mark dropped) and how long its server says it
+/// stays fresh.
 pub struct Fetched {
     pub body: Vec<u8>,
     /// `Cache-Control: max-age`; zero for `no-store` or `no-cache`; `None` when absent.
@@ -146,6 +149,10 @@ impl Fetcher {
                 return Err(too_large);
             }
             body.extend_from_slice(&chunk);
+        }
+        // RFC 8259 §8.1 lets a JSON parser ignore a byte-order mark; some issuers send one.
+        if body.starts_with(UTF8_BOM) {
+            body.drain(..UTF8_BOM.len());
         }
         Ok(Fetched { body, max_age })
     }

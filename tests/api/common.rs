@@ -132,6 +132,7 @@ struct IssuerState {
     cache_control: Mutex<Option<String>>,
     failing: Mutex<bool>,
     delay: Mutex<Option<std::time::Duration>>,
+    byte_order_mark: Mutex<bool>,
     jwks_hits: AtomicUsize,
     other_hits: AtomicUsize,
 }
@@ -201,6 +202,11 @@ impl TestIssuer {
         *self.state.failing.lock().unwrap() = failing;
     }
 
+    /// Start discovery and JWKS documents with a UTF-8 byte-order mark.
+    pub fn set_byte_order_mark(&self) {
+        *self.state.byte_order_mark.lock().unwrap() = true;
+    }
+
     /// Answer discovery with 404, as Zuplo's issuer does.
     pub fn disable_discovery(&self) {
         *self.state.discovery.lock().unwrap() = false;
@@ -212,7 +218,25 @@ async fn discovery(state: web::Data<IssuerState>) -> HttpResponse {
         return HttpResponse::NotFound().finish();
     }
     let url = state.url.get().unwrap();
-    HttpResponse::Ok().json(json!({ "issuer": url, "jwks_uri": format!("{url}/keys") }))
+    json_document(
+        &state,
+        HttpResponse::Ok(),
+        &json!({ "issuer": url, "jwks_uri": format!("{url}/keys") }),
+    )
+}
+
+/// A JSON response, led by a byte-order mark when the issuer is set to send one.
+fn json_document(
+    state: &IssuerState,
+    mut response: actix_web::HttpResponseBuilder,
+    document: &Value,
+) -> HttpResponse {
+    let mut body = Vec::new();
+    if *state.byte_order_mark.lock().unwrap() {
+        body.extend_from_slice("\u{feff}".as_bytes());
+    }
+    body.extend(serde_json::to_vec(document).unwrap());
+    response.content_type("application/json").body(body)
 }
 
 async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
@@ -228,7 +252,8 @@ async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
     if let Some(value) = state.cache_control.lock().unwrap().clone() {
         response.insert_header(("Cache-Control", value));
     }
-    response.json(state.jwks.lock().unwrap().clone())
+    let jwks = state.jwks.lock().unwrap().clone();
+    json_document(&state, response, &jwks)
 }
 
 async fn redirect(to: &'static str) -> HttpResponse {

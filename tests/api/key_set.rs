@@ -369,3 +369,16 @@ async fn a_token_of_another_issuer_with_an_unknown_kid_causes_no_fetch() {
     assert_eq!(reply.error_description(), "issuer mismatch");
     assert_eq!(issuer.jwks_hits(), hits);
 }
+
+#[actix_web::test]
+async fn documents_led_by_a_byte_order_mark_are_read() {
+    let issuer = TestIssuer::start(standard_jwks());
+    issuer.set_byte_order_mark();
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    let reply = me(&app, &sign(&keys().ed, &claims(&issuer.url))).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(issuer.jwks_hits(), 1, "through discovery and the JWKS");
+}

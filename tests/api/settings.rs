@@ -45,7 +45,7 @@ fn development_is_the_default_profile_with_its_documented_defaults() {
     assert_eq!(issuer.issuer, None, "the development issuer");
     assert_eq!(issuer.audience, vec![env!("CARGO_PKG_NAME")]);
     assert_eq!(issuer.leeway_seconds, 30);
-    assert_eq!(settings.auth.max_token_bytes, 8192);
+    assert_eq!(settings.auth.max_token_bytes, 16384);
     assert_eq!(settings.auth.refetch_cooldown_seconds, 30);
     assert_eq!(issuer.algorithms.len(), 9);
     assert!(!issuer.algorithms.contains(&Algorithm::HS256));
@@ -126,6 +126,37 @@ fn production_refuses_plain_http_except_to_loopback() {
     vars.push(("APP__AUTH__ISSUER", "http://127.0.0.1:9000"));
     vars.push(("APP__AUTH__JWKS_URI", "http://localhost:9000/jwks.json"));
     assert!(load(&vars).is_ok());
+}
+
+#[test]
+fn production_accepts_an_http_issuer_identifier_beside_an_https_jwks_uri() {
+    // AD FS names itself with an http URL; only what is fetched must be https.
+    let adfs = [
+        ("APP_ENV", "production"),
+        ("APP__AUTH__AUDIENCE", "https://api.example.com"),
+        (
+            "APP__AUTH__ISSUER",
+            "http://adfs.example.com/adfs/services/trust",
+        ),
+    ];
+    let mut with_keys = adfs.to_vec();
+    with_keys.push((
+        "APP__AUTH__JWKS_URI",
+        "https://adfs.example.com/adfs/discovery/keys",
+    ));
+    let settings = load(&with_keys).unwrap();
+    assert_eq!(
+        settings.auth.issuers[0].issuer.as_deref(),
+        Some("http://adfs.example.com/adfs/services/trust")
+    );
+
+    let error = load(&adfs).unwrap_err();
+    assert_eq!(error.key(), "APP__AUTH__ISSUER");
+    assert!(error.to_string().contains("APP__AUTH__JWKS_URI"), "{error}");
+
+    let mut plain_keys = adfs.to_vec();
+    plain_keys.push(("APP__AUTH__JWKS_URI", "http://adfs.example.com/keys"));
+    assert_eq!(refused_key(&plain_keys), "APP__AUTH__JWKS_URI");
 }
 
 #[test]

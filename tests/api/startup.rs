@@ -96,3 +96,35 @@ async fn readiness_answers_503_while_draining() {
     );
     assert_eq!(ready.body["status"], "draining");
 }
+
+#[actix_web::test]
+async fn a_12_kb_token_with_many_groups_passes_the_real_server() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let application = Application::build(settings(&issuer.url, &[]))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", application.port());
+    actix_web::rt::spawn(application.run_until_stopped());
+    for _ in 0..300 {
+        match reqwest::get(format!("{base}/ready")).await {
+            Ok(ready) if ready.status() == 200 => break,
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    let mut entra = claims(&issuer.url);
+    // Entra ID caps `groups` at 200 object ids in a JWT.
+    entra["groups"] = (0..200)
+        .map(|n| format!("{n:08x}-1c2d-4e5f-8a9b-0c1d2e3f4a5b"))
+        .collect();
+    let token = sign_as(&keys().rsa, keys().rsa.alg, Some(&keys().rsa.kid), &entra);
+    assert!((10_000..16_384).contains(&token.len()), "{}", token.len());
+
+    let response = reqwest::Client::new()
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+}
