@@ -1,12 +1,16 @@
 //! Typed settings, loaded once at startup from layered TOML files and `APP__SECTION__KEY`
 //! environment variables, and validated so that the rest of the service can trust every value.
 //!
-//! Layers, later ones winning: `config/default.toml`, `config/{APP_ENV}.toml`, then the
-//! environment. A bad value stops the service with one line naming the key and the fix.
+//! Layers, later ones winning: `default.toml`, `{APP_ENV}.toml` (each compiled in, with the file
+//! of the same name in `APP_CONFIG_DIR`, default `./config`, over it where present), then the
+//! environment. A bad value, or a key that names no setting, stops the service with one line
+//! naming the key and the fix.
 
 mod cors;
 mod issuers;
+mod layers;
 mod list;
+mod unknown;
 mod validate;
 
 use std::collections::HashMap;
@@ -198,31 +202,19 @@ impl DevIssuerSettings {
 }
 
 impl Settings {
-    /// Loads the profile named by `APP_ENV` from `./config` and the process environment.
+    /// Loads the profile named by `APP_ENV`, with the files of `APP_CONFIG_DIR` (default
+    /// `./config`) where present, and the process environment.
     pub fn load() -> Result<Self, SettingsError> {
-        Self::load_with(Path::new("config"), std::env::vars().collect())
+        let dir = std::env::var_os("APP_CONFIG_DIR").unwrap_or_else(|| "config".into());
+        Self::load_with(Path::new(&dir), std::env::vars().collect())
     }
 
     /// Loads from a configuration directory and an explicit set of environment variables, so
     /// tests can exercise every layer without touching the process environment.
     pub fn load_with(dir: &Path, vars: HashMap<String, String>) -> Result<Self, SettingsError> {
         let environment = Environment::from_vars(&vars)?;
-        let raw = config::Config::builder()
-            .add_source(config::File::from(dir.join("default.toml")).required(true))
-            .add_source(
-                config::File::from(dir.join(format!("{}.toml", environment.as_str())))
-                    .required(false),
-            )
-            .add_source(
-                config::Environment::with_prefix("APP")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .source(Some(vars)),
-            )
-            .build()
-            .map_err(SettingsError::from_source)?;
-        let raw: validate::RawSettings =
-            raw.try_deserialize().map_err(SettingsError::from_source)?;
+        let layered = layers::build(dir, environment, vars.clone())?;
+        let raw: validate::RawSettings = unknown::deserialize(layered, &vars)?;
         raw.validate(environment)
     }
 }

@@ -208,3 +208,80 @@ fn a_bad_configuration_stops_the_binary_with_one_line_naming_the_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_setting_that_names_nothing_is_refused_with_the_closest_real_name() {
+    let error = load(&[("APP__AUTH__LEEWAY_SECOND", "5")]).unwrap_err();
+    assert_eq!(error.key(), "APP__AUTH__LEEWAY_SECOND");
+    assert!(
+        error
+            .to_string()
+            .contains("did you mean APP__AUTH__LEEWAY_SECONDS?"),
+        "{error}"
+    );
+    let section = load(&[("APP__SERVR__PORT", "1")]).unwrap_err();
+    assert!(
+        section
+            .to_string()
+            .contains("did you mean APP__SERVER__PORT?"),
+        "{section}"
+    );
+    let unlike = load(&[("APP__AUTH__COLOUR", "red")]).unwrap_err();
+    assert_eq!(unlike.key(), "APP__AUTH__COLOUR");
+
+    let listed = crate::common::load_with_profile(
+        "[[auth.issuers]]\nissuer = \"https://issuer.example.com\"\naudience = \"a\"\naudiences = \"b\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(listed.key(), "auth.issuers[0].audiences");
+    assert!(
+        listed
+            .to_string()
+            .contains("did you mean auth.issuers[0].audience?"),
+        "{listed}"
+    );
+    assert!(
+        load(&[("APP__AUTH__REQUIRED_CLAIMS__TOKEN_USE", "access")]).is_ok(),
+        "claim names under required_claims are free"
+    );
+}
+
+fn service_binary() -> Command {
+    Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
+}
+
+#[test]
+fn the_binary_starts_from_any_directory_and_refuses_an_unknown_setting_there_too() {
+    let elsewhere = std::env::temp_dir();
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+
+    let healthcheck = service_binary()
+        .current_dir(&elsewhere)
+        .args(["healthcheck"])
+        .env("APP_ENV", "production")
+        .env("APP__AUTH__ISSUER", "https://issuer.example.com")
+        .env("APP__AUTH__AUDIENCE", "https://api.example.com")
+        .env("APP__SERVER__HOST", "127.0.0.1")
+        .env("APP__SERVER__PORT", &dead_port)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(healthcheck.stderr).unwrap();
+    assert_eq!(healthcheck.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("unhealthy"), "settings loaded: {stderr}");
+
+    let typo = service_binary()
+        .current_dir(&elsewhere)
+        .env("APP__AUTH__LEEWAY_SECOND", "5")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(typo.stderr).unwrap();
+    assert_eq!(typo.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("APP__AUTH__LEEWAY_SECONDS"), "{stderr}");
+}
