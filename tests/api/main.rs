@@ -15,6 +15,7 @@ mod key_selection;
 mod key_set;
 mod metrics;
 mod openapi;
+mod providers;
 mod settings;
 mod startup;
 mod token_cache;

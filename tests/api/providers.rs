@@ -1,0 +1,212 @@
+//! Tokens and key sets shaped as each provider sends them, verified with the settings the
+//! README gives for that provider ("Point it at your issuer").
+
+use actix_web::http::StatusCode;
+use jsonwebtoken::{Algorithm, Header};
+use serde_json::{Value, json};
+
+use crate::common::{TestIssuer, b64, get, keys, me, settings, sign_with_header, state};
+use crate::service;
+
+/// The RSA key as a provider publishes it: `kid`, `use`, the given members, in its own order.
+fn provider_jwk(kid: &str, extra: Value) -> Value {
+    let mut jwk = json!({ "kty": "RSA", "use": "sig", "kid": kid });
+    for (name, value) in extra.as_object().unwrap() {
+        jwk[name] = value.clone();
+    }
+    jwk["n"] = keys().rsa.jwk["n"].clone();
+    jwk["e"] = keys().rsa.jwk["e"].clone();
+    jwk
+}
+
+fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+#[actix_web::test]
+async fn entra_id_v2_access_tokens_verify_with_the_readme_settings() {
+    let x5t = b64([7u8; 20]);
+    let issuer = TestIssuer::start(json!({ "keys": [
+        // An encryption key and a signing key of another tenant's rotation beside ours.
+        { "kty": "RSA", "use": "enc", "kid": "enc-1", "n": keys().rogue_rsa.jwk["n"], "e": "AQAB" },
+        provider_jwk(&x5t, json!({ "x5t": x5t, "x5c": ["MIIDBTCCAe2gAwIBAgIQ"], "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0" })),
+    ] }));
+    let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let client = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
+    let rules = [
+        ("APP__AUTH__AUDIENCE", client),
+        ("APP__AUTH__REQUIRED_CLAIMS__TID", tenant),
+    ];
+    let state = state(&settings(&issuer.url, &rules)).await;
+    let app = service!(state);
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".to_owned());
+    header.x5t = Some(x5t.clone());
+    header.kid = Some(x5t);
+    let claims = json!({
+        "aud": client, "iss": issuer.url, "iat": now(), "nbf": now(), "exp": now() + 3600,
+        "aio": "ASQA2/8TAAAA", "azp": "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "azpacr": "0",
+        "name": "Alice", "oid": "a2f9f7c4-0e1b-4f5e-9d7a-3c9e2f1b5d6a", "preferred_username": "alice@contoso.com",
+        "rh": "0.AQ", "roles": ["admin"], "scp": "items.read items.write", "sub": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
+        "tid": tenant, "uti": "fqiBqXLPj0eQa82S-IYFAA", "ver": "2.0",
+    });
+
+    let reply = me(&app, &sign_with_header(&header, &keys().rsa, &claims)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let stats = get(
+        &app,
+        "/api/v1/admin/stats",
+        Some(&format!(
+            "Bearer {}",
+            sign_with_header(&header, &keys().rsa, &claims)
+        )),
+    )
+    .await;
+    assert_eq!(stats.status, StatusCode::OK, "app roles in `roles`");
+
+    let mut other_tenant = claims.clone();
+    other_tenant["tid"] = json!("00000000-0000-0000-0000-000000000000");
+    let reply = me(&app, &sign_with_header(&header, &keys().rsa, &other_tenant)).await;
+    assert_eq!(
+        reply.error_description(),
+        "claim tid does not have a required value"
+    );
+}
+
+#[actix_web::test]
+async fn cognito_access_and_id_tokens_verify_with_the_readme_settings() {
+    let issuer = TestIssuer::start(json!({ "keys": [
+        provider_jwk("1a2b3c4d5e6f7g8h9i0j=", json!({ "alg": "RS256" })),
+    ] }));
+    let client = "3n4b5urk1ft4fl3mg5e62d9ado";
+    let access_rules = [
+        ("APP__AUTH__AUDIENCE", client),
+        ("APP__AUTH__AUDIENCE_CLAIM", "client_id"),
+        ("APP__AUTH__REQUIRED_CLAIMS__TOKEN_USE", "access"),
+        ("APP__AUTH__ROLES_CLAIM", "cognito:groups"),
+    ];
+    let state_access = state(&settings(&issuer.url, &access_rules)).await;
+    let access_app = service!(state_access);
+    let id_rules = [
+        ("APP__AUTH__AUDIENCE", client),
+        ("APP__AUTH__REQUIRED_CLAIMS__TOKEN_USE", "id"),
+    ];
+    let state_id = state(&settings(&issuer.url, &id_rules)).await;
+    let id_app = service!(state_id);
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("1a2b3c4d5e6f7g8h9i0j=".to_owned());
+    header.typ = None;
+    let access = json!({
+        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "cognito:groups": ["admin"],
+        "iss": issuer.url, "version": 2, "client_id": client, "origin_jti": "bbbb",
+        "event_id": "cccc", "token_use": "access", "scope": "aws.cognito.signin.user.admin",
+        "auth_time": now(), "exp": now() + 3600, "iat": now(), "jti": "dddd", "username": "alice",
+    });
+    let id = json!({
+        "sub": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "cognito:groups": ["admin"],
+        "email_verified": true, "iss": issuer.url, "cognito:username": "alice",
+        "origin_jti": "bbbb", "aud": client, "event_id": "cccc", "token_use": "id",
+        "auth_time": now(), "exp": now() + 3600, "iat": now(), "jti": "eeee", "email": "alice@example.com",
+    });
+    let access_token = sign_with_header(&header, &keys().rsa, &access);
+    let id_token = sign_with_header(&header, &keys().rsa, &id);
+
+    let reply = me(&access_app, &access_token).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let stats = get(
+        &access_app,
+        "/api/v1/admin/stats",
+        Some(&format!("Bearer {access_token}")),
+    )
+    .await;
+    assert_eq!(stats.status, StatusCode::OK, "groups in cognito:groups");
+    assert_eq!(
+        me(&access_app, &id_token).await.error_description(),
+        "claim token_use does not have a required value",
+        "an ID token is no access token"
+    );
+    assert_eq!(me(&id_app, &id_token).await.status, StatusCode::OK);
+    assert_eq!(
+        me(&id_app, &access_token).await.error_description(),
+        "missing required claim",
+        "an access token has no aud"
+    );
+}
+
+#[actix_web::test]
+async fn keycloak_access_tokens_verify_with_the_readme_settings() {
+    let issuer = TestIssuer::start(json!({ "keys": [
+        provider_jwk("FJ86GcF3jTbNLOco4NvZkUCIUmfYCqoqtOQeMfbhNlE", json!({ "alg": "RS256", "x5c": ["MIICmzCCAYMCBgF"], "x5t": b64([1u8; 20]), "x5t#S256": b64([2u8; 32]) })),
+        { "kid": "enc-key", "kty": "RSA", "alg": "RSA-OAEP", "use": "enc", "n": keys().rogue_rsa.jwk["n"], "e": "AQAB" },
+    ] }));
+    let rules = [
+        ("APP__AUTH__AUDIENCE", "items-api"),
+        ("APP__AUTH__ROLES_CLAIM", "realm_access.roles"),
+        ("APP__AUTH__REQUIRED_CLAIMS__AZP", "web-app"),
+    ];
+    let state = state(&settings(&issuer.url, &rules)).await;
+    let app = service!(state);
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".to_owned());
+    header.kid = Some("FJ86GcF3jTbNLOco4NvZkUCIUmfYCqoqtOQeMfbhNlE".to_owned());
+    let claims = json!({
+        "exp": now() + 300, "iat": now(), "auth_time": now(), "jti": "onrtac:1b2c", "iss": issuer.url,
+        "aud": ["items-api", "account"], "sub": "f1e2d3c4", "typ": "Bearer", "azp": "web-app",
+        "sid": "5a6b", "acr": "1", "allowed-origins": ["https://app.example.com"],
+        "realm_access": { "roles": ["offline_access", "admin", "uma_authorization"] },
+        "resource_access": { "account": { "roles": ["manage-account"] } },
+        "scope": "openid email profile", "email_verified": true, "preferred_username": "alice",
+    });
+    let token = sign_with_header(&header, &keys().rsa, &claims);
+
+    let stats = get(
+        &app,
+        "/api/v1/admin/stats",
+        Some(&format!("Bearer {token}")),
+    )
+    .await;
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
+    let mut account_only = claims.clone();
+    account_only["aud"] = json!("account");
+    assert_eq!(
+        me(&app, &sign_with_header(&header, &keys().rsa, &account_only))
+            .await
+            .error_description(),
+        "audience mismatch",
+        "without the audience mapper"
+    );
+}
+
+#[actix_web::test]
+async fn ad_fs_access_tokens_naming_their_key_by_x5t_verify_with_the_readme_settings() {
+    let x5t = b64([5u8; 20]);
+    let issuer = TestIssuer::start(json!({ "keys": [
+        provider_jwk(&x5t, json!({ "alg": "RS256", "x5t": x5t, "x5c": ["MIIC3DCCAcSgAwIBAgIQ"] })),
+    ] }));
+    let adfs_issuer = format!("{}/adfs/services/trust", issuer.url);
+    let jwks_uri = format!("{}/keys", issuer.url);
+    let rules = [
+        ("APP__AUTH__JWKS_URI", jwks_uri.as_str()),
+        ("APP__AUTH__AUDIENCE", "urn:microsoft:userinfo"),
+        ("APP__AUTH__ROLES_CLAIM", "role"),
+    ];
+    let state = state(&settings(&adfs_issuer, &rules)).await;
+    let app = service!(state);
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".to_owned());
+    header.x5t = Some(x5t);
+    let claims = json!({
+        "aud": "urn:microsoft:userinfo", "iss": adfs_issuer, "iat": now(), "nbf": now(),
+        "exp": now() + 3600, "apptype": "Confidential", "appid": "c3d4", "authmethod": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+        "auth_time": "2026-12-01T08:00:00.000Z", "ver": "1.0", "scp": "openid", "role": "admin", "upn": "alice@contoso.com",
+    });
+    let token = sign_with_header(&header, &keys().rsa, &claims);
+
+    let stats = get(
+        &app,
+        "/api/v1/admin/stats",
+        Some(&format!("Bearer {token}")),
+    )
+    .await;
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
+}
