@@ -129,10 +129,12 @@ struct IssuerState {
     url: OnceLock<String>,
     jwks: Mutex<Value>,
     discovery: Mutex<bool>,
+    discovery_issuer: Mutex<Option<String>>,
     cache_control: Mutex<Option<String>>,
     failing: Mutex<bool>,
     delay: Mutex<Option<std::time::Duration>>,
     byte_order_mark: Mutex<bool>,
+    content_type: Mutex<Option<String>>,
     jwks_hits: AtomicUsize,
     other_hits: AtomicUsize,
 }
@@ -202,9 +204,19 @@ impl TestIssuer {
         *self.state.failing.lock().unwrap() = failing;
     }
 
+    /// Serve discovery and JWKS documents as this media type, as providers variously do.
+    pub fn set_content_type(&self, value: &str) {
+        *self.state.content_type.lock().unwrap() = Some(value.to_owned());
+    }
+
     /// Start discovery and JWKS documents with a UTF-8 byte-order mark.
     pub fn set_byte_order_mark(&self) {
         *self.state.byte_order_mark.lock().unwrap() = true;
+    }
+
+    /// Name this issuer in the discovery document (by default, its URL).
+    pub fn set_discovery_issuer(&self, issuer: &str) {
+        *self.state.discovery_issuer.lock().unwrap() = Some(issuer.to_owned());
     }
 
     /// Answer discovery with 404, as Zuplo's issuer does.
@@ -218,10 +230,11 @@ async fn discovery(state: web::Data<IssuerState>) -> HttpResponse {
         return HttpResponse::NotFound().finish();
     }
     let url = state.url.get().unwrap();
+    let issuer = state.discovery_issuer.lock().unwrap().clone();
     json_document(
         &state,
         HttpResponse::Ok(),
-        &json!({ "issuer": url, "jwks_uri": format!("{url}/keys") }),
+        &json!({ "issuer": issuer.as_deref().unwrap_or(url), "jwks_uri": format!("{url}/keys") }),
     )
 }
 
@@ -236,7 +249,10 @@ fn json_document(
         body.extend_from_slice("\u{feff}".as_bytes());
     }
     body.extend(serde_json::to_vec(document).unwrap());
-    response.content_type("application/json").body(body)
+    let content_type = state.content_type.lock().unwrap().clone();
+    response
+        .content_type(content_type.as_deref().unwrap_or("application/json"))
+        .body(body)
 }
 
 async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {

@@ -210,3 +210,163 @@ async fn ad_fs_access_tokens_naming_their_key_by_x5t_verify_with_the_readme_sett
     .await;
     assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
 }
+
+#[actix_web::test]
+async fn zuplo_eddsa_tokens_verify_with_the_readme_settings() {
+    let mut jwk = keys().ed.jwk.clone();
+    jwk["kid"] = json!("zuplo-key-2026-11");
+    jwk["alg"] = json!("EdDSA");
+    jwk["use"] = json!("sig");
+    let issuer = TestIssuer::start(json!({ "keys": [jwk] }));
+    issuer.disable_discovery();
+    let rules = [
+        ("APP__AUTH__AUDIENCE", "https://api.example.com"),
+        ("APP__AUTH__REQUIRED_CLAIMS__ACCOUNT", "my-account"),
+        ("APP__AUTH__MAX_TOKEN_LIFETIME_SECONDS", "300"),
+    ];
+    let state = state(&settings(&issuer.url, &rules)).await;
+    let app = service!(state);
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some("zuplo-key-2026-11".to_owned());
+    let claims = json!({
+        "sub": "consumer-alice", "aud": "https://api.example.com", "iss": issuer.url,
+        "iat": now(), "exp": now() + 300, "account": "my-account", "project": "my-project",
+        "deployment": "copper-bedbug-main-53c4947", "role": "admin", "custom": "value",
+    });
+
+    let reply = me(&app, &sign_with_header(&header, &keys().ed, &claims)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mut long_lived = claims.clone();
+    long_lived["exp"] = json!(now() + 3600);
+    assert_eq!(
+        me(&app, &sign_with_header(&header, &keys().ed, &long_lived))
+            .await
+            .error_description(),
+        "token lifetime too long"
+    );
+    let mut other_account = claims.clone();
+    other_account["account"] = json!("someone-else");
+    assert_eq!(
+        me(&app, &sign_with_header(&header, &keys().ed, &other_account))
+            .await
+            .error_description(),
+        "claim account does not have a required value"
+    );
+}
+
+#[actix_web::test]
+async fn auth0_access_tokens_verify_with_the_readme_settings() {
+    let issuer = TestIssuer::start(json!({ "keys": [
+        provider_jwk("NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg", json!({ "x5t": b64([4u8; 20]), "x5c": ["MIIDDTCCAfWgAwIBAgIJ"], "alg": "RS256" })),
+        provider_jwk("second-signing-key", json!({ "alg": "RS256" })),
+    ] }));
+    issuer.set_content_type("application/json; charset=utf-8");
+    // Auth0's issuer, in tokens and in discovery alike, ends with a slash.
+    let tenant = format!("{}/", issuer.url);
+    issuer.set_discovery_issuer(&tenant);
+    let rules = [
+        ("APP__AUTH__AUDIENCE", "https://api.example.com"),
+        ("APP__AUTH__ROLES_CLAIM", "https://api.example.com/roles"),
+    ];
+    let state = state(&settings(&tenant, &rules)).await;
+    let app = service!(state);
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".to_owned());
+    header.kid = Some("NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg".to_owned());
+    let claims = json!({
+        "https://api.example.com/roles": ["admin"], "iss": tenant, "sub": "auth0|64f0c2a1",
+        "aud": ["https://api.example.com", format!("{tenant}userinfo")], "iat": now(),
+        "exp": now() + 86400, "scope": "openid profile email", "azp": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH",
+        "permissions": ["items:read", "items:write"],
+    });
+    let token = sign_with_header(&header, &keys().rsa, &claims);
+
+    let stats = get(
+        &app,
+        "/api/v1/admin/stats",
+        Some(&format!("Bearer {token}")),
+    )
+    .await;
+    assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
+    let items = get(&app, "/api/v1/items", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(
+        items.status,
+        StatusCode::OK,
+        "permissions grant scopes: {}",
+        items.body
+    );
+}
+
+#[actix_web::test]
+async fn okta_access_tokens_verify_with_the_readme_settings() {
+    let issuer = TestIssuer::start(json!({ "keys": [
+        provider_jwk("Hg1mV8Jx4dQ2vXb0kPz3sT9yR6uWqE5nLcOaIfGhJk", json!({ "alg": "RS256" })),
+    ] }));
+    let rules = [
+        ("APP__AUTH__AUDIENCE", "api://default"),
+        ("APP__AUTH__ROLES_CLAIM", "groups"),
+    ];
+    let state = state(&settings(&issuer.url, &rules)).await;
+    let app = service!(state);
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = None;
+    header.kid = Some("Hg1mV8Jx4dQ2vXb0kPz3sT9yR6uWqE5nLcOaIfGhJk".to_owned());
+    let claims = json!({
+        "ver": 1, "jti": "AT.lFBaXsgGkPGp0sCK3sJxVOKwj8Qd", "iss": issuer.url, "aud": "api://default",
+        "iat": now(), "exp": now() + 3600, "cid": "0oa1b2c3d4", "uid": "00u1b2c3d4",
+        "scp": ["openid", "items:read"], "auth_time": now(), "sub": "alice@example.com", "groups": ["Everyone", "admin"],
+    });
+    let token = sign_with_header(&header, &keys().rsa, &claims);
+
+    let items = get(&app, "/api/v1/items", Some(&format!("Bearer {token}"))).await;
+    assert_eq!(
+        items.status,
+        StatusCode::OK,
+        "scp as an array: {}",
+        items.body
+    );
+    let stats = get(
+        &app,
+        "/api/v1/admin/stats",
+        Some(&format!("Bearer {token}")),
+    )
+    .await;
+    assert_eq!(stats.status, StatusCode::OK, "groups as roles");
+}
+
+#[actix_web::test]
+async fn google_id_tokens_verify_with_the_readme_settings() {
+    let issuer = TestIssuer::start(json!({ "keys": [
+        { "e": "AQAB", "kty": "RSA", "n": keys().rogue_rsa.jwk["n"], "alg": "RS256", "use": "sig", "kid": "a4313e7fd1e9e2a4dde3b2e2ea7b8f2a5f81a05f" },
+        { "n": keys().rsa.jwk["n"], "use": "sig", "kty": "RSA", "alg": "RS256", "kid": "6a906ec119d7ba46a6a43ef1ea842e34a8ee08b4", "e": "AQAB" },
+    ] }));
+    issuer.set_content_type("application/json; charset=UTF-8");
+    issuer.set_cache_control("public, max-age=19756, must-revalidate, no-transform");
+    let client = "407408718192.apps.googleusercontent.com";
+    let rules = [
+        ("APP__AUTH__AUDIENCE", client),
+        ("APP__AUTH__REQUIRED_CLAIMS__HD", "example.com"),
+    ];
+    let state = state(&settings(&issuer.url, &rules)).await;
+    let app = service!(state);
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".to_owned());
+    header.kid = Some("6a906ec119d7ba46a6a43ef1ea842e34a8ee08b4".to_owned());
+    let claims = json!({
+        "iss": issuer.url, "azp": client, "aud": client, "sub": "110169484474386276334",
+        "hd": "example.com", "email": "alice@example.com", "email_verified": true,
+        "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q", "name": "Alice", "iat": now(), "exp": now() + 3600,
+    });
+
+    let reply = me(&app, &sign_with_header(&header, &keys().rsa, &claims)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let mut consumer = claims.clone();
+    consumer.as_object_mut().unwrap().remove("hd");
+    assert_eq!(
+        me(&app, &sign_with_header(&header, &keys().rsa, &consumer))
+            .await
+            .error_description(),
+        "claim hd does not have a required value",
+        "an account outside the Workspace domain"
+    );
+}
