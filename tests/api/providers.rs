@@ -370,3 +370,31 @@ async fn google_id_tokens_verify_with_the_readme_settings() {
         "an account outside the Workspace domain"
     );
 }
+
+#[actix_web::test]
+async fn pingfederate_access_tokens_without_aud_verify_with_the_readme_settings() {
+    let issuer = TestIssuer::start(json!({ "keys": [
+        { "kty": "EC", "kid": "pf-ec-1", "use": "sig", "x": keys().ec.jwk["x"], "y": keys().ec.jwk["y"], "crv": "P-256" },
+        provider_jwk("pf-rsa-1", json!({ "x5t": b64([6u8; 20]), "x5c": ["MIIDRzCCAi+gAwIBAgIG"] })),
+    ] }));
+    let rules = [
+        ("APP__AUTH__AUDIENCE", "ac_client"),
+        ("APP__AUTH__AUDIENCE_CLAIM", "client_id"),
+    ];
+    let state = state(&settings(&issuer.url, &rules)).await;
+    let app = service!(state);
+    let claims = json!({
+        "scope": ["openid", "items:read"], "client_id": "ac_client", "iss": issuer.url,
+        "sub": "alice", "Username": "alice", "exp": now() + 7200, "iat": now(),
+    });
+    for (alg, kid, key) in [
+        (Algorithm::RS256, "pf-rsa-1", &keys().rsa),
+        (Algorithm::ES256, "pf-ec-1", &keys().ec),
+    ] {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.to_owned());
+        let token = sign_with_header(&header, key, &claims);
+        let items = get(&app, "/api/v1/items", Some(&format!("Bearer {token}"))).await;
+        assert_eq!(items.status, StatusCode::OK, "{alg:?}: {}", items.body);
+    }
+}
