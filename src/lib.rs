@@ -17,3 +17,4 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod token_type;

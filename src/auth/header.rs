@@ -13,6 +13,7 @@ use serde::de::IgnoredAny;
 use super::charset::is_base64url;
 use super::error::TokenError;
 use super::keys::KeyName;
+use crate::token_type::{ACCEPTED_TYPES, media_type};
 
 /// The parts of the header that decide how a token is verified.
 #[derive(Debug)]
@@ -86,19 +87,6 @@ impl TokenHeader {
             (None, None, None) => KeyName::Unnamed,
         };
         Ok(Self { alg, key, typ })
-    }
-}
-
-/// The token types accepted at all: `jwt` (RFC 7519) and `at+jwt` (RFC 9068).
-pub const ACCEPTED_TYPES: [&str; 2] = ["jwt", "at+jwt"];
-
-/// A `typ` compared as a media type: case-insensitive, with or without the `application/`
-/// prefix (RFC 7515 §4.1.9).
-pub fn media_type(typ: &str) -> String {
-    let typ = typ.to_ascii_lowercase();
-    match typ.strip_prefix("application/") {
-        Some(short) => short.to_owned(),
-        None => typ,
     }
 }
 

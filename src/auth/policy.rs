@@ -8,7 +8,6 @@ use serde_json::{Map, Value};
 
 use super::caller::RolesClaim;
 use super::error::TokenError;
-use super::header::media_type;
 
 /// The policy of one trusted issuer.
 #[derive(Debug, Clone)]
@@ -128,11 +127,6 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-/// `require_typ` as configured, normalised the way headers are.
-pub fn required_type(configured: &str) -> String {
-    media_type(configured)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,7 +210,7 @@ mod tests {
     #[test]
     fn a_required_type_must_be_present_and_equal() {
         let mut strict = policy();
-        strict.require_typ = Some(required_type("application/AT+JWT"));
+        strict.require_typ = Some(crate::token_type::media_type("application/AT+JWT"));
         assert_eq!(strict.check(Some("at+jwt"), &Map::new()), Ok(()));
         assert_eq!(
             strict.check(Some("jwt"), &Map::new()),

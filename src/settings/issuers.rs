@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::validate::{check_url, parse_algorithms, positive};
 use super::{IssuerSettings, SettingsError, list};
-use crate::auth::header::{ACCEPTED_TYPES, media_type};
+use crate::token_type::{ACCEPTED_TYPES, media_type};
 
 const MAX_LEEWAY_SECONDS: u64 = 300;
 
