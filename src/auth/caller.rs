@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::future::{Ready, ready};
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
@@ -30,9 +31,13 @@ impl RolesClaim {
     }
 }
 
-/// The verified caller of a protected route.
+/// The verified caller of a protected route. Built once per token (and remembered with it by
+/// the verified-token cache), so cloning it per request is one reference count.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct Caller(Arc<Permissions>);
+
+#[derive(Debug)]
+struct Permissions {
     claims: VerifiedClaims,
     scopes: BTreeSet<String>,
     roles: BTreeSet<String>,
@@ -46,31 +51,32 @@ impl Caller {
             scopes.extend(words(claims.get(name)));
         }
         let roles = words(roles_claim.find(&claims)).collect();
-        Self {
+        Self(Arc::new(Permissions {
             claims,
             scopes,
             roles,
-        }
+        }))
     }
 
     /// The `sub` claim, when the issuer sets one.
     pub fn subject(&self) -> Option<&str> {
-        self.claims.subject()
+        self.0.claims.subject()
     }
 
     /// The verified issuer.
     pub fn issuer(&self) -> &str {
-        self.claims.issuer()
+        self.0.claims.issuer()
     }
 
     /// The audiences the token names.
     pub fn audience(&self) -> Vec<&str> {
-        words_ref(self.claims.get("aud")).collect()
+        words_ref(self.0.claims.get("aud")).collect()
     }
 
     /// When the token expires, in seconds since the Unix epoch.
     pub fn expires_at(&self) -> u64 {
-        self.claims
+        self.0
+            .claims
             .get("exp")
             .and_then(Value::as_u64)
             .unwrap_or_default()
@@ -78,25 +84,25 @@ impl Caller {
 
     /// Every scope or permission granted, normalised.
     pub fn scopes(&self) -> &BTreeSet<String> {
-        &self.scopes
+        &self.0.scopes
     }
 
     /// Every role granted.
     pub fn roles(&self) -> &BTreeSet<String> {
-        &self.roles
+        &self.0.roles
     }
 
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.contains(scope)
+        self.0.scopes.contains(scope)
     }
 
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles.contains(role)
+        self.0.roles.contains(role)
     }
 
     /// All verified claims, for custom fields.
     pub fn claims(&self) -> &VerifiedClaims {
-        &self.claims
+        &self.0.claims
     }
 }
 
@@ -113,17 +119,31 @@ fn words_ref(value: Option<&Value>) -> Box<dyn Iterator<Item = &str> + '_> {
     }
 }
 
-/// Available on routes behind the bearer validator, which builds the caller once per request
-/// with its issuer's roles claim; elsewhere it fails closed with a 401.
+/// Available on routes behind the bearer validator, which puts the caller (built with its
+/// issuer's roles claim) on the request; elsewhere it fails closed with a 401.
 impl FromRequest for Caller {
     type Error = Rejection;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(Caller::of(req))
+    }
+}
+
+/// The caller's claims, for handlers that want nothing else; the same 401 elsewhere.
+impl FromRequest for VerifiedClaims {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(Caller::of(req).map(|caller| caller.claims().clone()))
+    }
+}
+
+impl Caller {
+    fn of(req: &HttpRequest) -> Result<Self, Rejection> {
         let caller = req.extensions().get::<Caller>().cloned();
-        ready(
-            caller.ok_or_else(|| Rejection::new(AuthError::MissingCredentials, Challenge::of(req))),
-        )
+        caller.ok_or_else(|| Rejection::new(AuthError::MissingCredentials, Challenge::of(req)))
     }
 }
 

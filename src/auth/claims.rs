@@ -1,15 +1,10 @@
-//! The verified claims of the current request, handed to handlers through an extractor so that
-//! no handler ever parses a token again.
+//! The verified claims of the current request, handed to handlers through an extractor (see
+//! [`Caller`](super::Caller)) so that no handler ever parses a token again.
 
-use std::future::{Ready, ready};
 use std::sync::Arc;
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde::Serialize;
 use serde_json::{Map, Value};
-
-use super::error::{AuthError, Challenge, Rejection};
 
 /// Claims of a token whose signature, issuer, audience and lifetime have been verified.
 /// Cloning is cheap: the claims are parsed once and shared.
@@ -38,19 +33,5 @@ impl VerifiedClaims {
     /// Any claim by name, for custom fields.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name)
-    }
-}
-
-/// Available on routes behind the bearer validator. Elsewhere extraction fails closed with the
-/// same 401 a request without a token gets.
-impl FromRequest for VerifiedClaims {
-    type Error = Rejection;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let claims = req.extensions().get::<VerifiedClaims>().cloned();
-        ready(
-            claims.ok_or_else(|| Rejection::new(AuthError::MissingCredentials, Challenge::of(req))),
-        )
     }
 }

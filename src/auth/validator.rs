@@ -101,10 +101,7 @@ pub async fn validate(
             if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
                 metrics.auth_accepted();
             }
-            let mut extensions = req.extensions_mut();
-            extensions.insert(caller.claims().clone());
-            extensions.insert(caller);
-            drop(extensions);
+            req.extensions_mut().insert(caller);
             Ok(req)
         }
         Err(error) => {
