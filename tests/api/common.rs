@@ -255,8 +255,11 @@ fn json_document(
         .body(body)
 }
 
+/// The JWKS as it was when the request arrived, held back by any delay, as a slow network or
+/// cache in front of the issuer would deliver it.
 async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
     state.jwks_hits.fetch_add(1, Ordering::SeqCst);
+    let jwks = state.jwks.lock().unwrap().clone();
     let delay = *state.delay.lock().unwrap();
     if let Some(delay) = delay {
         actix_web::rt::time::sleep(delay).await;
@@ -268,7 +271,6 @@ async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
     if let Some(value) = state.cache_control.lock().unwrap().clone() {
         response.insert_header(("Cache-Control", value));
     }
-    let jwks = state.jwks.lock().unwrap().clone();
     json_document(&state, response, &jwks)
 }
 

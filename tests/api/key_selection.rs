@@ -317,3 +317,32 @@ async fn verified_tokens_stay_cached_across_a_refresh_that_changed_no_key() {
     assert_eq!(metric(&app, hits).await, 1.0);
     assert_eq!(metric(&app, misses).await, 1.0, "only the first use missed");
 }
+
+#[actix_web::test]
+async fn a_miss_during_a_fetch_that_left_before_its_key_was_published_fetches_again() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let cooldown = [("APP__AUTH__REFETCH_COOLDOWN_SECONDS", "30")];
+    let state = state(&settings(&issuer.url, &cooldown)).await;
+    let app = service!(state);
+    issuer.set_delay(Duration::from_millis(400));
+    let store = std::sync::Arc::clone(state.stores().next().unwrap());
+    let scheduled = actix_web::rt::spawn(async move { store.refresh().await });
+    eventually("the scheduled fetch is under way", || {
+        issuer.jwks_hits() == 2
+    })
+    .await;
+    let late = rsa_key("published-during-the-fetch");
+    let mut jwks = standard_jwks();
+    jwks["keys"].as_array_mut().unwrap().push(late.jwk.clone());
+    issuer.set_jwks(jwks);
+
+    let reply = me(&app, &sign(&late, &claims(&issuer.url))).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        issuer.jwks_hits(),
+        3,
+        "the fetch under way, then one of its own"
+    );
+    scheduled.await.unwrap().unwrap();
+}

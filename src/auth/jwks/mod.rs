@@ -10,6 +10,7 @@
 //! fetch flood; requests that miss while such a refetch is in flight wait for it and are judged
 //! on its result.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwapOption;
@@ -105,6 +106,13 @@ impl LoadedSet {
     }
 }
 
+/// What the fetch lock guards: where the JWKS is (found once by discovery), and the number of
+/// the last fetch to finish.
+struct Fetching {
+    resolved_uri: Option<Url>,
+    finished: u64,
+}
+
 /// One refetch caused by a token the set could not serve. Every request that misses before it
 /// is done waits for it; once done, it answers for the rest of the cooldown.
 struct Refetch {
@@ -119,7 +127,9 @@ pub struct JwksStore {
     metrics: Arc<Metrics>,
     current: ArcSwapOption<LoadedSet>,
     /// Held for the whole of a fetch: concurrent refreshes wait and then reuse its result.
-    refresh: tokio::sync::Mutex<Option<Url>>,
+    refresh: tokio::sync::Mutex<Fetching>,
+    /// How many fetches have started; each is numbered by it.
+    fetches_started: AtomicU64,
     last_refetch: Mutex<Option<Arc<Refetch>>>,
     last_error: Mutex<Option<String>>,
     /// Set once the service shuts down; the refresher then ends.
@@ -131,7 +141,11 @@ impl JwksStore {
     pub fn new(source: JwksSource, fetcher: Fetcher, metrics: Arc<Metrics>) -> Self {
         Self {
             metrics,
-            refresh: tokio::sync::Mutex::new(source.jwks_uri.clone()),
+            refresh: tokio::sync::Mutex::new(Fetching {
+                resolved_uri: source.jwks_uri.clone(),
+                finished: 0,
+            }),
+            fetches_started: AtomicU64::new(0),
             source,
             fetcher,
             current: ArcSwapOption::empty(),
@@ -164,14 +178,18 @@ impl JwksStore {
         true
     }
 
-    /// Fetches and swaps in a new key set. Concurrent callers share one fetch.
+    /// Fetches and swaps in a new key set. Concurrent callers share one fetch, but only one that
+    /// started after they called: a fetch already under way may have left before a key the
+    /// caller needs was published.
     pub async fn refresh(&self) -> Result<(), RefreshError> {
-        let before = self.snapshot();
-        let mut resolved_uri = self.refresh.lock().await;
-        if !same_set(&before, &self.snapshot()) {
+        let started_before = self.fetches_started.load(Ordering::Acquire);
+        let mut fetching = self.refresh.lock().await;
+        if fetching.finished > started_before {
             return Ok(());
         }
-        let outcome = self.fetch_set(&mut resolved_uri).await;
+        let number = self.fetches_started.fetch_add(1, Ordering::AcqRel) + 1;
+        let outcome = self.fetch_set(&mut fetching.resolved_uri).await;
+        fetching.finished = number;
         self.metrics
             .jwks_fetch(&self.source.issuer, outcome.is_ok());
         match outcome {
@@ -363,13 +381,5 @@ impl JwksStore {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
         }
-    }
-}
-
-fn same_set(a: &Option<Arc<LoadedSet>>, b: &Option<Arc<LoadedSet>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        (None, None) => true,
-        _ => false,
     }
 }
