@@ -162,5 +162,13 @@ mod tests {
                 "{token}"
             );
         }
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#);
+        for token in [format!("{header}..c2ln"), format!("{header}.e30.")] {
+            assert_eq!(
+                TokenHeader::parse(&token, &[Algorithm::RS256]).unwrap_err(),
+                TokenError::Malformed,
+                "an empty segment beside a good header: {token}"
+            );
+        }
     }
 }

@@ -374,6 +374,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn key_names_describe_themselves_for_diagnostics() {
+        let names = [
+            KeyName::Kid("k1".to_owned()),
+            KeyName::X5t("t1".to_owned()),
+            KeyName::X5tS256("s1".to_owned()),
+            KeyName::Unnamed,
+        ];
+        let described: Vec<String> = names.iter().map(KeyName::describe).collect();
+        assert_eq!(described, ["kid k1", "x5t t1", "x5t#S256 s1", "no kid"]);
+    }
+
+    #[test]
     fn modulus_bits_ignores_leading_zero_bytes() {
         let mut n = vec![0u8, 0x80];
         n.extend([0u8; 255]);
