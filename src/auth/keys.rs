@@ -374,6 +374,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_unusable_key_type_is_skipped_with_its_own_reason() {
+        let body = br#"{"keys":[
+            {"kty":"OKP","crv":"Ed25519","kid":"good","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty":"OKP","crv":"Ed448","kid":"ed448","x":"X9dEm1m0Yf0s54fsYWrUah2hNCSFpw4fig6nXYDpZ3jt8SR2m0bHBhvWeD3x5Q9s0foavq_oJWGA"},
+            {"kty":"OKP","crv":"P-256","kid":"okp-p256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty":"oct","kid":"hmac","k":"c2VjcmV0"}
+        ]}"#;
+        let set = KeySet::parse(body, &[Algorithm::EdDSA], 10, None).unwrap();
+        let reasons: Vec<(&str, &str)> = set
+            .skipped()
+            .iter()
+            .map(|s| (s.kid.as_deref().unwrap(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("ed448", "unsupported key type"),
+                ("okp-p256", "unsupported OKP curve"),
+                ("hmac", "symmetric keys are never trusted")
+            ]
+        );
+        assert_eq!(set.kids(), ["good"]);
+    }
+
+    #[test]
     fn key_names_describe_themselves_for_diagnostics() {
         let names = [
             KeyName::Kid("k1".to_owned()),
