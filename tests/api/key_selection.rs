@@ -346,3 +346,44 @@ async fn a_miss_during_a_fetch_that_left_before_its_key_was_published_fetches_ag
     );
     scheduled.await.unwrap().unwrap();
 }
+
+#[actix_web::test]
+async fn a_key_declaring_its_alg_verifies_that_algorithm_alone() {
+    let keys = keys();
+    let declared = [
+        (&keys.rsa, Algorithm::RS256, "RS256"),
+        (&keys.rsa, Algorithm::RS384, "RS384"),
+        (&keys.rsa, Algorithm::RS512, "RS512"),
+        (&keys.rsa, Algorithm::PS256, "PS256"),
+        (&keys.rsa, Algorithm::PS384, "PS384"),
+        (&keys.rsa, Algorithm::PS512, "PS512"),
+        (&keys.ec, Algorithm::ES256, "ES256"),
+        (&keys.ec384, Algorithm::ES384, "ES384"),
+        (&keys.ed, Algorithm::EdDSA, "EdDSA"),
+    ];
+    let entries: Vec<Value> = declared
+        .iter()
+        .map(|(key, _, name)| published(&key.jwk, name, json!({ "alg": name })))
+        .collect();
+    let issuer = TestIssuer::start(json!({ "keys": entries }));
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    for (key, alg, name) in declared {
+        let token = sign_as(key, alg, Some(name), &claims(&issuer.url));
+        let reply = me(&app, &token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{name}: {}", reply.body);
+    }
+    let other = sign_as(
+        &keys.rsa,
+        Algorithm::RS256,
+        Some("PS256"),
+        &claims(&issuer.url),
+    );
+    assert_eq!(
+        me(&app, &other).await.error_description(),
+        "algorithm does not match key"
+    );
+    let ready = get(&app, "/ready", None).await;
+    assert_eq!(ready.body["issuers"][0]["skipped"], json!([]));
+}
