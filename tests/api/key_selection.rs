@@ -387,3 +387,53 @@ async fn a_key_declaring_its_alg_verifies_that_algorithm_alone() {
     let ready = get(&app, "/ready", None).await;
     assert_eq!(ready.body["issuers"][0]["skipped"], json!([]));
 }
+
+#[actix_web::test]
+async fn across_the_real_servers_workers_a_rotation_refuses_no_valid_request() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let overrides = [
+        ("APP__AUTH__REFETCH_COOLDOWN_SECONDS", "30"),
+        ("APP__SERVER__WORKERS", "2"),
+    ];
+    let application = app::startup::Application::build(settings(&issuer.url, &overrides))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", application.port());
+    actix_web::rt::spawn(application.run_until_stopped());
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        match client.get(format!("{base}/ready")).send().await {
+            Ok(ready) if ready.status() == 200 => break,
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    let rotated = rsa_key("rotated-under-load");
+    let mut jwks = standard_jwks();
+    jwks["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(rotated.jwk.clone());
+    issuer.set_jwks(jwks);
+    issuer.set_delay(Duration::from_millis(300));
+
+    let requests = (0..100).map(|n| {
+        let mut claims = claims(&issuer.url);
+        claims["jti"] = json!(n);
+        let request = client
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(sign(&rotated, &claims));
+        async move { request.send().await.map(|r| r.status().as_u16()) }
+    });
+    let statuses: Vec<u16> = join_all(requests)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        issuer.jwks_hits(),
+        2,
+        "the initial fetch and one shared refetch"
+    );
+}
