@@ -158,6 +158,22 @@ mod tests {
     }
 
     #[test]
+    fn the_registered_claims_are_read_as_their_types() {
+        let full = caller(
+            json!({"sub": "alice", "iss": "https://issuer", "aud": ["a", "b", 7], "exp": 1_800_000_000}),
+            "roles",
+        );
+        assert_eq!(full.subject(), Some("alice"));
+        assert_eq!(full.issuer(), "https://issuer");
+        assert_eq!(full.audience(), ["a", "b"]);
+        assert_eq!(full.expires_at(), 1_800_000_000);
+        let single = caller(json!({"aud": "only"}), "roles");
+        assert_eq!(single.audience(), ["only"]);
+        assert_eq!(single.expires_at(), 0);
+        assert_eq!(single.subject(), None);
+    }
+
+    #[test]
     fn scopes_from_every_vendor_shape_are_merged() {
         let merged = caller(
             json!({"scope": "a b", "scp": ["c"], "permissions": ["d", "a"]}),
