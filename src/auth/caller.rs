@@ -191,6 +191,11 @@ mod tests {
             "realm_access.roles",
         );
         assert!(keycloak.has_role("admin"));
+        assert_eq!(
+            keycloak.roles().iter().collect::<Vec<_>>(),
+            ["admin"],
+            "every role granted, and only those"
+        );
         let auth0 = caller(
             json!({"https://example.com/roles": ["ops"]}),
             "https://example.com/roles",
