@@ -6,7 +6,9 @@
 //! environment. A bad value, or a key that names no setting, stops the service with one line
 //! naming the key and the fix.
 
+mod checks;
 mod cors;
+mod error;
 mod issuers;
 mod layers;
 mod list;
@@ -21,8 +23,9 @@ use jsonwebtoken::Algorithm;
 use crate::logging::LogFormat;
 use serde::Deserialize;
 
+pub use checks::is_loopback;
 pub use cors::CorsSettings;
-pub use validate::{SettingsError, is_loopback};
+pub use error::SettingsError;
 
 /// The profile selected by `APP_ENV`. Defaults to `development`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

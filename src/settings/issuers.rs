@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::validate::{check_url, parse_algorithms, positive};
+use super::checks::{check_url, parse_algorithms, positive};
 use super::{IssuerSettings, SettingsError, list};
 use crate::token_type::{ACCEPTED_TYPES, media_type};
 

@@ -1,0 +1,133 @@
+//! Checks more than one section of the settings shares: URLs, positive numbers, and the
+//! algorithm allowlist.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use jsonwebtoken::Algorithm;
+use reqwest::Url;
+
+use super::SettingsError;
+
+/// Every asymmetric JWS algorithm the crypto backend verifies; the default allowlist.
+pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+pub(super) fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
+    if value == 0 {
+        return Err(SettingsError::new(
+            key,
+            "0 is not allowed",
+            "use a positive number",
+        ));
+    }
+    Ok(())
+}
+
+/// An absolute http(s) URL; with `require_https`, plain http only to a loopback host.
+pub(super) fn check_url(key: &str, value: &str, require_https: bool) -> Result<(), SettingsError> {
+    let url = Url::parse(value).map_err(|error| {
+        SettingsError::new(
+            key,
+            format!("`{value}` is not an absolute URL ({error})"),
+            "use a full URL such as https://issuer.example.com/",
+        )
+    })?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if !require_https || is_loopback(&url) => Ok(()),
+        "http" => Err(SettingsError::new(
+            key,
+            format!("`{value}` is plain http in production"),
+            "use an https URL (plain http is allowed only to a loopback host)",
+        )),
+        scheme => Err(SettingsError::new(
+            key,
+            format!("the `{scheme}` scheme is not supported"),
+            "use an https URL",
+        )),
+    }
+}
+
+/// True for `localhost` and addresses in 127.0.0.0/8 or `::1`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+pub(super) fn parse_algorithms(
+    key: &str,
+    names: &[String],
+) -> Result<Vec<Algorithm>, SettingsError> {
+    if names.is_empty() {
+        return Ok(ASYMMETRIC_ALGORITHMS.to_vec());
+    }
+    let supported = || {
+        let names: Vec<String> = ASYMMETRIC_ALGORITHMS
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect();
+        format!("choose from {}", names.join(", "))
+    };
+    let mut algorithms = Vec::with_capacity(names.len());
+    for name in names {
+        let algorithm = Algorithm::from_str(name)
+            .ok()
+            .filter(|alg| ASYMMETRIC_ALGORITHMS.contains(alg))
+            .ok_or_else(|| {
+                SettingsError::new(
+                    key,
+                    format!("`{name}` is not an accepted asymmetric signature algorithm"),
+                    supported(),
+                )
+            })?;
+        if !algorithms.contains(&algorithm) {
+            algorithms.push(algorithm);
+        }
+    }
+    Ok(algorithms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_and_none_are_refused_as_algorithms() {
+        for name in ["HS256", "none", "NONE", "ES512"] {
+            let error = parse_algorithms("APP__AUTH__ALGORITHMS", &[name.to_owned()]).unwrap_err();
+            assert_eq!(error.key(), "APP__AUTH__ALGORITHMS", "{name}");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_are_recognised() {
+        for url in [
+            "http://localhost:1/",
+            "http://127.0.0.9/",
+            "http://[::1]:8/",
+        ] {
+            assert!(is_loopback(&Url::parse(url).unwrap()), "{url}");
+        }
+        assert!(!is_loopback(&Url::parse("http://10.0.0.1/").unwrap()));
+        assert!(!is_loopback(
+            &Url::parse("http://localhost.evil.com/").unwrap()
+        ));
+    }
+}
