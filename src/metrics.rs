@@ -7,15 +7,13 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, web};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::auth::Verifier;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -168,14 +166,15 @@ impl Metrics {
         }
     }
 
-    fn render(&self, verifier: &Verifier) -> String {
-        for store in verifier.stores() {
-            let status = store.status();
-            let issuer = vec![("issuer", status.issuer.clone())];
+    /// The text exposition, with the key-set gauges read at this moment (a set's age grows
+    /// between refreshes, so it is set when scraped rather than when fetched).
+    pub fn render(&self, key_sets: impl IntoIterator<Item = KeySetGauges>) -> String {
+        for key_set in key_sets {
+            let issuer = vec![("issuer", key_set.issuer)];
             self.keys_loaded
                 .get_or_create(&issuer)
-                .set(status.key_count as i64);
-            let age = status.age.map_or(-1, |age| age.as_secs() as i64);
+                .set(key_set.keys as i64);
+            let age = key_set.age.map_or(-1, |age| age.as_secs() as i64);
             self.key_set_age.get_or_create(&issuer).set(age);
         }
         let mut text = String::new();
@@ -185,17 +184,12 @@ impl Metrics {
     }
 }
 
-/// `GET /metrics`
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200,
-    description = "Prometheus text exposition", body = String,
-    content_type = "text/plain; version=0.0.4; charset=utf-8")))]
-pub async fn exposition(
-    metrics: web::Data<Metrics>,
-    verifier: web::Data<Verifier>,
-) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render(&verifier))
+/// What the key-set gauges show for one issuer.
+pub struct KeySetGauges {
+    pub issuer: String,
+    pub keys: usize,
+    /// How old the loaded set is; `None` (shown as -1) when none is loaded.
+    pub age: Option<std::time::Duration>,
 }
 
 /// Middleware (use with `from_fn`): counts and times every request by its route pattern.

@@ -13,6 +13,7 @@ mod admin;
 mod api;
 mod health;
 mod items;
+mod metrics;
 pub mod openapi;
 mod well_known;
 
@@ -21,7 +22,6 @@ use actix_web_httpauth::middleware::HttpAuthentication;
 
 use crate::auth::validate;
 use crate::errors::{self, method_not_allowed};
-use crate::metrics;
 use crate::state::AppState;
 
 pub use well_known::ResourceMetadata;

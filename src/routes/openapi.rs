@@ -22,7 +22,7 @@ const BEARER: &str = "bearer";
     paths(
         health::health,
         health::ready,
-        crate::metrics::exposition,
+        super::metrics::exposition,
         serve,
         well_known::protected_resource,
         well_known::dev_discovery,
