@@ -162,7 +162,7 @@ pub struct IssuerSettings {
     pub audience: Vec<String>,
     /// Where the issuer publishes its keys. Defaults to discovery, falling back to
     /// `{issuer}/.well-known/jwks.json`.
-    pub jwks_uri: Option<String>,
+    pub jwks_uri: Option<reqwest::Url>,
     /// Allowed signature algorithms. Defaults to every asymmetric JWS algorithm supported.
     pub algorithms: Vec<Algorithm>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`. Defaults to 30 s; at most 300 s.
@@ -205,6 +205,21 @@ impl DevIssuerSettings {
 }
 
 impl Settings {
+    /// The public URL, without a trailing slash: configured, or derived from the bound port. It
+    /// is also the development issuer's `iss`, since that issuer is this service.
+    pub fn public_url(&self, port: u16) -> String {
+        match &self.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let host = match self.server.host.as_str() {
+                    "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
+                    host => host,
+                };
+                format!("http://{host}:{port}")
+            }
+        }
+    }
+
     /// Loads the profile named by `APP_ENV`, with the files of `APP_CONFIG_DIR` (default
     /// `./config`) where present, and the process environment.
     pub fn load() -> Result<Self, SettingsError> {

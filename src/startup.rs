@@ -14,7 +14,7 @@ use actix_web::{App, HttpServer, web};
 
 use crate::dev_issuer::DevIssuerError;
 use crate::settings::{CorsSettings, Settings};
-use crate::state::{AppState, public_url};
+use crate::state::AppState;
 use crate::{errors, metrics, request_id, routes};
 
 /// Why the service could not start.
@@ -22,7 +22,6 @@ use crate::{errors, metrics, request_id, routes};
 pub enum StartupError {
     Bind(std::io::Error),
     DevIssuer(DevIssuerError),
-    InvalidUrl(&'static str, String),
     /// `wait_for_keys_seconds` passed without a key set.
     NoKeys(Duration),
     Serve(std::io::Error),
@@ -33,7 +32,6 @@ impl std::fmt::Display for StartupError {
         match self {
             Self::Bind(error) => write!(f, "cannot listen: {error}"),
             Self::DevIssuer(error) => error.fmt(f),
-            Self::InvalidUrl(what, value) => write!(f, "{what} `{value}` is not a valid URL"),
             Self::NoKeys(waited) => write!(
                 f,
                 "no signing keys from the issuer within {} s (APP__AUTH__WAIT_FOR_KEYS_SECONDS)",
@@ -61,8 +59,8 @@ impl Application {
     /// Binds the listener, builds the shared state and starts loading keys in the background.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let (listener, port) = listen(&settings.server.host, settings.server.port)?;
-        let public_url = public_url(&settings, port);
-        let state = AppState::new(&settings, &public_url)?;
+        let public_url = settings.public_url(port);
+        let state = AppState::new(&settings, &public_url).map_err(StartupError::DevIssuer)?;
         for store in state.stores() {
             store.spawn_refresher();
         }

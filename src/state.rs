@@ -4,22 +4,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use actix_web::web;
-use reqwest::Url;
 
-use crate::auth::fetch::Fetcher;
-use crate::auth::jwks::JwksSource;
-use crate::auth::policy::{IssuerPolicy, RequiredClaim};
-use crate::auth::{Challenge, JwksStore, Requirements, RolesClaim, Verifier};
-use crate::dev_issuer::DevIssuer;
+use crate::auth::{Challenge, JwksStore, Requirements, Verifier};
+use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
 use crate::routes::ResourceMetadata;
 use crate::routes::openapi::{self, OpenApiJson};
-use crate::settings::{AuthSettings, CorsSettings, Settings};
-use crate::startup::StartupError;
+use crate::settings::{CorsSettings, Settings};
 
 /// Everything the routes share, built once and cloned cheaply into each worker.
 #[derive(Clone)]
@@ -60,21 +54,20 @@ impl Draining {
 impl AppState {
     /// Builds the verifier, its key store and the metadata for a service reachable at
     /// `public_url`. No I/O: call [`JwksStore::spawn_refresher`] (or `refresh`) to load keys.
-    pub fn new(settings: &Settings, public_url: &str) -> Result<Self, StartupError> {
+    pub fn new(settings: &Settings, public_url: &str) -> Result<Self, DevIssuerError> {
         let public_url = public_url.trim_end_matches('/');
         let auth = &settings.auth;
         let dev_issuer = if settings.dev_issuer.enabled {
             let issuer = DevIssuer::load_or_create(
-                dev_issuer_url(public_url),
+                public_url.to_owned(),
                 settings.dev_issuer.key_path().as_deref(),
-            )
-            .map_err(StartupError::DevIssuer)?;
+            )?;
             Some(web::Data::new(issuer))
         } else {
             None
         };
         let metrics = Arc::new(Metrics::default());
-        let verifier = verifier(&settings.auth, public_url, &metrics)?;
+        let verifier = Verifier::from_settings(&settings.auth, public_url, &metrics);
         let authorization_servers = verifier
             .stores()
             .map(|store| store.issuer().to_owned())
@@ -110,102 +103,5 @@ impl AppState {
     /// The key stores behind the verifier, one per trusted issuer.
     pub fn stores(&self) -> impl Iterator<Item = &Arc<JwksStore>> {
         self.verifier.stores()
-    }
-}
-
-/// Where each configured issuer's keys come from, and what its tokens must satisfy.
-pub fn trusted_issuers(
-    auth: &AuthSettings,
-    public_url: &str,
-) -> Result<Vec<(JwksSource, IssuerPolicy)>, StartupError> {
-    auth.issuers
-        .iter()
-        .map(|trusted| {
-            let jwks_uri = trusted
-                .jwks_uri
-                .as_deref()
-                .map(|uri| {
-                    Url::parse(uri).map_err(|_| StartupError::InvalidUrl("jwks_uri", uri.into()))
-                })
-                .transpose()?;
-            let source = JwksSource {
-                issuer: trusted
-                    .issuer
-                    .clone()
-                    .unwrap_or_else(|| dev_issuer_url(public_url)),
-                jwks_uri,
-                algorithms: trusted.algorithms.clone(),
-                default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
-                min_ttl: Duration::from_secs(auth.jwks_min_ttl_seconds),
-                max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
-                max_stale: Duration::from_secs(auth.max_stale_seconds),
-                max_keys: auth.max_jwks_keys,
-                refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
-            };
-            let policy = IssuerPolicy {
-                audience: trusted.audience.clone(),
-                algorithms: trusted.algorithms.clone(),
-                leeway_seconds: trusted.leeway_seconds,
-                audience_claim: trusted.audience_claim.clone(),
-                required_claims: trusted
-                    .required_claims
-                    .iter()
-                    .map(|(claim, one_of)| RequiredClaim::new(claim, one_of.clone()))
-                    .collect(),
-                roles_claim: RolesClaim(trusted.roles_claim.clone()),
-                require_typ: trusted.require_typ.clone(),
-                max_token_lifetime_seconds: trusted.max_token_lifetime_seconds,
-            };
-            Ok((source, policy))
-        })
-        .collect()
-}
-
-/// The HTTP client every key store and the doctor use, bounded by the settings.
-pub fn fetcher(auth: &AuthSettings) -> Fetcher {
-    Fetcher::new(
-        Duration::from_secs(auth.http_timeout_seconds),
-        auth.max_jwks_bytes,
-    )
-}
-
-/// A verifier trusting every configured issuer, each with its own key store. The stores share
-/// one HTTP client.
-pub fn verifier(
-    auth: &AuthSettings,
-    public_url: &str,
-    metrics: &Arc<Metrics>,
-) -> Result<Verifier, StartupError> {
-    let fetcher = fetcher(auth);
-    let verifier = trusted_issuers(auth, public_url)?.into_iter().fold(
-        Verifier::new(
-            auth.max_token_bytes,
-            auth.token_cache_size,
-            Arc::clone(metrics),
-        ),
-        |verifier, (source, policy)| {
-            let store = JwksStore::new(source, fetcher.clone(), Arc::clone(metrics));
-            verifier.trust(Arc::new(store), policy)
-        },
-    );
-    Ok(verifier)
-}
-
-/// The development issuer's URL: the service's own public URL.
-pub fn dev_issuer_url(public_url: &str) -> String {
-    public_url.trim_end_matches('/').to_owned()
-}
-
-/// The public URL: configured, or derived from the bound address.
-pub fn public_url(settings: &Settings, port: u16) -> String {
-    match &settings.server.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let host = match settings.server.host.as_str() {
-                "0.0.0.0" | "::" | "[::]" => "127.0.0.1",
-                host => host,
-            };
-            format!("http://{host}:{port}")
-        }
     }
 }

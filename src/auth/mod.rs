@@ -13,6 +13,7 @@ pub mod jwks;
 pub mod keys;
 pub mod policy;
 pub mod require;
+pub mod setup;
 pub mod token_cache;
 pub mod validator;
 pub mod verifier;

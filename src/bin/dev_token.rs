@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use app::dev_issuer::{DevIssuer, TokenRequest};
 use app::settings::Settings;
-use app::state::{dev_issuer_url, public_url};
 use jsonwebtoken::Algorithm;
 
 fn main() -> ExitCode {
@@ -65,7 +64,7 @@ fn tokens() -> Result<Vec<String>, String> {
         ttl: Duration::from_secs(ttl),
         algorithm,
     };
-    let issuer_url = dev_issuer_url(&public_url(&settings, settings.server.port));
+    let issuer_url = settings.public_url(settings.server.port);
     let count = var("TOKEN_COUNT")
         .map(|v| {
             v.trim()

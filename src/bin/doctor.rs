@@ -21,14 +21,11 @@ async fn main() -> ExitCode {
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty());
     let mut report = String::new();
-    let outcome = doctor::diagnose(&settings, token.as_deref(), &mut report).await;
+    let healthy = doctor::diagnose(&settings, token.as_deref(), &mut report).await;
     print!("{report}");
-    match outcome {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(error) => {
-            eprintln!("doctor: {error}");
-            ExitCode::from(2)
-        }
+    if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -8,13 +8,13 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::auth::Verifier;
 use crate::auth::fetch::Fetcher;
 use crate::auth::jwks::JwksSource;
 use crate::auth::keys::KeySet;
+use crate::auth::setup::trusted_issuers;
 use crate::auth::verifier::IssuerPolicy;
 use crate::settings::Settings;
-use crate::startup::StartupError;
-use crate::state;
 
 /// What one issuer offered, beside what its tokens must satisfy.
 struct IssuerFindings {
@@ -25,14 +25,10 @@ struct IssuerFindings {
 
 /// Writes the report to `out`; true when every issuer yields usable keys and the token, if
 /// any, is accepted.
-pub async fn diagnose(
-    settings: &Settings,
-    token: Option<&str>,
-    out: &mut String,
-) -> Result<bool, StartupError> {
-    let public_url = state::public_url(settings, settings.server.port);
-    let fetcher = state::fetcher(&settings.auth);
-    let trusted = state::trusted_issuers(&settings.auth, &public_url)?;
+pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String) -> bool {
+    let public_url = settings.public_url(settings.server.port);
+    let fetcher = Fetcher::from_settings(&settings.auth);
+    let trusted = trusted_issuers(&settings.auth, &public_url);
     let mut findings = Vec::with_capacity(trusted.len());
     let mut healthy = true;
     for (source, policy) in trusted {
@@ -49,7 +45,7 @@ pub async fn diagnose(
     }
     if let Some(token) = token {
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-        let verifier = state::verifier(&settings.auth, &public_url, &metrics)?;
+        let verifier = Verifier::from_settings(&settings.auth, &public_url, &metrics);
         healthy &= token::explain(
             token,
             &findings,
@@ -68,7 +64,7 @@ pub async fn diagnose(
             "doctor: some checks failed"
         }
     );
-    Ok(healthy)
+    healthy
 }
 
 /// The issuer's claim rules, each with its value or what its absence means.

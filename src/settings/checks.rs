@@ -33,8 +33,8 @@ pub(super) fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
     Ok(())
 }
 
-/// An absolute http(s) URL; with `require_https`, plain http only to a loopback host.
-pub(super) fn check_url(key: &str, value: &str, require_https: bool) -> Result<(), SettingsError> {
+/// An absolute http(s) URL, parsed; with `require_https`, plain http only to a loopback host.
+pub(super) fn check_url(key: &str, value: &str, require_https: bool) -> Result<Url, SettingsError> {
     let url = Url::parse(value).map_err(|error| {
         SettingsError::new(
             key,
@@ -43,8 +43,8 @@ pub(super) fn check_url(key: &str, value: &str, require_https: bool) -> Result<(
         )
     })?;
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if !require_https || is_loopback(&url) => Ok(()),
+        "https" => Ok(url),
+        "http" if !require_https || is_loopback(&url) => Ok(url),
         "http" => Err(SettingsError::new(
             key,
             format!("`{value}` is plain http in production"),

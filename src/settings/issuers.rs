@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use reqwest::Url;
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
@@ -80,7 +81,7 @@ pub(super) fn trusted_issuers(
     let mut issuers = Vec::with_capacity(listed.len() + 1);
 
     if shorthand.issuer.is_some() || (listed.is_empty() && dev_issuer) {
-        check_endpoints(
+        let jwks_uri = check_endpoints(
             &shorthand_key,
             shorthand.issuer.as_deref(),
             shorthand.jwks_uri.as_deref(),
@@ -90,7 +91,7 @@ pub(super) fn trusted_issuers(
         issuers.push(issuer_settings(
             shorthand.issuer,
             shorthand.audience,
-            shorthand.jwks_uri,
+            jwks_uri,
             default_algorithms.clone(),
             shorthand.leeway_seconds,
             defaults.clone_rules(),
@@ -98,7 +99,8 @@ pub(super) fn trusted_issuers(
     }
     for (index, raw) in listed.into_iter().enumerate() {
         let key = |field: &str| format!("auth.issuers[{index}].{field}");
-        check_endpoints(&key, Some(&raw.issuer), raw.jwks_uri.as_deref(), production)?;
+        let jwks_uri =
+            check_endpoints(&key, Some(&raw.issuer), raw.jwks_uri.as_deref(), production)?;
         require_audience(&key("audience"), &raw.audience)?;
         let leeway_seconds = raw.leeway_seconds.unwrap_or(shorthand.leeway_seconds);
         check_leeway(&key("leeway_seconds"), leeway_seconds)?;
@@ -128,7 +130,7 @@ pub(super) fn trusted_issuers(
         issuers.push(issuer_settings(
             Some(raw.issuer),
             raw.audience,
-            raw.jwks_uri,
+            jwks_uri,
             algorithms,
             leeway_seconds,
             rules,
@@ -147,7 +149,7 @@ pub(super) fn trusted_issuers(
 fn issuer_settings(
     issuer: Option<String>,
     audience: Vec<String>,
-    jwks_uri: Option<String>,
+    jwks_uri: Option<Url>,
     algorithms: Vec<jsonwebtoken::Algorithm>,
     leeway_seconds: u64,
     rules: ClaimRules,
@@ -231,16 +233,16 @@ fn claim_rules(
 /// The issuer is an identifier (RFC 7519 §4.1.1), but what is fetched must be safe: in
 /// production an `http://` issuer is accepted only beside an https (or loopback) `jwks_uri`,
 /// since discovery would otherwise fetch over plain http. AD FS names itself
-/// `http://<host>/adfs/services/trust`.
+/// `http://<host>/adfs/services/trust`. Returns the JWKS URL, parsed.
 fn check_endpoints(
     key: &dyn Fn(&str) -> String,
     issuer: Option<&str>,
     jwks_uri: Option<&str>,
     production: bool,
-) -> Result<(), SettingsError> {
-    if let Some(jwks_uri) = jwks_uri {
-        check_url(&key("jwks_uri"), jwks_uri, production)?;
-    }
+) -> Result<Option<Url>, SettingsError> {
+    let parsed = jwks_uri
+        .map(|uri| check_url(&key("jwks_uri"), uri, production))
+        .transpose()?;
     if let Some(issuer) = issuer {
         check_url(&key("issuer"), issuer, false)?;
         if production && jwks_uri.is_none() {
@@ -256,7 +258,7 @@ fn check_endpoints(
             })?;
         }
     }
-    Ok(())
+    Ok(parsed)
 }
 
 fn require_audience(key: &str, audience: &[String]) -> Result<(), SettingsError> {

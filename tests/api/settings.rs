@@ -86,7 +86,7 @@ fn environment_variables_override_files() {
     assert_eq!(issuer.algorithms, vec![Algorithm::ES256, Algorithm::EdDSA]);
     assert_eq!(issuer.leeway_seconds, 5);
     assert_eq!(
-        issuer.jwks_uri.as_deref(),
+        issuer.jwks_uri.as_ref().map(|uri| uri.as_str()),
         Some("https://keys.example.com/jwks.json")
     );
 }

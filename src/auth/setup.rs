@@ -1,0 +1,81 @@
+//! Builds the verifier from the settings: one key store per trusted issuer, sharing one bounded
+//! HTTP client, each with the policy its tokens must satisfy. The service's state, `make doctor`
+//! and the tests all build it here, so they verify alike. No I/O: the stores load keys later.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::caller::RolesClaim;
+use super::fetch::Fetcher;
+use super::jwks::{JwksSource, JwksStore};
+use super::policy::{IssuerPolicy, RequiredClaim};
+use super::verifier::Verifier;
+use crate::metrics::Metrics;
+use crate::settings::AuthSettings;
+
+/// Where each configured issuer's keys come from, and what its tokens must satisfy.
+/// `dev_issuer` is the URL that stands for the development issuer (the service's own).
+pub fn trusted_issuers(auth: &AuthSettings, dev_issuer: &str) -> Vec<(JwksSource, IssuerPolicy)> {
+    auth.issuers
+        .iter()
+        .map(|trusted| {
+            let source = JwksSource {
+                issuer: trusted
+                    .issuer
+                    .clone()
+                    .unwrap_or_else(|| dev_issuer.to_owned()),
+                jwks_uri: trusted.jwks_uri.clone(),
+                algorithms: trusted.algorithms.clone(),
+                default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
+                min_ttl: Duration::from_secs(auth.jwks_min_ttl_seconds),
+                max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
+                max_stale: Duration::from_secs(auth.max_stale_seconds),
+                max_keys: auth.max_jwks_keys,
+                refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
+            };
+            let policy = IssuerPolicy {
+                audience: trusted.audience.clone(),
+                algorithms: trusted.algorithms.clone(),
+                leeway_seconds: trusted.leeway_seconds,
+                audience_claim: trusted.audience_claim.clone(),
+                required_claims: trusted
+                    .required_claims
+                    .iter()
+                    .map(|(claim, one_of)| RequiredClaim::new(claim, one_of.clone()))
+                    .collect(),
+                roles_claim: RolesClaim(trusted.roles_claim.clone()),
+                require_typ: trusted.require_typ.clone(),
+                max_token_lifetime_seconds: trusted.max_token_lifetime_seconds,
+            };
+            (source, policy)
+        })
+        .collect()
+}
+
+impl Fetcher {
+    /// The HTTP client every key store and the doctor use, bounded by the settings.
+    pub fn from_settings(auth: &AuthSettings) -> Self {
+        Self::new(
+            Duration::from_secs(auth.http_timeout_seconds),
+            auth.max_jwks_bytes,
+        )
+    }
+}
+
+impl Verifier {
+    /// A verifier trusting every configured issuer, each with its own key store.
+    pub fn from_settings(auth: &AuthSettings, dev_issuer: &str, metrics: &Arc<Metrics>) -> Self {
+        let fetcher = Fetcher::from_settings(auth);
+        trusted_issuers(auth, dev_issuer).into_iter().fold(
+            Verifier::new(
+                auth.max_token_bytes,
+                auth.token_cache_size,
+                Arc::clone(metrics),
+            ),
+            |verifier, (source, policy)| {
+                let store = JwksStore::new(source, fetcher.clone(), Arc::clone(metrics));
+                verifier.trust(Arc::new(store), policy)
+            },
+        )
+    }
+}
