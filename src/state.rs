@@ -7,12 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
-use crate::auth::{Challenge, JwksStore, Requirements, Verifier};
+use crate::auth::{Challenge, JwksStore, Requirements, ResourceMetadata, Verifier};
 use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
-use crate::routes::ResourceMetadata;
-use crate::routes::openapi::{self, OpenApiJson};
 use crate::settings::{CorsSettings, Settings};
 
 /// Everything the routes share, built once and cloned cheaply into each worker.
@@ -30,8 +28,6 @@ pub struct AppState {
     /// Set when shutdown begins: readiness answers 503 from then on.
     pub draining: web::Data<Draining>,
     pub metrics: web::Data<Metrics>,
-    /// The OpenAPI document, rendered once for every worker to serve.
-    pub openapi: web::Data<OpenApiJson>,
     /// Whether `/metrics` is a route of the API (rather than on its own port).
     pub metrics_beside_api: bool,
 }
@@ -85,10 +81,6 @@ impl AppState {
                 authorization_servers,
                 bearer_methods_supported: vec!["header"],
             }),
-            openapi: web::Data::new(OpenApiJson::new(&openapi::document(
-                dev_issuer.is_some(),
-                metrics_beside_api,
-            ))),
             metrics_beside_api,
             dev_issuer,
             items: web::Data::from(Arc::new(InMemoryItemStore::default()) as Arc<dyn ItemStore>),

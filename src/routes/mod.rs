@@ -24,8 +24,6 @@ use crate::auth::validate;
 use crate::errors::{self, method_not_allowed};
 use crate::state::AppState;
 
-pub use well_known::ResourceMetadata;
-
 /// Wires every route and the shared state they read.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.app_data(state.verifier.clone())
@@ -34,7 +32,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .app_data(state.items.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())
-        .app_data(state.openapi.clone())
+        .app_data(openapi::rendered(
+            state.dev_issuer.is_some(),
+            state.metrics_beside_api,
+        ))
         .app_data(web::Data::new(state.requirements.clone()))
         .app_data(errors::json_config(state.max_json_bytes))
         .service(get_only("/health", health::health))

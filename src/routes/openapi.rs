@@ -2,6 +2,8 @@
 //! `GET /openapi.json`. What every operation shares (the bearer scheme and the problem+json
 //! errors) is added here once rather than on each handler.
 
+use std::sync::OnceLock;
+
 use actix_web::{HttpResponse, web};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
@@ -41,13 +43,20 @@ const BEARER: &str = "bearer";
 )]
 struct ApiDoc;
 
-/// The document as served: rendered once at startup, shared without copying.
+/// The document as served: rendered once per process and configuration, shared without copying.
 pub struct OpenApiJson(web::Bytes);
 
-impl OpenApiJson {
-    pub fn new(document: &Document) -> Self {
-        Self(document.to_json().unwrap_or_default().into())
-    }
+/// The rendered document for this configuration (see [`document`]), rendered by the first
+/// worker that asks and shared by every other.
+pub fn rendered(dev_issuer: bool, metrics: bool) -> web::Data<OpenApiJson> {
+    static RENDERED: [OnceLock<web::Data<OpenApiJson>>; 4] = [const { OnceLock::new() }; 4];
+    let variant = usize::from(dev_issuer) * 2 + usize::from(metrics);
+    RENDERED[variant]
+        .get_or_init(|| {
+            let json = document(dev_issuer, metrics).to_json().unwrap_or_default();
+            web::Data::new(OpenApiJson(json.into()))
+        })
+        .clone()
 }
 
 /// The document for this configuration: the development issuer's routes, and `/metrics`, are

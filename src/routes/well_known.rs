@@ -2,18 +2,9 @@
 //! issuer is on, its discovery document and JWKS.
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
 
-use crate::auth::Requirements;
+use crate::auth::{Requirements, ResourceMetadata};
 use crate::dev_issuer::DevIssuer;
-
-/// RFC 9728 protected resource metadata, less the scopes, which come from the routes.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ResourceMetadata {
-    pub resource: String,
-    pub authorization_servers: Vec<String>,
-    pub bearer_methods_supported: Vec<&'static str>,
-}
 
 /// `GET /.well-known/oauth-protected-resource`: `scopes_supported` lists exactly the scopes the
 /// routes declare.
