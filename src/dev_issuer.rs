@@ -5,7 +5,6 @@
 //!
 //! Keys are kept as PKCS#8 PEM in a gitignored file so tokens survive restarts.
 
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -283,12 +282,7 @@ fn replace_private(path: &Path, file: &KeyFile) -> Result<(), DevIssuerError> {
 }
 
 fn random_id() -> Result<String, DevIssuerError> {
-    let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| DevIssuerError::Crypto)?;
-    Ok(bytes.iter().fold(String::with_capacity(32), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    }))
+    crate::random::hex_id().ok_or(DevIssuerError::Crypto)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod items;
 pub mod logging;
 pub mod metrics;
 pub mod problem;
+pub mod random;
 pub mod request_id;
 pub mod routes;
 pub mod settings;

@@ -26,6 +26,7 @@ use serde::Deserialize;
 pub use checks::is_loopback;
 pub use cors::CorsSettings;
 pub use error::SettingsError;
+pub use list::split_commas;
 
 /// The profile selected by `APP_ENV`. Defaults to `development`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use app::dev_issuer::{DevIssuer, TokenRequest};
-use app::settings::Settings;
+use app::settings::{Settings, split_commas};
 use jsonwebtoken::Algorithm;
 
 fn main() -> ExitCode {
@@ -53,13 +53,13 @@ fn tokens() -> Result<Vec<String>, String> {
         .transpose()?
         .unwrap_or(Algorithm::EdDSA);
     let audience = var("TOKEN_AUD")
-        .map(|v| comma_separated(&v))
+        .map(|v| split_commas(&v))
         .unwrap_or_else(|| development_audience(&settings));
     let request = TokenRequest {
         subject: var("TOKEN_SUB").unwrap_or_else(|| "dev-user".to_owned()),
         audience,
         scope: var("TOKEN_SCOPE"),
-        roles: var("TOKEN_ROLES").map_or_else(Vec::new, |v| comma_separated(&v)),
+        roles: var("TOKEN_ROLES").map_or_else(Vec::new, |v| split_commas(&v)),
         roles_claim: settings.auth.roles_claim.clone(),
         ttl: Duration::from_secs(ttl),
         algorithm,
@@ -78,14 +78,6 @@ fn tokens() -> Result<Vec<String>, String> {
     // Each token has its own random `jti`, so every one is distinct.
     (0..count)
         .map(|_| issuer.sign(&request).map_err(|e| e.to_string()))
-        .collect()
-}
-
-fn comma_separated(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(|item| item.trim().to_owned())
-        .filter(|item| !item.is_empty())
         .collect()
 }
 

@@ -211,10 +211,8 @@ impl ItemStore for InMemoryItemStore {
 
 /// 128 random bits, hex-encoded.
 fn new_id() -> Result<String, StoreError> {
-    let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| StoreError::Unavailable("random number generator failed".to_owned()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::random::hex_id()
+        .ok_or_else(|| StoreError::Unavailable("random number generator failed".to_owned()))
 }
 
 fn now() -> u64 {

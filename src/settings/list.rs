@@ -122,7 +122,8 @@ where
         .transpose()
 }
 
-fn split_commas(value: &str) -> Vec<String> {
+/// The trimmed, non-blank items of a comma-separated value.
+pub fn split_commas(value: &str) -> Vec<String> {
     value
         .split(',')
         .map(str::trim)
