@@ -11,7 +11,8 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::Value;
 
-use crate::items::{FieldError, StoreError};
+use crate::items::StoreError;
+use crate::problem::FieldError;
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::request_id::RequestId;
 

@@ -8,6 +8,22 @@ use serde::Serialize;
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// One invalid field of a request body, as listed in a 422 problem's `errors`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: &'static str,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: &'static str) -> Self {
+        Self {
+            field: field.to_owned(),
+            message,
+        }
+    }
+}
+
 /// An RFC 9457 problem. `type` URIs are tag URIs (RFC 4151) named after the package, so a
 /// generated service names its own problems without any templating. Every problem this service
 /// sends also carries the `request_id` of its request.
@@ -26,7 +42,7 @@ pub struct Problem {
     error_description: Option<&'static str>,
     /// Each invalid field, on validation failures.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<crate::items::FieldError>>)]
+    #[schema(value_type = Option<Vec<FieldError>>)]
     errors: Option<serde_json::Value>,
     #[serde(skip)]
     status_code: StatusCode,

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use crate::problem::FieldError;
 pub use store::{InMemoryItemStore, ItemStore, Page, Stats, StoreError};
 
 const MAX_NAME_CHARS: usize = 100;
@@ -22,22 +23,6 @@ pub struct Item {
     pub created_by: String,
     pub created_at: u64,
     pub updated_at: u64,
-}
-
-/// One invalid field of a request body, as listed in a 422 problem.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: &'static str,
-}
-
-impl FieldError {
-    pub fn new(field: &str, message: &'static str) -> Self {
-        Self {
-            field: field.to_owned(),
-            message,
-        }
-    }
 }
 
 /// A complete, valid item body (create and replace). Checked by hand rather than by serde, so

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Requirements};
 use crate::errors::{ApiError, method_not_allowed};
-use crate::items::{FieldError, Item, ItemDraft, ItemPatch, ItemStore};
+use crate::items::{Item, ItemDraft, ItemPatch, ItemStore};
+use crate::problem::FieldError;
 
 pub const ITEMS_READ: &str = "items:read";
 pub const ITEMS_WRITE: &str = "items:write";
