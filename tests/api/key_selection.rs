@@ -437,3 +437,29 @@ async fn across_the_real_servers_workers_a_rotation_refuses_no_valid_request() {
         "the initial fetch and one shared refetch"
     );
 }
+
+#[actix_web::test]
+async fn refreshes_asked_for_during_a_fetch_share_the_next_one() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    issuer.set_delay(Duration::from_millis(300));
+    let store = state.stores().next().unwrap();
+    let spawn_refresh = || {
+        let store = std::sync::Arc::clone(store);
+        actix_web::rt::spawn(async move { store.refresh().await })
+    };
+    let under_way = spawn_refresh();
+    eventually("the first fetch is under way", || issuer.jwks_hits() == 2).await;
+
+    let waiting = [spawn_refresh(), spawn_refresh(), spawn_refresh()];
+    under_way.await.unwrap().unwrap();
+    for refresh in waiting {
+        refresh.await.unwrap().unwrap();
+    }
+
+    assert_eq!(
+        issuer.jwks_hits(),
+        3,
+        "the initial fetch, the one under way, and one shared by the three that waited"
+    );
+}
