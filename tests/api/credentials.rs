@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::common::{
-    TestIssuer, claims, get, keys, settings, sign, standard_app, standard_jwks, state,
+    TestIssuer, claims, get, keys, send, settings, sign, standard_app, standard_jwks, state,
 };
 use crate::service;
 
@@ -67,6 +67,12 @@ async fn a_malformed_bearer_credential_is_a_bad_request() {
         let reply = get(&app, "/api/v1/me", Some(value)).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{value:?}");
         assert_eq!(reply.body["error"], "invalid_request", "{value:?}");
+        let reason = match value.trim() {
+            "Bearer" => "empty bearer token",
+            "Bearer ä" => "malformed Authorization header",
+            _ => "malformed bearer token",
+        };
+        assert_eq!(reply.error_description(), reason, "{value:?}");
         assert!(
             reply
                 .header("www-authenticate")
@@ -151,4 +157,19 @@ async fn the_realm_is_configurable() {
             .unwrap()
             .starts_with(r#"Bearer realm="orders""#)
     );
+}
+
+#[actix_web::test]
+async fn two_authorization_headers_are_a_bad_request() {
+    let (issuer, app) = standard_app().await;
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    let request = actix_web::test::TestRequest::get()
+        .uri("/api/v1/me")
+        .append_header(("Authorization", format!("Bearer {token}")))
+        .append_header(("Authorization", format!("Bearer {token}")));
+
+    let reply = send(&app, request).await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.error_description(), "multiple Authorization headers");
 }

@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use serde_json::json;
 
 use crate::common::{
-    TestIssuer, claims, get, keys, me, sample, settings, sign, sign_as, standard_jwks, state,
-    token_with_scope,
+    TestIssuer, claims, get, keys, me, metric, sample, settings, sign, sign_as, standard_jwks,
+    state, token_with_scope,
 };
 use crate::service;
 
@@ -187,5 +187,32 @@ async fn metrics_can_move_to_their_own_port_and_leave_the_api_and_its_document()
             .await
             .is_err(),
         "the metrics server stops with the API"
+    );
+}
+
+#[actix_web::test]
+async fn each_kind_of_refusal_is_counted_under_its_own_reason() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let trusting = state(&settings(&issuer.url, &[])).await;
+    let app = service!(trusting);
+    get(&app, "/api/v1/me", None).await;
+    let no_role = sign(&keys().ed, &claims(&issuer.url));
+    get(
+        &app,
+        "/api/v1/admin/stats",
+        Some(&format!("Bearer {no_role}")),
+    )
+    .await;
+    let down = crate::common::dead_url();
+    let unavailable_state = state(&settings(&down, &[])).await;
+    let unavailable = service!(unavailable_state);
+    me(&unavailable, &sign(&keys().ed, &claims(&down))).await;
+
+    let outcome = |reason: &str| format!(r#"auth_outcomes_total{{outcome="{reason}"}}"#);
+    assert_eq!(metric(&app, &outcome("missing_bearer_token")).await, 1.0);
+    assert_eq!(metric(&app, &outcome("insufficient_role")).await, 1.0);
+    assert_eq!(
+        metric(&unavailable, &outcome("signing_keys_are_not_available")).await,
+        1.0
     );
 }

@@ -167,17 +167,23 @@ async fn claims_of_the_wrong_json_type_are_rejected() {
     let (issuer, app) = standard_app().await;
     {
         let now = get_current_timestamp();
-        for (name, value) in [
-            ("exp", json!((now + 300).to_string())),
-            ("nbf", json!("soon")),
-            ("iat", json!(true)),
-            ("sub", json!(42)),
-            ("aud", json!(7)),
+        // `jsonwebtoken` counts a required claim it cannot parse as missing.
+        for (name, value, reason) in [
+            (
+                "exp",
+                json!((now + 300).to_string()),
+                "missing required claim",
+            ),
+            ("nbf", json!("soon"), "malformed claims"),
+            ("iat", json!(true), "malformed claims"),
+            ("sub", json!(42), "malformed claims"),
+            ("aud", json!(7), "missing required claim"),
         ] {
             let mut claims = claims(&issuer.url);
             claims[name] = value;
             let reply = me(&app, &sign(&keys().ed, &claims)).await;
             assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{name}");
+            assert_eq!(reply.error_description(), reason, "{name}");
         }
     }
 }
