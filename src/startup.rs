@@ -258,9 +258,11 @@ async fn termination_signal() -> std::io::Result<()> {
     }
 }
 
-/// The whole application: routes inside, then (outward) problem responses, CORS, request id
-/// and the access log. CORS wraps authentication, so preflights are never challenged and error
-/// responses carry CORS headers. Tests build the same application.
+/// The whole application: routes (with authentication on the protected scope) inside, then,
+/// outward, problem responses, CORS, metrics, the request id and the access log, so a request
+/// meets them in the reverse order. CORS wraps authentication, so preflights are never
+/// challenged and error responses carry CORS headers; metrics and the log see every response,
+/// problems included, under its request id. Tests build the same application.
 pub fn app(
     state: AppState,
 ) -> App<

@@ -1,7 +1,10 @@
 //! Bearer-token authentication against an issuer's published keys.
 //!
-//! `jwks` (store) ─▶ `verifier` ─▶ `validator` (bearer middleware) ─▶ `claims` (extractor),
-//! with `error` mapping every failure to RFC 6750 challenges and RFC 9457 problems.
+//! `setup` builds, from the settings, one `jwks` store per issuer (`fetch` for its HTTP, `keys`
+//! for its parsed set) and the `verifier` over them (`header` first, then `jsonwebtoken`, then
+//! the issuer's `policy`, remembered in `token_cache`); `validator`, the bearer middleware,
+//! puts the resulting `caller` on the request for handlers and `require`; `error` maps every
+//! failure to RFC 6750 challenges and RFC 9457 problems, naming the `metadata` document.
 
 pub mod caller;
 mod charset;
