@@ -140,6 +140,15 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_entry_is_gone() {
+        let cache = TokenCache::new(4);
+        let key = cache.digest("a.b.c").unwrap();
+        cache.insert(key, verified(100));
+        cache.remove(&key);
+        assert!(cache.get(&key, 0).is_none());
+    }
+
+    #[test]
     fn a_zero_capacity_cache_hashes_nothing() {
         assert!(TokenCache::new(0).digest("a.b.c").is_none());
     }

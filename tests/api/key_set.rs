@@ -303,10 +303,16 @@ async fn during_an_outage_the_last_good_set_serves_until_its_staleness_bound() {
     issuer.set_failing(true);
 
     until_hits(&issuer, 2).await;
+    let store = state.stores().next().unwrap();
+    eventually("the set is past its lifetime", || store.status().stale).await;
     assert_eq!(
         me(&app, &token).await.status,
         StatusCode::OK,
         "stale but within bounds"
+    );
+    assert_eq!(
+        get(&app, "/ready", None).await.body["issuers"][0]["stale"],
+        true
     );
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
