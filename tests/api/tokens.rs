@@ -414,3 +414,29 @@ async fn payload_that_is_not_a_claims_object_is_rejected() {
         let _ = &issuer;
     }
 }
+
+#[actix_web::test]
+async fn a_token_of_exactly_the_size_limit_is_accepted_and_one_byte_more_is_not() {
+    let issuer = crate::common::TestIssuer::start(standard_jwks());
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    let exact = token.len().to_string();
+    let short = (token.len() - 1).to_string();
+    for (limit, accepted) in [(exact, true), (short, false)] {
+        let state = state(&settings(
+            &issuer.url,
+            &[("APP__AUTH__MAX_TOKEN_BYTES", &limit)],
+        ))
+        .await;
+        let app = service!(state);
+        let reply = me(&app, &token).await;
+        if accepted {
+            assert_eq!(reply.status, StatusCode::OK, "limit {limit}");
+        } else {
+            assert_eq!(
+                reply.error_description(),
+                "token too large",
+                "limit {limit}"
+            );
+        }
+    }
+}
