@@ -284,6 +284,39 @@ mod tests {
     }
 
     #[test]
+    fn every_library_error_maps_to_a_fixed_reason() {
+        let reason = |kind: ErrorKind| token_error(&kind).reason();
+        for kind in [
+            ErrorKind::InvalidSignature,
+            ErrorKind::InvalidEcdsaKey,
+            ErrorKind::InvalidEddsaKey,
+            ErrorKind::InvalidRsaKey("n".to_owned()),
+            ErrorKind::InvalidKeyFormat,
+        ] {
+            assert_eq!(reason(kind), "invalid signature");
+        }
+        assert_eq!(reason(ErrorKind::ExpiredSignature), "token expired");
+        assert_eq!(reason(ErrorKind::ImmatureSignature), "token not yet valid");
+        assert_eq!(reason(ErrorKind::InvalidIssuer), "issuer mismatch");
+        assert_eq!(reason(ErrorKind::InvalidAudience), "audience mismatch");
+        assert_eq!(
+            reason(ErrorKind::MissingRequiredClaim("exp".to_owned())),
+            "missing required claim"
+        );
+        assert_eq!(
+            reason(ErrorKind::InvalidClaimFormat("nbf".to_owned())),
+            "malformed claims"
+        );
+        for kind in [ErrorKind::InvalidAlgorithm, ErrorKind::InvalidAlgorithmName] {
+            assert_eq!(reason(kind), "algorithm does not match key");
+        }
+        for kind in [ErrorKind::UnsupportedAlgorithm, ErrorKind::MissingAlgorithm] {
+            assert_eq!(reason(kind), "algorithm not allowed");
+        }
+        assert_eq!(reason(ErrorKind::InvalidToken), "malformed token");
+    }
+
+    #[test]
     fn issuer_arrays_and_non_string_subjects_are_malformed() {
         let array_iss = claims(json!({"iss": ["a"], "sub": "s"}));
         assert_eq!(
