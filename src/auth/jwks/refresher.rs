@@ -72,3 +72,23 @@ fn backoff(failures: u32) -> Duration {
     let jitter = 0.5 + f64::from(u16::from_le_bytes(random)) / f64::from(u16::MAX) / 2.0;
     exponential.min(MAX_RETRY).mul_f64(jitter)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_to_a_minute_with_jitter_below_it() {
+        for _ in 0..50 {
+            for (failures, full) in [(1, 500), (2, 1_000), (3, 2_000), (8, 60_000), (30, 60_000)] {
+                let wait = backoff(failures);
+                let full = Duration::from_millis(full);
+                assert!(
+                    wait >= full / 2 && wait <= full,
+                    "failure {failures}: {wait:?} not within [{:?}, {full:?}]",
+                    full / 2
+                );
+            }
+        }
+    }
+}
