@@ -388,3 +388,18 @@ async fn documents_led_by_a_byte_order_mark_are_read() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(issuer.jwks_hits(), 1, "through discovery and the JWKS");
 }
+
+#[actix_web::test]
+async fn a_stopped_refresher_fetches_no_more() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &SHORT_LIFETIMES)).await;
+    until_hits(&issuer, 2).await;
+    let store = state.stores().next().unwrap();
+
+    store.stop_refreshing();
+    let hits = issuer.jwks_hits();
+    // Longer than a set's 1 s lifetime: a running refresher would have fetched again.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    assert_eq!(issuer.jwks_hits(), hits);
+}
