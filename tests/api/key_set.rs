@@ -403,3 +403,15 @@ async fn a_stopped_refresher_fetches_no_more() {
 
     assert_eq!(issuer.jwks_hits(), hits);
 }
+
+#[actix_web::test]
+async fn while_no_keys_are_loaded_every_token_gets_a_503_to_retry() {
+    let issuer_url = dead_url();
+    let state = state(&settings(&issuer_url, &[])).await;
+    let app = service!(state);
+
+    for iss in [issuer_url.as_str(), "https://stranger.example.com"] {
+        let reply = me(&app, &sign(&keys().ed, &claims(iss))).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{iss}");
+    }
+}
