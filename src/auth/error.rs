@@ -273,6 +273,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rejection_displays_its_fixed_reason() {
+        let challenge = web::Data::new(Challenge {
+            realm: "r".to_owned(),
+            resource_metadata: String::new(),
+        });
+        let rejection = Rejection::new(TokenError::Expired.into(), challenge);
+        assert_eq!(rejection.to_string(), "token expired");
+    }
+
+    #[test]
     fn challenge_values_escape_quotes() {
         let challenge = Challenge {
             realm: r#"a"b\c"#.to_owned(),

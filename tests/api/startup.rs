@@ -128,3 +128,62 @@ async fn a_12_kb_token_with_many_groups_passes_the_real_server() {
 
     assert_eq!(response.status(), 200);
 }
+
+#[actix_web::test]
+async fn a_request_refused_for_want_of_keys_is_logged_at_warn_and_a_bad_token_is_not() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let issuer = dead_url();
+    let mut server =
+        std::process::Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
+            .env("APP_ENV", "test")
+            .env("APP__AUTH__ISSUER", &issuer)
+            .env("APP__AUTH__AUDIENCE", crate::common::AUDIENCE)
+            .env("APP__SERVER__PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let token = sign_as(
+        &keys().ed,
+        keys().ed.alg,
+        Some(&keys().ed.kid),
+        &claims(&issuer),
+    );
+    let unavailable = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let malformed = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .unwrap();
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(
+        (unavailable.status().as_u16(), malformed.status().as_u16()),
+        (503, 401)
+    );
+    assert!(
+        log.contains("rejected: signing keys are not available"),
+        "{log}"
+    );
+    assert!(!log.contains("rejected: malformed token"), "{log}");
+}
