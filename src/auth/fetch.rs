@@ -71,7 +71,7 @@ impl Fetcher {
         let policy = redirect::Policy::custom(|attempt| {
             if attempt.previous().len() > 3 {
                 attempt.error("too many redirects")
-            } else if attempt.url().scheme() == "https" || is_loopback(attempt.url()) {
+            } else if may_fetch(attempt.url()) {
                 attempt.follow()
             } else {
                 attempt.error("redirect away from https")
@@ -110,7 +110,7 @@ impl Fetcher {
                     .jwks_uri
                     .ok_or(FetchError::BadDiscovery("has no jwks_uri"))?;
                 let url = parse_url(&jwks_uri)?;
-                if url.scheme() != "https" && !is_loopback(&url) {
+                if !may_fetch(&url) {
                     return Err(FetchError::BadDiscovery("points at a non-https jwks_uri"));
                 }
                 Ok(url)
@@ -173,6 +173,11 @@ fn max_age(values: reqwest::header::GetAll<'_, reqwest::header::HeaderValue>) ->
     })
 }
 
+/// Whether a URL may be fetched at all: https, or plain http to a loopback host only.
+fn may_fetch(url: &Url) -> bool {
+    url.scheme() == "https" || is_loopback(url)
+}
+
 fn parse_url(value: &str) -> Result<Url, FetchError> {
     Url::parse(value).map_err(|_| FetchError::BadDiscovery("holds an invalid URL"))
 }
@@ -186,5 +191,22 @@ fn classify(error: reqwest::Error) -> FetchError {
         FetchError::Status(status.as_u16())
     } else {
         FetchError::Unreachable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_is_fetched() {
+        for (url, allowed) in [
+            ("https://issuer.example.com/keys", true),
+            ("http://127.0.0.1:9000/keys", true),
+            ("http://localhost/keys", true),
+            ("http://issuer.example.com/keys", false),
+        ] {
+            assert_eq!(may_fetch(&Url::parse(url).unwrap()), allowed, "{url}");
+        }
     }
 }
