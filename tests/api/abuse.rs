@@ -247,3 +247,28 @@ async fn redirects_are_followed_on_loopback_but_at_most_three_times() {
         "the first request and three redirects"
     );
 }
+
+#[actix_web::test]
+async fn a_jwks_of_exactly_the_size_limit_loads_and_one_byte_over_is_refused() {
+    let jwks = standard_jwks();
+    let size = serde_json::to_vec(&jwks).unwrap().len();
+    for (limit, loads) in [(size, true), (size - 1, false)] {
+        let issuer = TestIssuer::start(jwks.clone());
+        let limit = limit.to_string();
+        let state = state(&settings(
+            &issuer.url,
+            &[("APP__AUTH__MAX_JWKS_BYTES", &limit)],
+        ))
+        .await;
+        let app = service!(state);
+
+        let ready = get(&app, "/ready", None).await;
+
+        let expected = if loads {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        };
+        assert_eq!(ready.status, expected, "limit {limit}: {}", ready.body);
+    }
+}
