@@ -496,6 +496,21 @@ where
     sample(&text, series).unwrap_or(0.0)
 }
 
+/// Runs the real server on a free port and returns its base URL once `/ready` answers 200
+/// (waiting up to 3 s).
+pub async fn serve_until_ready(settings: Settings) -> String {
+    let application = app::startup::Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", application.port());
+    actix_web::rt::spawn(application.run_until_stopped());
+    for _ in 0..300 {
+        match reqwest::get(format!("{base}/ready")).await {
+            Ok(ready) if ready.status() == 200 => break,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
+    base
+}
+
 /// Polls `condition` every 10 ms for up to 3 s; panics naming `what` if it never holds.
 pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     for _ in 0..300 {

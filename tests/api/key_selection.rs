@@ -395,18 +395,8 @@ async fn across_the_real_servers_workers_a_rotation_refuses_no_valid_request() {
         ("APP__AUTH__REFETCH_COOLDOWN_SECONDS", "30"),
         ("APP__SERVER__WORKERS", "2"),
     ];
-    let application = app::startup::Application::build(settings(&issuer.url, &overrides))
-        .await
-        .unwrap();
-    let base = format!("http://127.0.0.1:{}", application.port());
-    actix_web::rt::spawn(application.run_until_stopped());
+    let base = crate::common::serve_until_ready(settings(&issuer.url, &overrides)).await;
     let client = reqwest::Client::new();
-    for _ in 0..300 {
-        match client.get(format!("{base}/ready")).send().await {
-            Ok(ready) if ready.status() == 200 => break,
-            _ => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    }
     let rotated = rsa_key("rotated-under-load");
     let mut jwks = standard_jwks();
     jwks["keys"]

@@ -100,17 +100,7 @@ async fn readiness_answers_503_while_draining() {
 #[actix_web::test]
 async fn a_12_kb_token_with_many_groups_passes_the_real_server() {
     let issuer = TestIssuer::start(standard_jwks());
-    let application = Application::build(settings(&issuer.url, &[]))
-        .await
-        .unwrap();
-    let base = format!("http://127.0.0.1:{}", application.port());
-    actix_web::rt::spawn(application.run_until_stopped());
-    for _ in 0..300 {
-        match reqwest::get(format!("{base}/ready")).await {
-            Ok(ready) if ready.status() == 200 => break,
-            _ => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    }
+    let base = crate::common::serve_until_ready(settings(&issuer.url, &[])).await;
     let mut entra = claims(&issuer.url);
     // Entra ID caps `groups` at 200 object ids in a JWT.
     entra["groups"] = (0..200)
