@@ -415,3 +415,19 @@ async fn while_no_keys_are_loaded_every_token_gets_a_503_to_retry() {
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{iss}");
     }
 }
+
+#[actix_web::test]
+async fn a_set_served_without_cache_control_lives_the_configured_ttl() {
+    let issuer = TestIssuer::start(standard_jwks());
+    // A 1 s floor under the default 600 s: were the missing header read as max-age 0, the set
+    // would live 1 s and be refreshed within this test.
+    let _state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1")],
+    ))
+    .await;
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    assert_eq!(issuer.jwks_hits(), 1);
+}
