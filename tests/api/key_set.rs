@@ -431,3 +431,16 @@ async fn a_set_served_without_cache_control_lives_the_configured_ttl() {
 
     assert_eq!(issuer.jwks_hits(), 1);
 }
+
+#[actix_web::test]
+async fn no_store_counts_as_a_lifetime_of_zero_held_for_the_minimum() {
+    let issuer = TestIssuer::start(standard_jwks());
+    issuer.set_cache_control("no-store");
+    let _state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__JWKS_MIN_TTL_SECONDS", "1")],
+    ))
+    .await;
+
+    until_hits(&issuer, 2).await;
+}
