@@ -252,8 +252,16 @@ async fn redirects_are_followed_on_loopback_but_at_most_three_times() {
 async fn a_jwks_of_exactly_the_size_limit_loads_and_one_byte_over_is_refused() {
     let jwks = standard_jwks();
     let size = serde_json::to_vec(&jwks).unwrap().len();
-    for (limit, loads) in [(size, true), (size - 1, false)] {
+    for (limit, loads, chunked) in [
+        (size, true, false),
+        (size - 1, false, false),
+        (size, true, true),
+        (size - 1, false, true),
+    ] {
         let issuer = TestIssuer::start(jwks.clone());
+        if chunked {
+            issuer.set_chunked();
+        }
         let limit = limit.to_string();
         let state = state(&settings(
             &issuer.url,

@@ -135,6 +135,7 @@ struct IssuerState {
     delay: Mutex<Option<std::time::Duration>>,
     byte_order_mark: Mutex<bool>,
     content_type: Mutex<Option<String>>,
+    chunked: Mutex<bool>,
     jwks_hits: AtomicUsize,
     other_hits: AtomicUsize,
 }
@@ -209,6 +210,11 @@ impl TestIssuer {
         *self.state.content_type.lock().unwrap() = Some(value.to_owned());
     }
 
+    /// Stream documents in two chunks with no Content-Length, as a proxy might.
+    pub fn set_chunked(&self) {
+        *self.state.chunked.lock().unwrap() = true;
+    }
+
     /// Start discovery and JWKS documents with a UTF-8 byte-order mark.
     pub fn set_byte_order_mark(&self) {
         *self.state.byte_order_mark.lock().unwrap() = true;
@@ -250,9 +256,16 @@ fn json_document(
     }
     body.extend(serde_json::to_vec(document).unwrap());
     let content_type = state.content_type.lock().unwrap().clone();
-    response
-        .content_type(content_type.as_deref().unwrap_or("application/json"))
-        .body(body)
+    response.content_type(content_type.as_deref().unwrap_or("application/json"));
+    if *state.chunked.lock().unwrap() {
+        let second = web::Bytes::from(body.split_off(body.len() / 2));
+        let chunks = [
+            Ok::<_, actix_web::Error>(web::Bytes::from(body)),
+            Ok(second),
+        ];
+        return response.streaming(futures_util::stream::iter(chunks));
+    }
+    response.body(body)
 }
 
 /// The JWKS as it was when the request arrived, held back by any delay, as a slow network or
