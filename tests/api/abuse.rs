@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
-use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::common::{
@@ -28,22 +26,13 @@ async fn a_storm_of_random_kids_shares_one_refetch_whatever_the_cooldown() {
         );
         let state = state(&settings).await;
         let app = service!(state);
-        let requests = (0..1000).map(|n| {
-            let token = token_with_kid(&issuer, &format!("random-{n}"));
-            let request = TestRequest::get()
-                .uri("/api/v1/me")
-                .insert_header(("Authorization", format!("Bearer {token}")))
-                .to_request();
-            actix_web::test::call_service(&app, request)
-        });
+        let tokens = (0..1000)
+            .map(|n| token_with_kid(&issuer, &format!("random-{n}")))
+            .collect();
 
-        let responses = join_all(requests).await;
+        let statuses = crate::common::concurrently(&app, tokens).await;
 
-        assert!(
-            responses
-                .iter()
-                .all(|r| r.status() == StatusCode::UNAUTHORIZED)
-        );
+        assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED));
         assert_eq!(
             issuer.jwks_hits(),
             2,

@@ -524,6 +524,30 @@ pub async fn serve_until_ready(settings: Settings) -> String {
     base
 }
 
+/// GETs `/api/v1/me` once per token, all at once, and returns the statuses in order.
+pub async fn concurrently<S, B>(app: &S, tokens: Vec<String>) -> Vec<StatusCode>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let requests = tokens.into_iter().map(|token| {
+        let request = test::TestRequest::get()
+            .uri("/api/v1/me")
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .to_request();
+        test::call_service(app, request)
+    });
+    futures_util::future::join_all(requests)
+        .await
+        .iter()
+        .map(|r| r.status())
+        .collect()
+}
+
 /// Polls `condition` every 10 ms for up to 3 s; panics naming `what` if it never holds.
 pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     for _ in 0..300 {

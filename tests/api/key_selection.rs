@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::test::TestRequest;
 use futures_util::future::join_all;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
@@ -190,29 +189,6 @@ async fn a_key_renewed_under_the_same_kid_verifies_after_one_refetch() {
     assert_eq!(issuer.jwks_hits(), 2);
 }
 
-async fn concurrently<S, B>(app: &S, tokens: Vec<String>) -> Vec<StatusCode>
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    let requests = tokens.into_iter().map(|token| {
-        let request = TestRequest::get()
-            .uri("/api/v1/me")
-            .insert_header(("Authorization", format!("Bearer {token}")))
-            .to_request();
-        actix_web::test::call_service(app, request)
-    });
-    join_all(requests)
-        .await
-        .iter()
-        .map(|r| r.status())
-        .collect()
-}
-
 #[actix_web::test]
 async fn bad_signatures_on_a_known_kid_in_bulk_cost_at_most_one_fetch_per_cooldown() {
     let issuer = TestIssuer::start(standard_jwks());
@@ -232,7 +208,7 @@ async fn bad_signatures_on_a_known_kid_in_bulk_cost_at_most_one_fetch_per_cooldo
         })
         .collect();
 
-    let statuses = concurrently(&app, forged).await;
+    let statuses = crate::common::concurrently(&app, forged).await;
 
     assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED));
     assert_eq!(issuer.jwks_hits(), 2, "the initial fetch and one refetch");
@@ -260,7 +236,7 @@ async fn requests_arriving_during_a_slow_refetch_wait_for_it_and_all_verify() {
         })
         .collect();
 
-    let statuses = concurrently(&app, tokens).await;
+    let statuses = crate::common::concurrently(&app, tokens).await;
 
     assert!(
         statuses.iter().all(|s| *s == StatusCode::OK),
