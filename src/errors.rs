@@ -109,16 +109,14 @@ pub async fn not_found() -> HttpResponse {
     problem.response().json(&problem)
 }
 
-/// A resource's default service: 405 naming the methods it does allow.
-pub fn method_not_allowed(
-    allow: &'static str,
-) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
+/// A resource's default service: 405 naming the methods it does allow (`"GET, HEAD"`).
+pub fn method_not_allowed(allow: String) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
     move || {
         let problem = Problem::for_status(StatusCode::METHOD_NOT_ALLOWED);
         std::future::ready(
             problem
                 .response()
-                .insert_header((ALLOW, allow))
+                .insert_header((ALLOW, allow.clone()))
                 .json(&problem),
         )
     }

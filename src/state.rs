@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
-use crate::auth::{Challenge, JwksStore, Requirements, ResourceMetadata, Verifier};
+use crate::auth::{Challenge, JwksStore, ResourceMetadata, Verifier};
 use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
@@ -21,8 +21,6 @@ pub struct AppState {
     pub metadata: web::Data<ResourceMetadata>,
     pub dev_issuer: Option<web::Data<DevIssuer>>,
     pub items: web::Data<dyn ItemStore>,
-    /// Every route's permission requirement; the source of `scopes_supported`.
-    pub requirements: Requirements,
     pub max_json_bytes: usize,
     pub cors: CorsSettings,
     /// Set when shutdown begins: readiness answers 503 from then on.
@@ -84,7 +82,6 @@ impl AppState {
             metrics_beside_api,
             dev_issuer,
             items: web::Data::from(Arc::new(InMemoryItemStore::default()) as Arc<dyn ItemStore>),
-            requirements: Requirements::default(),
             max_json_bytes: settings.server.max_json_bytes,
             cors: settings.cors.clone(),
             draining: web::Data::new(Draining::default()),

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make fuzz-api`: property-based fuzzing of the running release build against its own OpenAPI
 # document. Schemathesis (pinned, installed into .venv-tools on first use) generates requests
-# from /openapi.json, valid and invalid, sends them with a token holding every scope and the
-# admin role, and runs all of its checks: no 5xx, every status, content type, header and body
+# from /openapi.json, valid and invalid, sends them with a token holding every scope and role
+# any operation of that document requires, and runs all of its checks: no 5xx, every status, content type, header and body
 # as documented, invalid input refused, unsupported methods answered 405. Fails on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,21 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
-token=$(TOKEN_SCOPE="items:read items:write" TOKEN_ROLES=admin target/release/dev-token)
+# Every name in any operation's security requirement, granted both as a scope and as a role,
+# so that the token passes every route whatever its declaration demands.
+permissions=$(curl -sf "http://127.0.0.1:$PORT/openapi.json" | python3 -c '
+import json, sys
+document = json.load(sys.stdin)
+names = {name
+         for item in document["paths"].values()
+         for operation in item.values()
+         for requirement in operation.get("security", [])
+         for scopes in requirement.values()
+         for name in scopes}
+print(" ".join(sorted(names)))')
+[ -n "$permissions" ] || { echo "no operation of the document requires a permission" >&2; exit 1; }
+echo "fuzzing with a token granting: $permissions" >&2
+token=$(TOKEN_SCOPE="$permissions" TOKEN_ROLES="${permissions// /,}" target/release/dev-token)
 
 status=0
 .venv-tools/bin/schemathesis run "http://127.0.0.1:$PORT/openapi.json" \

@@ -27,6 +27,6 @@ pub use claims::VerifiedClaims;
 pub use error::{AuthError, Challenge, TokenError};
 pub use jwks::JwksStore;
 pub use metadata::ResourceMetadata;
-pub use require::Requirements;
+pub use require::Requirement;
 pub use validator::{BearerToken, validate};
 pub use verifier::Verifier;

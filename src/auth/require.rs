@@ -1,14 +1,6 @@
-//! Permission requirements, declared on each route where the route is declared:
-//!
-//! ```text
-//! web::get().to(items::list).wrap(require.scope("items:read"))
-//! ```
-//!
-//! Every scope declared this way is recorded, so the RFC 9728 metadata lists exactly the scopes
-//! the routes require. A caller without the permission gets 403 `insufficient_scope`.
-
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
+//! Permission requirements and the middleware enforcing them. Each route declares its own
+//! where the route is declared (see `routes::endpoint`); a caller without the permission gets
+//! 403 `insufficient_scope`.
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
@@ -21,47 +13,34 @@ use futures_util::future::LocalBoxFuture;
 use super::caller::Caller;
 use super::error::{AuthError, Challenge, Rejection, log_rejection};
 
-/// What a route demands of its caller.
-#[derive(Debug, Clone, Copy)]
-enum Requirement {
+/// What a protected route demands of its caller beyond a valid token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// A valid token and nothing more.
+    Token,
+    /// A scope granted in `scope`, `scp` or `permissions`.
     Scope(&'static str),
+    /// A role held in the configured roles claim.
     Role(&'static str),
 }
 
-/// Declares requirements and remembers every scope declared. Cloned into each worker; all
-/// clones share one record.
-#[derive(Debug, Clone, Default)]
-pub struct Requirements {
-    scopes: Arc<Mutex<BTreeSet<&'static str>>>,
-}
-
-impl Requirements {
-    /// Middleware admitting only callers granted `scope` (from `scope`, `scp` or `permissions`).
-    pub fn scope(&self, scope: &'static str) -> Require {
-        self.scopes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(scope);
-        Require(Requirement::Scope(scope))
+impl Requirement {
+    /// The scope or role demanded, if any.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Self::Token => None,
+            Self::Scope(name) | Self::Role(name) => Some(name),
+        }
     }
 
-    /// Middleware admitting only callers holding `role` (from the configured roles claim).
-    pub fn role(&self, role: &'static str) -> Require {
-        Require(Requirement::Role(role))
-    }
-
-    /// Every scope some route requires, sorted.
-    pub fn scopes(&self) -> Vec<&'static str> {
-        self.scopes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .copied()
-            .collect()
+    /// The middleware enforcing this requirement; `None` for [`Requirement::Token`], which the
+    /// bearer middleware alone enforces.
+    pub fn middleware(self) -> Option<Require> {
+        (self != Self::Token).then_some(Require(self))
     }
 }
 
-/// The middleware for one requirement; see [`Requirements`].
+/// The middleware for one scope or role; see [`Requirement::middleware`].
 pub struct Require(Requirement);
 
 impl<S, B> Transform<S, ServiceRequest> for Require
@@ -115,7 +94,7 @@ where
                 Requirement::Role(role) if !caller.has_role(role) => {
                     Some(AuthError::MissingRole(role))
                 }
-                _ => None,
+                Requirement::Token | Requirement::Scope(_) | Requirement::Role(_) => None,
             };
             match refusal {
                 None => service

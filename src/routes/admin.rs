@@ -2,23 +2,23 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::auth::Requirements;
-use crate::errors::{ApiError, method_not_allowed};
+use super::endpoint::ProtectedRoutes;
+use crate::auth::Requirement;
+use crate::errors::ApiError;
 use crate::items::{ItemStore, Stats};
 
 /// The role the admin routes require, read from the configured roles claim.
 pub const ADMIN_ROLE: &str = "admin";
 
-pub fn configure(cfg: &mut web::ServiceConfig, require: &Requirements) {
+pub fn configure(cfg: &mut web::ServiceConfig, api: &ProtectedRoutes) {
     cfg.service(
-        web::resource("/admin/stats")
-            .route(web::get().to(stats).wrap(require.role(ADMIN_ROLE)))
-            .default_service(web::to(method_not_allowed("GET"))),
+        api.at("/admin/stats")
+            .get(Requirement::Role(ADMIN_ROLE), stats),
     );
 }
 
 /// `GET /admin/stats`: how many items exist and how many callers created them.
-#[utoipa::path(get, path = "/api/v1/admin/stats", tag = "admin", security(("bearer" = ["admin"])),
+#[utoipa::path(get, path = "/api/v1/admin/stats", tag = "admin",
     description = "Requires the role `admin` in the configured roles claim.",
     responses((status = 200, description = "Item counts", body = Stats)))]
 pub async fn stats(store: web::Data<dyn ItemStore>) -> Result<HttpResponse, ApiError> {

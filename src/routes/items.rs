@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::{Caller, Requirements};
-use crate::errors::{ApiError, method_not_allowed};
+use super::endpoint::ProtectedRoutes;
+use crate::auth::{Caller, Requirement};
+use crate::errors::ApiError;
 use crate::items::{Item, ItemDraft, ItemPatch, ItemStore};
 use crate::problem::FieldError;
 
@@ -18,22 +19,19 @@ pub const ITEMS_WRITE: &str = "items:write";
 const DEFAULT_PAGE: usize = 20;
 const MAX_PAGE: usize = 100;
 
+const READ: Requirement = Requirement::Scope(ITEMS_READ);
+const WRITE: Requirement = Requirement::Scope(ITEMS_WRITE);
+
 /// The items routes, each with the scope it requires.
-pub fn configure(cfg: &mut web::ServiceConfig, require: &Requirements) {
-    cfg.service(
-        web::resource("/items")
-            .route(web::get().to(list).wrap(require.scope(ITEMS_READ)))
-            .route(web::post().to(create).wrap(require.scope(ITEMS_WRITE)))
-            .default_service(web::to(method_not_allowed("GET, POST"))),
-    )
-    .service(
-        web::resource("/items/{id}")
-            .route(web::get().to(get).wrap(require.scope(ITEMS_READ)))
-            .route(web::put().to(replace).wrap(require.scope(ITEMS_WRITE)))
-            .route(web::patch().to(update).wrap(require.scope(ITEMS_WRITE)))
-            .route(web::delete().to(delete).wrap(require.scope(ITEMS_WRITE)))
-            .default_service(web::to(method_not_allowed("GET, PUT, PATCH, DELETE"))),
-    );
+pub fn configure(cfg: &mut web::ServiceConfig, api: &ProtectedRoutes) {
+    cfg.service(api.at("/items").get(READ, list).post(WRITE, create))
+        .service(
+            api.at("/items/{id}")
+                .get(READ, get)
+                .put(WRITE, replace)
+                .patch(WRITE, update)
+                .delete(WRITE, delete),
+        );
 }
 
 #[derive(Deserialize)]
@@ -51,7 +49,7 @@ pub struct ItemPage {
 }
 
 /// `GET /items?limit=&cursor=`: oldest first; `next_cursor` fetches the following page.
-#[utoipa::path(get, path = "/api/v1/items", tag = "items", security(("bearer" = ["items:read"])),
+#[utoipa::path(get, path = "/api/v1/items", tag = "items",
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
         ("cursor" = Option<String>, Query, pattern = "^[0-9]{1,19}$",
@@ -97,7 +95,7 @@ pub async fn list(
 }
 
 /// `POST /items`: 201 with `Location`; the item records who created it.
-#[utoipa::path(post, path = "/api/v1/items", tag = "items", security(("bearer" = ["items:write"])),
+#[utoipa::path(post, path = "/api/v1/items", tag = "items",
     request_body(content = ItemDraft, content_type = "application/json"),
     responses((status = 201, description = "Created; `Location` names the new item", body = Item,
         headers(("Location" = String, description = "The new item's path")))))]
@@ -115,7 +113,7 @@ pub async fn create(
 }
 
 /// `GET /items/{id}`
-#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = ["items:read"])),
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items",
     params(("id" = String, Path, description = "The item's id")),
     responses((status = 200, description = "The item", body = Item)))]
 pub async fn get(
@@ -126,7 +124,7 @@ pub async fn get(
 }
 
 /// `PUT /items/{id}`: replaces every field.
-#[utoipa::path(put, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = ["items:write"])),
+#[utoipa::path(put, path = "/api/v1/items/{id}", tag = "items",
     params(("id" = String, Path, description = "The item's id")),
     request_body(content = ItemDraft, content_type = "application/json"),
     responses((status = 200, description = "The replaced item", body = Item)))]
@@ -140,7 +138,7 @@ pub async fn replace(
 }
 
 /// `PATCH /items/{id}`: changes the fields present.
-#[utoipa::path(patch, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = ["items:write"])),
+#[utoipa::path(patch, path = "/api/v1/items/{id}", tag = "items",
     params(("id" = String, Path, description = "The item's id")),
     request_body(content = ItemPatch, content_type = "application/json"),
     responses((status = 200, description = "The updated item", body = Item)))]
@@ -154,7 +152,7 @@ pub async fn update(
 }
 
 /// `DELETE /items/{id}`: 204.
-#[utoipa::path(delete, path = "/api/v1/items/{id}", tag = "items", security(("bearer" = ["items:write"])),
+#[utoipa::path(delete, path = "/api/v1/items/{id}", tag = "items",
     params(("id" = String, Path, description = "The item's id")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(

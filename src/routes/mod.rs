@@ -1,5 +1,5 @@
 //! The routing table, in one place for both the server and the tests. Every permission a route
-//! requires is declared on that route.
+//! requires is declared once, on that route (see [`endpoint`]); every GET route answers HEAD too.
 //!
 //! | Route | Requires |
 //! |---|---|
@@ -11,6 +11,7 @@
 
 mod admin;
 mod api;
+pub mod endpoint;
 mod health;
 mod items;
 mod metrics;
@@ -20,65 +21,53 @@ mod well_known;
 use actix_web::web;
 use actix_web_httpauth::middleware::HttpAuthentication;
 
-use crate::auth::validate;
-use crate::errors::{self, method_not_allowed};
+use crate::auth::{Requirement, validate};
+use crate::errors;
 use crate::state::AppState;
+use endpoint::RouteTable;
 
 /// Wires every route and the shared state they read.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    let routes = RouteTable::default();
     cfg.app_data(state.verifier.clone())
         .app_data(state.challenge.clone())
         .app_data(state.metadata.clone())
         .app_data(state.items.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())
-        .app_data(openapi::rendered(
-            state.dev_issuer.is_some(),
-            state.metrics_beside_api,
-        ))
-        .app_data(web::Data::new(state.requirements.clone()))
+        .app_data(web::Data::new(openapi::OpenApiJson::new(routes.clone())))
+        .app_data(web::Data::new(routes.clone()))
         .app_data(errors::json_config(state.max_json_bytes))
-        .service(get_only("/health", health::health))
-        .service(get_only("/ready", health::ready))
-        .service(get_only("/openapi.json", openapi::serve))
-        .service(get_only(
+        .service(routes.public("/health", health::health))
+        .service(routes.public("/ready", health::ready))
+        .service(routes.public("/openapi.json", openapi::serve))
+        .service(routes.public(
             "/.well-known/oauth-protected-resource",
             well_known::protected_resource,
         ));
     if state.metrics_beside_api {
-        cfg.service(metrics_route());
+        cfg.service(routes.public("/metrics", metrics::exposition));
     }
     if let Some(dev_issuer) = &state.dev_issuer {
         cfg.app_data(dev_issuer.clone())
-            .service(get_only(
+            .service(routes.public(
                 "/.well-known/openid-configuration",
                 well_known::dev_discovery,
             ))
-            .service(get_only("/.well-known/jwks.json", well_known::dev_jwks));
+            .service(routes.public("/.well-known/jwks.json", well_known::dev_jwks));
     }
+    let api = routes.protected("/api/v1");
     cfg.service(
-        web::scope("/api/v1")
+        api.scope()
             .wrap(HttpAuthentication::with_fn(validate))
-            .service(get_only("/me", api::me))
-            .configure(|cfg| items::configure(cfg, &state.requirements))
-            .configure(|cfg| admin::configure(cfg, &state.requirements)),
+            .service(api.at("/me").get(Requirement::Token, api::me))
+            .configure(|cfg| items::configure(cfg, &api))
+            .configure(|cfg| admin::configure(cfg, &api)),
     )
     .default_service(web::to(errors::not_found));
 }
 
-/// `GET /metrics`, beside the API or on its own port.
-pub fn metrics_route() -> actix_web::Resource {
-    get_only("/metrics", metrics::exposition)
-}
-
-/// A resource answering GET, and 405 with `Allow: GET` to anything else.
-fn get_only<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args>,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(handler))
-        .default_service(web::to(method_not_allowed("GET")))
+/// `GET /metrics` on its own port.
+pub fn metrics_route() -> endpoint::Endpoint {
+    RouteTable::default().public("/metrics", metrics::exposition)
 }

@@ -4,15 +4,17 @@
 
 use std::sync::OnceLock;
 
+use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use super::endpoint::RouteTable;
 use super::{admin, api, health, items, well_known};
 use crate::problem::{PROBLEM_JSON, Problem};
 
@@ -39,42 +41,97 @@ const BEARER: &str = "bearer";
         admin::stats,
     ),
     components(schemas(Problem)),
-    modifiers(&SharedResponses),
+    modifiers(&BearerScheme),
 )]
 struct ApiDoc;
 
-/// The document as served: rendered once per process and configuration, shared without copying.
-pub struct OpenApiJson(web::Bytes);
-
-/// The rendered document for this configuration (see [`document`]), rendered by the first
-/// worker that asks and shared by every other.
-pub fn rendered(dev_issuer: bool, metrics: bool) -> web::Data<OpenApiJson> {
-    static RENDERED: [OnceLock<web::Data<OpenApiJson>>; 4] = [const { OnceLock::new() }; 4];
-    let variant = usize::from(dev_issuer) * 2 + usize::from(metrics);
-    RENDERED[variant]
-        .get_or_init(|| {
-            let json = document(dev_issuer, metrics).to_json().unwrap_or_default();
-            web::Data::new(OpenApiJson(json.into()))
-        })
-        .clone()
+/// The document as served: rendered from the [`RouteTable`] by the first request for it, once
+/// every route is declared, and shared without copying after.
+pub struct OpenApiJson {
+    routes: RouteTable,
+    rendered: OnceLock<web::Bytes>,
 }
 
-/// The document for this configuration: the development issuer's routes, and `/metrics`, are
-/// described only where the API serves them.
-pub fn document(dev_issuer: bool, metrics: bool) -> Document {
-    let mut document = ApiDoc::openapi();
-    if !dev_issuer {
-        for path in [
-            "/.well-known/openid-configuration",
-            "/.well-known/jwks.json",
-        ] {
-            document.paths.paths.remove(path);
+impl OpenApiJson {
+    pub fn new(routes: RouteTable) -> Self {
+        Self {
+            routes,
+            rendered: OnceLock::new(),
         }
     }
-    if !metrics {
-        document.paths.paths.remove("/metrics");
+
+    fn bytes(&self) -> web::Bytes {
+        self.rendered
+            .get_or_init(|| document(&self.routes).to_json().unwrap_or_default().into())
+            .clone()
     }
+}
+
+/// The document of the routes in `routes`: each operation the handlers' annotations describe,
+/// kept where the table serves it, with the security its declaration requires and the errors
+/// it can answer with; HEAD beside GET wherever the table serves HEAD.
+pub fn document(routes: &RouteTable) -> Document {
+    let mut document = ApiDoc::openapi();
+    let served = routes.entries();
+    for (path, item) in document.paths.paths.iter_mut() {
+        let names_an_id = path.contains('{');
+        let requirement_of = |method: &Method| {
+            served
+                .iter()
+                .find(|(p, m, _)| p == path && m == method)
+                .map(|(_, _, requirement)| *requirement)
+        };
+        for method in [
+            Method::GET,
+            Method::PUT,
+            Method::POST,
+            Method::DELETE,
+            Method::PATCH,
+        ] {
+            let slot = operation_slot(item, &method);
+            match (slot.as_mut(), requirement_of(&method)) {
+                (Some(operation), Some(requirement)) => {
+                    operation.security = requirement.map(|requirement| {
+                        vec![SecurityRequirement::new(BEARER, requirement.name())]
+                    });
+                    add_errors(operation, names_an_id);
+                }
+                _ => *slot = None,
+            }
+        }
+        item.head = match requirement_of(&Method::HEAD) {
+            Some(_) => item.get.clone().map(as_head),
+            None => None,
+        };
+    }
+    document.paths.paths.retain(|_, item| {
+        [&item.get, &item.put, &item.post, &item.delete, &item.patch]
+            .iter()
+            .any(|operation| operation.is_some())
+    });
     document
+}
+
+fn operation_slot<'a>(item: &'a mut PathItem, method: &Method) -> &'a mut Option<Operation> {
+    match *method {
+        Method::GET => &mut item.get,
+        Method::HEAD => &mut item.head,
+        Method::PUT => &mut item.put,
+        Method::POST => &mut item.post,
+        Method::DELETE => &mut item.delete,
+        _ => &mut item.patch,
+    }
+}
+
+/// A GET operation as HEAD answers it: the same responses and headers, no bodies.
+fn as_head(mut operation: Operation) -> Operation {
+    operation.operation_id = operation.operation_id.map(|id| format!("{id}_head"));
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.content.clear();
+        }
+    }
+    operation
 }
 
 /// `GET /openapi.json`
@@ -83,16 +140,13 @@ pub fn document(dev_issuer: bool, metrics: bool) -> Document {
 pub async fn serve(document: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(document.0.clone())
+        .body(document.bytes())
 }
 
-/// Adds the bearer scheme, and to every operation the errors it can answer with, each as
-/// problem details: 401 and 403 (with the RFC 6750 challenge) where a token is required, the
-/// body errors where a body is read, 404 where an id is named, and `default` for the rest
-/// (405, 500, 503).
-struct SharedResponses;
+/// Adds the bearer scheme the protected operations refer to.
+struct BearerScheme;
 
-impl Modify for SharedResponses {
+impl Modify for BearerScheme {
     fn modify(&self, openapi: &mut Document) {
         let components = openapi
             .components
@@ -105,33 +159,17 @@ impl Modify for SharedResponses {
                     .bearer_format("JWT")
                     .description(Some(
                         "A JWT access token from a trusted issuer (RFC 6750, RFC 9068). The \
-                         array of a requirement lists the scopes the operation needs, or the \
-                         role for admin operations.",
+                         array of a requirement lists the scope or role the operation needs.",
                     ))
                     .build(),
             ),
         );
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let names_an_id = path.contains('{');
-            for operation in operations(item) {
-                add_errors(operation, names_an_id);
-            }
-        }
     }
 }
 
-fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
-    [
-        item.get.as_mut(),
-        item.put.as_mut(),
-        item.post.as_mut(),
-        item.delete.as_mut(),
-        item.patch.as_mut(),
-    ]
-    .into_iter()
-    .flatten()
-}
-
+/// Adds the errors an operation can answer with, each as problem details: 401 and 403 (with
+/// the RFC 6750 challenge) where a token is required, the body errors where a body is read,
+/// 404 where an id is named, and `default` for the rest (405, 500, 503).
 fn add_errors(operation: &mut Operation, names_an_id: bool) {
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     // Requirements serialize as `[{"bearer": [scopes or role]}]`.
@@ -181,12 +219,12 @@ fn add_errors(operation: &mut Operation, names_an_id: bool) {
         add("415", "The body is not application/json", false);
         add(
             "422",
-            "The body is JSON but not a valid item; `errors` lists each field",
+            "The body is JSON but breaks the resource's rules; `errors` lists each field",
             false,
         );
     }
     if names_an_id {
-        add("404", "No item has this id", false);
+        add("404", "Nothing has this id", false);
     }
     add("default", "Any other error (405, 500, 503)", false);
 }

@@ -3,7 +3,8 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::auth::{Requirements, ResourceMetadata};
+use super::endpoint::RouteTable;
+use crate::auth::ResourceMetadata;
 use crate::dev_issuer::DevIssuer;
 
 /// `GET /.well-known/oauth-protected-resource`: `scopes_supported` lists exactly the scopes the
@@ -13,10 +14,10 @@ use crate::dev_issuer::DevIssuer;
         `scopes_supported` listing every scope a route requires", body = ResourceMetadata)))]
 pub async fn protected_resource(
     metadata: web::Data<ResourceMetadata>,
-    requirements: web::Data<Requirements>,
+    routes: web::Data<RouteTable>,
 ) -> HttpResponse {
     let mut document = serde_json::to_value(metadata.get_ref()).unwrap_or_default();
-    document["scopes_supported"] = serde_json::json!(requirements.scopes());
+    document["scopes_supported"] = serde_json::json!(routes.scopes());
     HttpResponse::Ok().json(document)
 }
 

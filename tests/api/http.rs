@@ -32,7 +32,7 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
 
     let wrong = send(&app, TestRequest::post().uri("/health")).await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(wrong.header("allow"), Some("GET"));
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
     assert_eq!(wrong.body["status"], 405);
 
     let token = token_with_scope(&issuer.url, "items:read");
@@ -42,7 +42,47 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
     )
     .await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(wrong.header("allow"), Some("GET, POST"));
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD, POST"));
+}
+
+#[actix_web::test]
+async fn head_answers_like_get_with_the_same_headers_and_no_body() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let base = crate::common::serve_until_ready(settings(&issuer.url, &[])).await;
+    let client = reqwest::Client::new();
+    let token = token_with_scope(&issuer.url, "items:read");
+
+    for (path, authorization) in [
+        ("/health", None),
+        ("/openapi.json", None),
+        ("/api/v1/items", Some(format!("Bearer {token}"))),
+        ("/api/v1/items", None),
+    ] {
+        let send = |method: reqwest::Method| {
+            let request = client.request(method, format!("{base}{path}"));
+            match &authorization {
+                Some(value) => request.header("Authorization", value),
+                None => request,
+            }
+            .send()
+        };
+        let get = send(reqwest::Method::GET).await.unwrap();
+        let head = send(reqwest::Method::HEAD).await.unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        for name in ["content-type", "content-length", "www-authenticate"] {
+            assert_eq!(
+                head.headers().get(name),
+                get.headers().get(name),
+                "{path}: {name}"
+            );
+        }
+        let get_body = get.bytes().await.unwrap();
+        assert!(!get_body.is_empty(), "{path}: GET has a body");
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "{path}: HEAD has none"
+        );
+    }
 }
 
 #[actix_web::test]

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use crate::common::{claims, keys, load_settings, sign, standard_app, state};
 
-const METHODS: [Method; 5] = [
+const METHODS: [Method; 6] = [
     Method::GET,
+    Method::HEAD,
     Method::POST,
     Method::PUT,
     Method::PATCH,

@@ -1,0 +1,213 @@
+//! One path and its methods, declared once: each method's handler and what it requires of the
+//! caller. From that one declaration come the middleware enforcing the requirement, HEAD
+//! beside every GET (RFC 9110 §9.3.2), the `Allow` header of the 405 answer, and the
+//! [`RouteTable`] that the OpenAPI security and the RFC 9728 `scopes_supported` are read from.
+//!
+//! ```text
+//! api.at("/items")
+//!     .get(Requirement::Scope(ITEMS_READ), list)
+//!     .post(Requirement::Scope(ITEMS_WRITE), create)
+//! ```
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use actix_web::dev::{AppService, HttpServiceFactory};
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, Responder, web};
+
+use crate::auth::Requirement;
+use crate::errors::method_not_allowed;
+
+/// Every route this app serves: path, method, and what it requires (`None` for a public
+/// route). Filled while the routes are configured; cloned cheaply, all clones share one record.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable(Arc<Mutex<Vec<DeclaredRoute>>>);
+
+type DeclaredRoute = (String, Method, Option<Requirement>);
+
+impl RouteTable {
+    /// A GET (and HEAD) route anyone may call.
+    pub fn public<F, Args>(&self, path: &str, handler: F) -> Endpoint
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        Endpoint::new(self.clone(), String::new(), path).add(Method::GET, None, handler)
+    }
+
+    /// Routes under `prefix`, a scope the bearer middleware guards: each needs a valid token,
+    /// and whatever its declaration adds.
+    pub fn protected(&self, prefix: &'static str) -> ProtectedRoutes {
+        ProtectedRoutes {
+            table: self.clone(),
+            prefix,
+        }
+    }
+
+    /// What each served method of each path requires, in the order declared.
+    pub fn entries(&self) -> Vec<DeclaredRoute> {
+        self.record().clone()
+    }
+
+    /// Every scope some route requires, sorted and once each.
+    pub fn scopes(&self) -> Vec<&'static str> {
+        let scopes: BTreeSet<&'static str> = self
+            .record()
+            .iter()
+            .filter_map(|(_, _, requirement)| match requirement {
+                Some(Requirement::Scope(scope)) => Some(*scope),
+                _ => None,
+            })
+            .collect();
+        scopes.into_iter().collect()
+    }
+
+    fn insert(&self, route: DeclaredRoute) {
+        self.record().push(route);
+    }
+
+    fn record(&self) -> std::sync::MutexGuard<'_, Vec<DeclaredRoute>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The bearer-guarded routes under one prefix; see [`RouteTable::protected`].
+pub struct ProtectedRoutes {
+    table: RouteTable,
+    prefix: &'static str,
+}
+
+impl ProtectedRoutes {
+    /// The scope to serve these routes in (register it with the bearer middleware).
+    pub fn scope(&self) -> actix_web::Scope {
+        web::scope(self.prefix)
+    }
+
+    /// The path `path` under the prefix, its methods still to declare.
+    pub fn at(&self, path: &str) -> ProtectedEndpoint {
+        ProtectedEndpoint(Endpoint::new(
+            self.table.clone(),
+            self.prefix.to_owned(),
+            path,
+        ))
+    }
+}
+
+/// A path under a bearer-guarded prefix: each method names what it requires.
+pub struct ProtectedEndpoint(Endpoint);
+
+impl ProtectedEndpoint {
+    /// GET (and HEAD) on this path.
+    pub fn get<F, Args>(self, requirement: Requirement, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        Self(self.0.add(Method::GET, Some(requirement), handler))
+    }
+
+    pub fn post<F, Args>(self, requirement: Requirement, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        Self(self.0.add(Method::POST, Some(requirement), handler))
+    }
+
+    pub fn put<F, Args>(self, requirement: Requirement, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        Self(self.0.add(Method::PUT, Some(requirement), handler))
+    }
+
+    pub fn patch<F, Args>(self, requirement: Requirement, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        Self(self.0.add(Method::PATCH, Some(requirement), handler))
+    }
+
+    pub fn delete<F, Args>(self, requirement: Requirement, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        Self(self.0.add(Method::DELETE, Some(requirement), handler))
+    }
+}
+
+impl HttpServiceFactory for ProtectedEndpoint {
+    fn register(self, config: &mut AppService) {
+        self.0.register(config);
+    }
+}
+
+/// One path's actix resource, the methods declared so far, and the table they are recorded in.
+pub struct Endpoint {
+    table: RouteTable,
+    full_path: String,
+    resource: actix_web::Resource,
+    methods: Vec<Method>,
+}
+
+impl Endpoint {
+    fn new(table: RouteTable, prefix: String, path: &str) -> Self {
+        Self {
+            table,
+            full_path: prefix + path,
+            resource: web::resource(path),
+            methods: Vec::new(),
+        }
+    }
+
+    /// Serves `method` with `handler` behind `requirement`'s middleware, and records it; a GET
+    /// brings a HEAD with the same handler and requirement.
+    fn add<F, Args>(mut self, method: Method, requirement: Option<Requirement>, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let methods = if method == Method::GET {
+            vec![Method::GET, Method::HEAD]
+        } else {
+            vec![method]
+        };
+        for method in methods {
+            let route = web::method(method.clone()).to(handler.clone());
+            let route = match requirement.and_then(Requirement::middleware) {
+                Some(require) => route.wrap(require),
+                None => route,
+            };
+            self.resource = self.resource.route(route);
+            self.table
+                .insert((self.full_path.clone(), method.clone(), requirement));
+            self.methods.push(method);
+        }
+        self
+    }
+}
+
+impl HttpServiceFactory for Endpoint {
+    fn register(self, config: &mut AppService) {
+        let allow = self
+            .methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.resource
+            .default_service(web::to(method_not_allowed(allow)))
+            .register(config);
+    }
+}
