@@ -11,15 +11,17 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::Value;
 
-use crate::items::StoreError;
 use crate::problem::FieldError;
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::request_id::RequestId;
 
-/// Failures of API handlers.
+/// Failures of API handlers. Each resource converts its own store's errors into these, naming
+/// itself where the client is told (`NotFound("item")`).
 #[derive(Debug)]
 pub enum ApiError {
-    NotFound,
+    /// No such resource; holds its name, as in "no item with this id".
+    NotFound(&'static str),
+    /// The request clashes with the resource's state; holds why, for the client.
     Conflict(&'static str),
     Invalid(Vec<FieldError>),
     /// Ours; the message is logged (with the request id), never sent.
@@ -29,7 +31,7 @@ pub enum ApiError {
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::NotFound => f.write_str("not found"),
+            Self::NotFound(resource) => write!(f, "no {resource} with this id"),
             Self::Conflict(why) => f.write_str(why),
             Self::Invalid(errors) => write!(f, "{} invalid field(s)", errors.len()),
             Self::Internal(why) => write!(f, "internal error: {why}"),
@@ -37,20 +39,10 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound => Self::NotFound,
-            StoreError::NameTaken => Self::Conflict("an item with this name already exists"),
-            StoreError::Unavailable(why) => Self::Internal(why),
-        }
-    }
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -60,9 +52,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let problem = match self {
-            Self::NotFound => {
-                Problem::new(status, "not-found", "Not Found", "no item with this id")
-            }
+            Self::NotFound(_) => Problem::new(status, "not-found", "Not Found", self.to_string()),
             Self::Conflict(why) => Problem::new(status, "conflict", "Conflict", *why),
             Self::Invalid(errors) => Problem::new(
                 status,

@@ -17,8 +17,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &ProtectedRoutes) {
     );
 }
 
+/// The admin operations, nested under the API's prefix by the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(stats))]
+pub struct AdminApi;
+
 /// `GET /admin/stats`: how many items exist and how many callers created them.
-#[utoipa::path(get, path = "/api/v1/admin/stats", tag = "admin",
+#[utoipa::path(get, path = "/admin/stats", tag = "admin",
     description = "Requires the role `admin` in the configured roles claim.",
     responses((status = 200, description = "Item counts", body = Stats)))]
 pub async fn stats(store: web::Data<dyn ItemStore>) -> Result<HttpResponse, ApiError> {

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::endpoint::ProtectedRoutes;
 use crate::auth::{Caller, Requirement};
 use crate::errors::ApiError;
-use crate::items::{Item, ItemDraft, ItemPatch, ItemStore};
+use crate::items::{Item, ItemDraft, ItemPatch, ItemStore, StoreError};
 use crate::problem::FieldError;
 
 pub const ITEMS_READ: &str = "items:read";
@@ -34,6 +34,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, api: &ProtectedRoutes) {
         );
 }
 
+/// The items operations, nested under the API's prefix by the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, get, replace, update, delete))]
+pub struct ItemsApi;
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound("item"),
+            StoreError::NameTaken => Self::Conflict("an item with this name already exists"),
+            StoreError::Unavailable(why) => Self::Internal(why),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ListQuery {
     limit: Option<String>,
@@ -49,7 +64,7 @@ pub struct ItemPage {
 }
 
 /// `GET /items?limit=&cursor=`: oldest first; `next_cursor` fetches the following page.
-#[utoipa::path(get, path = "/api/v1/items", tag = "items",
+#[utoipa::path(get, path = "/items", tag = "items",
     params(
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size (default 20)"),
         ("cursor" = Option<String>, Query, pattern = "^[0-9]{1,19}$",
@@ -95,7 +110,7 @@ pub async fn list(
 }
 
 /// `POST /items`: 201 with `Location`; the item records who created it.
-#[utoipa::path(post, path = "/api/v1/items", tag = "items",
+#[utoipa::path(post, path = "/items", tag = "items",
     request_body(content = ItemDraft, content_type = "application/json"),
     responses((status = 201, description = "Created; `Location` names the new item", body = Item,
         headers(("Location" = String, description = "The new item's path")))))]
@@ -113,7 +128,7 @@ pub async fn create(
 }
 
 /// `GET /items/{id}`
-#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items",
+#[utoipa::path(get, path = "/items/{id}", tag = "items",
     params(("id" = String, Path, description = "The item's id")),
     responses((status = 200, description = "The item", body = Item)))]
 pub async fn get(
@@ -124,7 +139,7 @@ pub async fn get(
 }
 
 /// `PUT /items/{id}`: replaces every field.
-#[utoipa::path(put, path = "/api/v1/items/{id}", tag = "items",
+#[utoipa::path(put, path = "/items/{id}", tag = "items",
     params(("id" = String, Path, description = "The item's id")),
     request_body(content = ItemDraft, content_type = "application/json"),
     responses((status = 200, description = "The replaced item", body = Item)))]
@@ -138,7 +153,7 @@ pub async fn replace(
 }
 
 /// `PATCH /items/{id}`: changes the fields present.
-#[utoipa::path(patch, path = "/api/v1/items/{id}", tag = "items",
+#[utoipa::path(patch, path = "/items/{id}", tag = "items",
     params(("id" = String, Path, description = "The item's id")),
     request_body(content = ItemPatch, content_type = "application/json"),
     responses((status = 200, description = "The updated item", body = Item)))]
@@ -152,7 +167,7 @@ pub async fn update(
 }
 
 /// `DELETE /items/{id}`: 204.
-#[utoipa::path(delete, path = "/api/v1/items/{id}", tag = "items",
+#[utoipa::path(delete, path = "/items/{id}", tag = "items",
     params(("id" = String, Path, description = "The item's id")),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete(
