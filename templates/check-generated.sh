@@ -43,8 +43,29 @@ check() {
 	echo "template-check-full: $name generated cleanly and passed make test"
 }
 
+# Follows the generated README's "Add your own resource" steps as written (its first sh block),
+# then runs the project's make test and fuzzes it: the new routes must be served, documented,
+# enforced and fuzzed like the example's.
+add_notes() {
+	local name=$1 dir="$work/$1" steps="$work/add-notes.sh"
+	awk '/^## Add your own resource/ { section = 1 }
+		section && /^```sh$/ { code = 1; next }
+		code && /^```$/ { exit }
+		code' "$dir/README.md" >"$steps"
+	grep -q 'src/notes' "$steps" || fail "$name: README.md has no steps to add a resource"
+	(cd "$dir" && bash -euo pipefail "$steps") || fail "$name: the steps to add a resource failed"
+	(cd "$dir" && CARGO_TARGET_DIR="$target_dir" timeout 1200 make test) ||
+		fail "$name: make test failed after adding the notes resource"
+	(cd "$dir" && CARGO_TARGET_DIR="$target_dir" MAX_EXAMPLES=50 timeout 1200 make fuzz-api 2>&1 |
+		tee "$work/fuzz.log") || fail "$name: make fuzz-api failed after adding the notes resource"
+	grep -q 'granting: .*notes:read notes:write' "$work/fuzz.log" ||
+		fail "$name: the fuzzer's token was not derived from the notes routes"
+	echo "template-check-full: $name passed make test and make fuzz-api with a notes resource added"
+}
+
 generate my-api
 check my-api
+add_notes my-api
 
 issuer=https://gateway.example.com/__zuplo/issuer
 audience=https://api.example.com

@@ -18,7 +18,8 @@ if ! .venv-tools/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS
 	.venv-tools/bin/pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 cargo build --release --quiet --locked --bins
-server_binary=target/release/$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)
+release=${CARGO_TARGET_DIR:-target}/release
+server_binary=$release/$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)
 
 work=$(mktemp -d)
 server=""
@@ -50,7 +51,7 @@ names = {name
 print(" ".join(sorted(names)))')
 [ -n "$permissions" ] || { echo "no operation of the document requires a permission" >&2; exit 1; }
 echo "fuzzing with a token granting: $permissions" >&2
-token=$(TOKEN_SCOPE="$permissions" TOKEN_ROLES="${permissions// /,}" target/release/dev-token)
+token=$(TOKEN_SCOPE="$permissions" TOKEN_ROLES="${permissions// /,}" "$release/dev-token")
 
 status=0
 .venv-tools/bin/schemathesis run "http://127.0.0.1:$PORT/openapi.json" \

@@ -22,9 +22,14 @@ const MAX_PAGE: usize = 100;
 const READ: Requirement = Requirement::Scope(ITEMS_READ);
 const WRITE: Requirement = Requirement::Scope(ITEMS_WRITE);
 
-/// The items routes, each with the scope it requires.
-pub fn configure(cfg: &mut web::ServiceConfig, api: &ProtectedRoutes) {
-    cfg.service(api.at("/items").get(READ, list).post(WRITE, create))
+/// The items routes, each with the scope it requires, and the store they share.
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    api: &ProtectedRoutes,
+    store: &web::Data<dyn ItemStore>,
+) {
+    cfg.app_data(store.clone())
+        .service(api.at("/items").get(READ, list).post(WRITE, create))
         .service(
             api.at("/items/{id}")
                 .get(READ, get)

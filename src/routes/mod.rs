@@ -32,7 +32,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.app_data(state.verifier.clone())
         .app_data(state.challenge.clone())
         .app_data(state.metadata.clone())
-        .app_data(state.items.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())
         .app_data(web::Data::new(openapi::OpenApiJson::new(routes.clone())))
@@ -61,7 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         api.scope()
             .wrap(HttpAuthentication::with_fn(validate))
             .service(api.at("/me").get(Requirement::Token, api::me))
-            .configure(|cfg| items::configure(cfg, &api))
+            .configure(|cfg| items::configure(cfg, &api, &state.items))
             .configure(|cfg| admin::configure(cfg, &api)),
     )
     .default_service(web::to(errors::not_found));

@@ -15,7 +15,7 @@ use utoipa::openapi::{ComponentsBuilder, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::endpoint::RouteTable;
-use super::{admin, api, health, items, well_known};
+use super::{api, health, well_known};
 use crate::problem::{PROBLEM_JSON, Problem};
 
 /// The name of the bearer security scheme every protected operation refers to.
@@ -34,8 +34,8 @@ const BEARER: &str = "bearer";
         api::me,
     ),
     nest(
-        (path = "/api/v1", api = items::ItemsApi),
-        (path = "/api/v1", api = admin::AdminApi),
+        (path = "/api/v1", api = super::items::ItemsApi),
+        (path = "/api/v1", api = super::admin::AdminApi),
     ),
     components(schemas(Problem)),
     modifiers(&BearerScheme),

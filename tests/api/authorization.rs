@@ -180,10 +180,37 @@ async fn roles_can_come_from_a_nested_claim() {
 
 #[actix_web::test]
 async fn the_metadata_lists_exactly_the_scopes_routes_require() {
-    let (_issuer, app) = standard_app().await;
+    let (issuer, app) = standard_app().await;
+    let document = get(&app, "/openapi.json", None).await.body;
+
+    // Each name an operation requires, kept if a token granting it only as a scope passes.
+    let mut enforced_scopes = std::collections::BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let names = operation["security"][0]["bearer"].as_array();
+            for name in names.into_iter().flatten().filter_map(|name| name.as_str()) {
+                let token = token_with_scope(&issuer.url, name);
+                let request = TestRequest::default()
+                    .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
+                    .uri(&path.replace("{id}", "an-id"))
+                    .insert_header(("Authorization", format!("Bearer {token}")));
+                if send(&app, request).await.status != StatusCode::FORBIDDEN {
+                    enforced_scopes.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    assert!(
+        enforced_scopes.contains("items:read"),
+        "{enforced_scopes:?}"
+    );
+
     let metadata = get(&app, "/.well-known/oauth-protected-resource", None).await;
+    let listed: Vec<String> = serde_json::from_value(metadata.body["scopes_supported"].clone())
+        .expect("scopes_supported is a list of strings");
     assert_eq!(
-        metadata.body["scopes_supported"],
-        json!(["items:read", "items:write"])
+        listed,
+        enforced_scopes.into_iter().collect::<Vec<_>>(),
+        "sorted, once each, and exactly the scopes some route enforces"
     );
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use serde_json::{Value, json};
 
-use crate::common::{Reply, send, standard_app, token_with_scope};
+use crate::common::{Reply, get, send, standard_app, token_with_scope};
 
 const BOTH: &str = "items:read items:write";
 
@@ -185,4 +185,14 @@ fn fields(reply: &Reply) -> Vec<String> {
         .iter()
         .map(|error| error["field"].as_str().unwrap().to_owned())
         .collect()
+}
+
+#[actix_web::test]
+async fn the_metadata_lists_the_scopes_of_the_item_routes() {
+    let (_issuer, app) = standard_app().await;
+    let metadata = get(&app, "/.well-known/oauth-protected-resource", None).await;
+    let scopes = metadata.body["scopes_supported"].as_array().unwrap();
+    for scope in BOTH.split(' ') {
+        assert!(scopes.contains(&json!(scope)), "{scope} in {scopes:?}");
+    }
 }
