@@ -1,5 +1,7 @@
 # Multi-stage build: dependencies compile in their own layer, rebuilt only when Cargo.toml or
 # Cargo.lock change; the runtime image holds the binary and config/ only, and runs as non-root.
+# The binary is the package's `default-run`, read from Cargo.toml, and is /app/server in the
+# image whatever the project is called.
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
@@ -10,17 +12,19 @@ RUN mkdir -p src/bin benches \
     && cp src/main.rs src/bin/doctor.rs \
     && cp src/main.rs benches/verify.rs \
     && touch src/lib.rs \
-    && cargo build --release --locked --bin actix-jwks-api \
+    && cargo build --release --locked --bins \
     && rm -rf src benches
 COPY src src
 COPY benches benches
 RUN touch src/lib.rs src/main.rs \
-    && cargo build --release --locked --bin actix-jwks-api
+    && binary="$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)" \
+    && cargo build --release --locked --bin "$binary" \
+    && cp "target/release/$binary" /server
 
 # glibc and libgcc, no shell, uid 65532.
 FROM gcr.io/distroless/cc-debian12:nonroot
 WORKDIR /app
-COPY --from=build /src/target/release/actix-jwks-api /app/actix-jwks-api
+COPY --from=build /server /app/server
 COPY config /app/config
 ENV APP_ENV=production \
     APP__SERVER__HOST=0.0.0.0 \
@@ -28,5 +32,5 @@ ENV APP_ENV=production \
     RUST_LOG=info
 EXPOSE 8080
 USER 65532:65532
-HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["/app/actix-jwks-api", "healthcheck"]
-ENTRYPOINT ["/app/actix-jwks-api"]
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["/app/server", "healthcheck"]
+ENTRYPOINT ["/app/server"]

