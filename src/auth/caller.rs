@@ -6,15 +6,11 @@
 //! one configurable claim, which may be a nested path such as Keycloak's `realm_access.roles`.
 
 use std::collections::BTreeSet;
-use std::future::{Ready, ready};
 use std::sync::Arc;
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde_json::Value;
 
 use super::claims::VerifiedClaims;
-use super::error::{AuthError, Challenge, Rejection};
 
 /// Where the roles claim lives: a top-level claim name (which may itself contain dots, as
 /// Auth0's namespaced claims do) or a dotted path into nested objects.
@@ -116,34 +112,6 @@ fn words_ref(value: Option<&Value>) -> Box<dyn Iterator<Item = &str> + '_> {
         Some(Value::String(text)) => Box::new(text.split_whitespace()),
         Some(Value::Array(items)) => Box::new(items.iter().filter_map(Value::as_str)),
         _ => Box::new(std::iter::empty()),
-    }
-}
-
-/// Available on routes behind the bearer validator, which puts the caller (built with its
-/// issuer's roles claim) on the request; elsewhere it fails closed with a 401.
-impl FromRequest for Caller {
-    type Error = Rejection;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Caller::of(req))
-    }
-}
-
-/// The caller's claims, for handlers that want nothing else; the same 401 elsewhere.
-impl FromRequest for VerifiedClaims {
-    type Error = Rejection;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Caller::of(req).map(|caller| caller.claims().clone()))
-    }
-}
-
-impl Caller {
-    fn of(req: &HttpRequest) -> Result<Self, Rejection> {
-        let caller = req.extensions().get::<Caller>().cloned();
-        caller.ok_or_else(|| Rejection::new(AuthError::MissingCredentials, Challenge::of(req)))
     }
 }
 

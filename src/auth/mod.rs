@@ -1,32 +1,38 @@
-//! Bearer-token authentication against an issuer's published keys.
+//! Bearer-token authentication against an issuer's published keys: a core that knows no actix
+//! types, and its actix adapter in `http`.
 //!
-//! `setup` builds, from the settings, one `jwks` store per issuer (`fetch` for its HTTP, `keys`
-//! for its parsed set) and the `verifier` over them (`header` first, then `jsonwebtoken`, then
-//! the issuer's `policy`, remembered in `token_cache`); `validator`, the bearer middleware,
-//! puts the resulting `caller` on the request for handlers and `require`; `error` maps every
-//! failure to RFC 6750 challenges and RFC 9457 problems, naming the `metadata` document.
+//! The core: `setup` builds, from the settings, one `jwks` store per issuer (`fetch` for its
+//! HTTP, `keys` for its parsed set) and the `verifier` over them (`header` first, then
+//! `jsonwebtoken`, then the issuer's `policy`, remembered in `token_cache`), which turns a token
+//! into a `caller` or a typed `error`; `metadata` is the RFC 9728 document naming the issuers.
+//! The adapter: `http::bearer`, the bearer middleware, puts the caller on the request for the
+//! extractors and `http::require`; `http::rejection` maps every failure to RFC 6750 challenges
+//! and RFC 9457 problems.
 
-pub mod caller;
+mod caller;
 mod charset;
-pub mod claims;
-pub mod error;
-pub mod fetch;
-pub mod header;
-pub mod jwks;
-pub mod keys;
-pub mod metadata;
-pub mod policy;
-pub mod require;
-pub mod setup;
-pub mod token_cache;
-pub mod validator;
-pub mod verifier;
+mod claims;
+mod error;
+mod fetch;
+mod header;
+mod http;
+mod jwks;
+mod keys;
+mod metadata;
+mod policy;
+mod setup;
+mod token_cache;
+mod verifier;
 
 pub use caller::{Caller, RolesClaim};
 pub use claims::VerifiedClaims;
-pub use error::{AuthError, Challenge, TokenError};
-pub use jwks::JwksStore;
+pub use error::{AuthError, TokenError};
+pub use fetch::Fetcher;
+pub use header::TokenHeader;
+pub use http::{BearerToken, Challenge, Rejection, Requirement, validate};
+pub use jwks::{JwksSource, JwksStore, StoreStatus};
+pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};
 pub use metadata::ResourceMetadata;
-pub use require::Requirement;
-pub use validator::{BearerToken, validate};
+pub use policy::IssuerPolicy;
+pub use setup::trusted_issuers;
 pub use verifier::Verifier;

@@ -8,12 +8,12 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::auth::Fetcher;
+use crate::auth::IssuerPolicy;
+use crate::auth::JwksSource;
+use crate::auth::KeySet;
 use crate::auth::Verifier;
-use crate::auth::fetch::Fetcher;
-use crate::auth::jwks::JwksSource;
-use crate::auth::keys::KeySet;
-use crate::auth::setup::trusted_issuers;
-use crate::auth::verifier::IssuerPolicy;
+use crate::auth::trusted_issuers;
 use crate::settings::Settings;
 
 /// What one issuer offered, beside what its tokens must satisfy.

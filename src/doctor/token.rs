@@ -10,10 +10,10 @@ use jsonwebtoken::{Algorithm, Validation, get_current_timestamp};
 use serde_json::{Map, Value};
 
 use super::IssuerFindings;
+use crate::auth::IssuerPolicy;
+use crate::auth::KeyLookupError;
+use crate::auth::TokenHeader;
 use crate::auth::Verifier;
-use crate::auth::header::TokenHeader;
-use crate::auth::keys::KeyLookupError;
-use crate::auth::policy::IssuerPolicy;
 
 /// Writes one line per check; true when the verifier accepts the token.
 pub(super) async fn explain(
@@ -144,11 +144,7 @@ fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
 }
 
 /// The signature alone: every claim check off, so a failure here is the signature's.
-fn signature_verifies(
-    token: &str,
-    alg: Algorithm,
-    key: &crate::auth::keys::VerificationKey,
-) -> bool {
+fn signature_verifies(token: &str, alg: Algorithm, key: &crate::auth::VerificationKey) -> bool {
     let mut validation = Validation::new(alg);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;

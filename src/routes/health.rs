@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::SkippedKey;
+use crate::auth::StoreStatus;
 use crate::auth::Verifier;
-use crate::auth::jwks::StoreStatus;
-use crate::auth::keys::SkippedKey;
 use crate::state::Draining;
 
 /// The liveness answer.

@@ -10,8 +10,9 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::{Error, FromRequest};
 use futures_util::future::LocalBoxFuture;
 
-use super::caller::Caller;
-use super::error::{AuthError, Challenge, Rejection, log_rejection};
+use super::rejection::{Challenge, Rejection, log_rejection};
+use crate::auth::caller::Caller;
+use crate::auth::error::AuthError;
 
 /// What a protected route demands of its caller beyond a valid token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

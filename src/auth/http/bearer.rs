@@ -12,9 +12,10 @@ use actix_web::dev::{Payload, ServiceRequest};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 
-use super::charset::is_b64token;
-use super::error::{AuthError, Challenge, Rejection, log_rejection};
-use super::verifier::Verifier;
+use super::rejection::{Challenge, Rejection, log_rejection};
+use crate::auth::charset::is_b64token;
+use crate::auth::error::AuthError;
+use crate::auth::verifier::Verifier;
 
 /// A syntactically valid bearer token from the `Authorization` header (RFC 6750 §2.1).
 pub struct BearerToken(String);

@@ -1,0 +1,12 @@
+//! The actix adapter of the auth core: the bearer middleware that verifies the credential and
+//! puts the caller on the request, the extractors handlers read it with, the per-route
+//! requirements, and the one mapping of auth failures to responses.
+
+mod bearer;
+mod extract;
+mod rejection;
+mod require;
+
+pub use bearer::{BearerToken, validate};
+pub use rejection::{Challenge, Rejection};
+pub use require::Requirement;
