@@ -77,7 +77,7 @@ grep -q "^audience = \"$audience\"$" "$work/orders-service/config/production.tom
 	fail "orders-service: the audience answer is not in config/production.toml"
 grep -q "$issuer" "$work/orders-service/README.md" ||
 	fail "orders-service: the issuer answer is not in README.md"
-grep -q -- "- APP__AUTH__ISSUER=$issuer$" "$work/orders-service/deploy/kubernetes/kustomization.yaml" ||
+grep -qxF -- "      - APP__AUTH__ISSUER=$issuer" "$work/orders-service/deploy/kubernetes/kustomization.yaml" ||
 	fail "orders-service: the issuer answer is not in the Kubernetes ConfigMap"
-grep -q -- "- APP__AUTH__AUDIENCE=$audience$" "$work/orders-service/deploy/kubernetes/kustomization.yaml" ||
+grep -qxF -- "      - APP__AUTH__AUDIENCE=$audience" "$work/orders-service/deploy/kubernetes/kustomization.yaml" ||
 	fail "orders-service: the audience answer is not in the Kubernetes ConfigMap"

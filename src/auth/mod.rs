@@ -1,5 +1,5 @@
-//! Bearer-token authentication against an issuer's published keys: a core that knows no actix
-//! types, and its actix adapter in `http`.
+//! Bearer-token authentication against an issuer's published keys: a core with no actix type
+//! in or out, and its actix adapter in `http`.
 //!
 //! The core: `setup` builds, from the settings, one `jwks` store per issuer (`fetch` for its
 //! HTTP, `keys` for its parsed set) and the `verifier` over them (`header` first, then
