@@ -1,13 +1,14 @@
 //! The cost of verification, beside a bare `jsonwebtoken::decode` with a prepared key in the same
 //! run: the difference is what this service adds per request (header checks, issuer and key
-//! lookup, claim checks). Also the cached path, and lookup in a set of 1 key against 100.
+//! lookup, claim checks). Also the cached path, lookup in a set of 1 key against 100, and how
+//! both paths scale: the same work from 1 thread and from 2 at once, in elements per second.
 //!
 //! The verifier loads its keys over HTTP from a JWKS server on 127.0.0.1, as in production.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use app::auth::Verifier;
@@ -16,7 +17,7 @@ use app::state::AppState;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::FutureExt;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{
@@ -203,6 +204,63 @@ fn key_set_size(c: &mut Criterion) {
     group.finish();
 }
 
+/// Verifications of 1,000 distinct EdDSA tokens, cached and uncached, from 1 thread and from 2
+/// threads at once; criterion reports elements per second, so the 2-thread figure over the
+/// 1-thread one is the scaling (2.0 would be perfect on two cores).
+fn scaling(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = signing_key("ed", Algorithm::EdDSA);
+    let url = serve_jwks(json!({ "keys": [key.jwk.clone()] }));
+    let tokens: Vec<String> = (0..1000)
+        .map(|n| {
+            let now = get_current_timestamp();
+            let claims = json!({"iss": url, "sub": format!("user-{n}"), "aud": AUDIENCE,
+                "iat": now, "exp": now + 3600, "scope": "items:read"});
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = Some(key.kid.clone());
+            jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap()
+        })
+        .collect();
+    for (name, cached_tokens) in [("uncached", 0), ("cached", 10_000)] {
+        let state = verifier(&runtime, &url, cached_tokens);
+        let verifier = &*state.verifier;
+        for token in &tokens {
+            runtime
+                .block_on(verifier.verify(token))
+                .expect("the token verifies");
+        }
+        let mut group = c.benchmark_group(format!("EdDSA {name}, threads at once"));
+        for threads in [1u64, 2] {
+            group.throughput(Throughput::Elements(threads));
+            group.bench_function(format!("{threads} thread(s)"), |b| {
+                b.iter_custom(|iterations| {
+                    let start = Instant::now();
+                    std::thread::scope(|scope| {
+                        for offset in 0..threads as usize {
+                            let tokens = &tokens;
+                            scope.spawn(move || {
+                                for n in 0..iterations as usize {
+                                    let token = &tokens[(n * 7 + offset * 500) % tokens.len()];
+                                    verifier
+                                        .verify(token)
+                                        .now_or_never()
+                                        .expect("no I/O")
+                                        .unwrap();
+                                }
+                            });
+                        }
+                    });
+                    start.elapsed()
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 fn bench_verify(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
@@ -231,6 +289,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = verification, key_set_size
+    targets = verification, key_set_size, scaling
 }
 criterion_main!(benches);

@@ -73,7 +73,7 @@ impl Default for Metrics {
         let refetches_refused = Family::<Labels, Counter>::default();
         registry.register(
             "jwks_refetches_refused",
-            "Unknown-kid refetches refused by the cooldown or the unknown-kid cache",
+            "Refetches refused because one was made within the cooldown",
             refetches_refused.clone(),
         );
         let keys_loaded = Family::<Labels, Gauge>::default();

@@ -4,11 +4,13 @@
 //! expires or its key leaves the issuer's key set, whichever comes first. SHA-512/256 rather
 //! than SHA-256: as strong, and cheaper per byte on 64-bit CPUs without SHA instructions.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest::{SHA512_256, digest};
-use jsonwebtoken::Algorithm;
+use jsonwebtoken::{Algorithm, get_current_timestamp};
+use moka::Expiry;
+use moka::sync::Cache;
 
 use super::caller::Caller;
 use super::keys::{KeyName, VerificationKey};
@@ -26,19 +28,44 @@ pub struct Verified {
     pub valid_until: u64,
 }
 
-/// A bounded map of token digests to verifications. A capacity of 0 disables it.
+/// A bounded, concurrent map of token digests to verifications (moka: reads take no global
+/// lock, so workers scale; when full, its TinyLFU policy keeps the tokens asked for most). Each
+/// entry leaves when its token expires. A capacity of 0 disables it.
 pub struct TokenCache {
-    entries: Mutex<HashMap<TokenDigest, Arc<Verified>>>,
+    entries: Cache<TokenDigest, Arc<Verified>>,
     capacity: usize,
 }
 
 /// The cache key of a token.
 pub type TokenDigest = [u8; 32];
 
+/// An entry lives until its token expires: memory is given back without a lookup to find it.
+struct UntilTheTokenExpires;
+
+impl Expiry<TokenDigest, Arc<Verified>> for UntilTheTokenExpires {
+    fn expire_after_create(
+        &self,
+        _key: &TokenDigest,
+        verified: &Arc<Verified>,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        // `valid_until` is the last whole second the token is valid in; one already past it
+        // is not held at all.
+        let seconds_left = verified
+            .valid_until
+            .checked_sub(get_current_timestamp())
+            .map_or(0, |seconds| seconds.saturating_add(1));
+        Some(Duration::from_secs(seconds_left))
+    }
+}
+
 impl TokenCache {
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Cache::builder()
+                .max_capacity(capacity as u64)
+                .expire_after(UntilTheTokenExpires)
+                .build(),
             capacity,
         }
     }
@@ -54,38 +81,24 @@ impl TokenCache {
     }
 
     /// The verification remembered for this digest, if it has not expired by `now`. Shared, so a
-    /// hit copies nothing under the lock.
+    /// hit copies nothing.
     pub fn get(&self, key: &TokenDigest, now: u64) -> Option<Arc<Verified>> {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        match entries.get(key) {
-            Some(entry) if now <= entry.valid_until => Some(entry.clone()),
-            Some(_) => {
-                entries.remove(key);
-                None
-            }
-            None => None,
+        let entry = self.entries.get(key)?;
+        if now <= entry.valid_until {
+            return Some(entry);
         }
+        self.entries.invalidate(key);
+        None
     }
 
     /// Forgets a digest whose key has left the set.
     pub fn remove(&self, key: &TokenDigest) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.entries.invalidate(key);
     }
 
-    /// Remembers a verification. When full, one arbitrary entry makes room: constant time, and
-    /// expired entries are dropped as they are met.
+    /// Remembers a verification.
     pub fn insert(&self, key: TokenDigest, verified: Arc<Verified>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            let victim = entries.keys().next().copied();
-            if let Some(victim) = victim {
-                entries.remove(&victim);
-            }
-        }
-        entries.insert(key, verified);
+        self.entries.insert(key, verified);
     }
 }
 
@@ -118,32 +131,54 @@ mod tests {
     fn entries_serve_until_they_expire() {
         let cache = TokenCache::new(4);
         let key = cache.digest("a.b.c").unwrap();
-        cache.insert(key, verified(100));
-        assert!(cache.get(&key, 100).is_some());
-        assert!(cache.get(&key, 101).is_none());
+        let valid_until = get_current_timestamp() + 100;
+        cache.insert(key, verified(valid_until));
+        assert!(cache.get(&key, valid_until).is_some());
+        assert!(cache.get(&key, valid_until + 1).is_none());
         assert!(
-            cache.get(&key, 50).is_none(),
+            cache.get(&key, valid_until - 50).is_none(),
             "an expired entry is dropped when met"
+        );
+    }
+
+    #[test]
+    fn an_entry_is_held_only_until_its_token_expires() {
+        let cache = TokenCache::new(4);
+        let key = cache.digest("a.b.c").unwrap();
+        cache.insert(key, verified(get_current_timestamp().saturating_sub(2)));
+        assert!(
+            cache.entries.get(&key).is_none(),
+            "held for no time: moka reclaims it on its next timer tick"
+        );
+
+        let in_ten_seconds = verified(get_current_timestamp() + 10);
+        let lifetime =
+            UntilTheTokenExpires.expire_after_create(&key, &in_ten_seconds, Instant::now());
+        assert!(
+            lifetime.is_some_and(|l| l <= Duration::from_secs(11) && l >= Duration::from_secs(10)),
+            "{lifetime:?}"
         );
     }
 
     #[test]
     fn any_altered_byte_misses_and_the_size_is_bounded() {
         let cache = TokenCache::new(2);
+        let valid_until = get_current_timestamp() + 100;
         let original = cache.digest("a.b.c").unwrap();
-        cache.insert(original, verified(100));
+        cache.insert(original, verified(valid_until));
         assert!(cache.get(&cache.digest("a.b.d").unwrap(), 0).is_none());
         for token in ["x.y.1", "x.y.2", "x.y.3"] {
-            cache.insert(cache.digest(token).unwrap(), verified(100));
+            cache.insert(cache.digest(token).unwrap(), verified(valid_until));
         }
-        assert_eq!(cache.entries.lock().unwrap().len(), 2);
+        cache.entries.run_pending_tasks();
+        assert_eq!(cache.entries.entry_count(), 2);
     }
 
     #[test]
     fn a_removed_entry_is_gone() {
         let cache = TokenCache::new(4);
         let key = cache.digest("a.b.c").unwrap();
-        cache.insert(key, verified(100));
+        cache.insert(key, verified(get_current_timestamp() + 100));
         cache.remove(&key);
         assert!(cache.get(&key, 0).is_none());
     }
