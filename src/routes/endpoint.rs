@@ -161,11 +161,14 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// The resource is named after its full pattern, so that metrics read the route without
+    /// building its pattern per request.
     fn new(table: RouteTable, prefix: String, path: &str) -> Self {
+        let full_path = prefix + path;
         Self {
+            resource: web::resource(path).name(&full_path),
             table,
-            full_path: prefix + path,
-            resource: web::resource(path),
+            full_path,
             methods: Vec::new(),
         }
     }

@@ -216,3 +216,53 @@ async fn each_kind_of_refusal_is_counted_under_its_own_reason() {
         1.0
     );
 }
+
+#[actix_web::test]
+async fn request_series_are_bounded_whatever_the_client_sends() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+    for (method, path) in [
+        ("BREW", "/health"),
+        ("WHATEVER", "/health"),
+        ("GET", "/no/such/path-91"),
+        ("HEAD", "/health"),
+    ] {
+        let request = actix_web::test::TestRequest::default()
+            .method(actix_web::http::Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path)
+            .to_request();
+        actix_web::test::call_service(&app, request).await;
+    }
+
+    let scrape = actix_web::test::TestRequest::get()
+        .uri("/metrics")
+        .to_request();
+    let response = actix_web::test::call_service(&app, scrape).await;
+    let text = String::from_utf8(actix_web::test::read_body(response).await.to_vec()).unwrap();
+    assert_eq!(
+        sample(
+            &text,
+            r#"http_requests_total{route="/health",method="other",status="405"}"#
+        ),
+        Some(2.0),
+        "invented methods share one series"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"http_requests_total{route="unmatched",method="GET",status="404"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"http_requests_total{route="/health",method="HEAD",status="200"}"#
+        ),
+        Some(1.0)
+    );
+    for leaked in ["BREW", "WHATEVER", "path-91"] {
+        assert!(!text.contains(leaked), "{leaked} leaked into a label");
+    }
+}

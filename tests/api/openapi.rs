@@ -20,10 +20,12 @@ const METHODS: [Method; 6] = [
 ];
 
 /// The route patterns of a resource map, read from its `Debug` rendering: each resource's
-/// pattern, nested under its scopes' prefixes. If actix-web renders the map differently, this
-/// finds no routes and the comparison fails rather than passes.
+/// pattern, nested under its scopes' prefixes (the map's index of named resources is skipped).
+/// If actix-web renders the map differently, this finds no routes and the comparison fails
+/// rather than passes.
 fn route_patterns(resource_map: &str) -> BTreeSet<String> {
     const PATTERN: &str = "patterns: Single(\"";
+    const NAMED: &str = "named: {";
     const CONTAINER: &str = "nodes: Some([";
     const LEAF: &str = "nodes: None";
     const END_OF_CONTAINER: &str = "}])";
@@ -31,7 +33,9 @@ fn route_patterns(resource_map: &str) -> BTreeSet<String> {
         (Vec::<String>::new(), String::new(), BTreeSet::new());
     let mut rest = resource_map;
     while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix(PATTERN) {
+        if let Some(after) = rest.strip_prefix(NAMED) {
+            rest = after_closing_brace(after);
+        } else if let Some(after) = rest.strip_prefix(PATTERN) {
             let end = after.find('"').expect("a pattern ends with a quote");
             last = after[..end].to_owned();
             rest = &after[end..];
@@ -50,6 +54,28 @@ fn route_patterns(resource_map: &str) -> BTreeSet<String> {
         }
     }
     patterns
+}
+
+/// What follows the `}` closing a block whose `{` was just read, skipping quoted strings
+/// (patterns hold braces of their own, as in `{id}`).
+fn after_closing_brace(block: &str) -> &str {
+    let (mut depth, mut quoted, mut escaped) = (1, false, false);
+    for (at, c) in block.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '{' if !quoted => depth += 1,
+            '}' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    return &block[at + 1..];
+                }
+            }
+            _ => {}
+        }
+    }
+    ""
 }
 
 /// The document's operations: path to methods.
