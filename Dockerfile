@@ -11,6 +11,7 @@ RUN mkdir -p src/bin benches \
     && cp src/main.rs src/bin/dev_token.rs \
     && cp src/main.rs src/bin/doctor.rs \
     && cp src/main.rs benches/verify.rs \
+    && cp src/main.rs benches/hello.rs \
     && touch src/lib.rs \
     && cargo build --release --locked --bins \
     && rm -rf src benches

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`, part two: load on the release build over loopback with wrk. One server worker is
 # pinned to core 0 and wrk to core 1 (where the machine has two), and the cases run in
-# interleaved rounds so that drift on a shared machine hits every case alike. Each round also
-# times a bare `jsonwebtoken::decode` per signing family on the server's core (criterion), so
-# every distinct-token case is set against its crypto bound from the same round: one bare
-# decode added to /health's per-request cost. Prints req/s and p50/p99 per case (medians over
-# the rounds), each case's ratio to /health and to its crypto bound, the JWKS fetches made
-# during the load, and each server's peak RSS.
+# interleaved rounds so that drift on a shared machine hits every case alike. The ceiling is a
+# bare actix-web hello world (benches/hello.rs, same actix-web, same profile) served in the same
+# rounds. Each round also times a bare `jsonwebtoken::decode` per signing family on the server's
+# core (criterion), so every distinct-token case is set against its crypto bound from the same
+# round: one bare decode added to the hello world's per-request cost. Prints req/s and p50/p99
+# per case (medians over the rounds), each case's ratio to the hello world and to its crypto
+# bound, the JWKS fetches made during the load, and each server's peak RSS; then one round with
+# two server workers and two wrk threads, nothing pinned, as measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +17,15 @@ SECONDS_PER_CASE=${SECONDS_PER_CASE:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 UNCACHED_PORT=18080
 CACHED_PORT=18081
+HELLO_PORT=18082
+TWO_WORKERS_PORT=18083
+TWO_WORKERS_CACHED_PORT=18084
 
 if ! command -v wrk >/dev/null; then
 	echo "installing wrk from Debian's packages" >&2
 	apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release --quiet --bins
+cargo build --release --quiet --bins --example hello
 server_binary=target/release/$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)
 
 work=$(mktemp -d)
@@ -38,19 +43,27 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
 fi
 
 export APP_ENV=development APP__DEV_ISSUER__KEY_FILE="$work/keys.json"
-start() { # port cache-size
-	APP__SERVER__PORT=$1 APP__SERVER__WORKERS=1 APP__AUTH__TOKEN_CACHE_SIZE=$2 \
-		RUST_LOG=warn,app::auth::jwks=info $server_core "$server_binary" >"$work/server-$1.log" 2>&1 &
-	pids+=($!)
+wait_for() { # url
 	for _ in $(seq 1 100); do
-		curl -sf "http://127.0.0.1:$1/ready" >/dev/null && return 0
+		curl -sf "$1" >/dev/null && return 0
 		sleep 0.1
 	done
-	echo "the server on port $1 never became ready" >&2
+	echo "nothing answered $1" >&2
 	exit 1
+}
+start() { # port cache-size [workers, unpinned]
+	local pin=$server_core
+	[ $# -eq 3 ] && pin=""
+	APP__SERVER__PORT=$1 APP__SERVER__WORKERS=${3:-1} APP__AUTH__TOKEN_CACHE_SIZE=$2 \
+		RUST_LOG=warn,app::auth::jwks=info $pin "$server_binary" >"$work/server-$1.log" 2>&1 &
+	pids+=($!)
+	wait_for "http://127.0.0.1:$1/ready"
 }
 start $UNCACHED_PORT 0
 start $CACHED_PORT 10000
+PORT=$HELLO_PORT $server_core target/release/examples/hello >"$work/hello.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$HELLO_PORT/"
 
 tokens() { # port alg count file
 	APP__SERVER__PORT=$1 TOKEN_ALG=$2 TOKEN_COUNT=$3 TOKEN_SCOPE="items:read" target/release/dev-token >"$4"
@@ -74,10 +87,12 @@ LUA
 
 fetches() { grep -c "signing key(s)" "$work/server-$UNCACHED_PORT.log" "$work/server-$CACHED_PORT.log" | awk -F: '{n += $2} END {print n}'; }
 
-run() { # case port [token file]; one token is sent as a fixed header, several by the Lua script
+run() { # case url-or-port [token file]; one token is sent as a fixed header, several by the Lua script
 	local out="$work/$1.$round.txt"
-	local load=(wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency)
-	if [ $# -eq 2 ]; then
+	local load=(wrk -t"${WRK_THREADS:-1}" -c"$CONNECTIONS" -d"${SECONDS_PER_CASE}s" --latency)
+	if [[ $2 == http* ]]; then
+		$client_core "${load[@]}" "$2" >"$out"
+	elif [ $# -eq 2 ]; then
 		$client_core "${load[@]}" "http://127.0.0.1:$2/health" >"$out"
 	elif [ "$(wc -l <"$3")" -eq 1 ]; then
 		$client_core "${load[@]}" -H "Authorization: Bearer $(cat "$3")" "http://127.0.0.1:$2/api/v1/me" >"$out"
@@ -109,8 +124,9 @@ round=0
 run warmup $UNCACHED_PORT "$work/rs256.txt"
 fetches_before=$(fetches)
 
-cases="health rs256-distinct eddsa-distinct es256-distinct repeated-cached"
+cases="hello-actix health rs256-distinct eddsa-distinct es256-distinct repeated-cached"
 for round in $(seq 1 "$ROUNDS"); do
+	run hello-actix "http://127.0.0.1:$HELLO_PORT/"
 	run health $UNCACHED_PORT
 	run rs256-distinct $UNCACHED_PORT "$work/rs256.txt"
 	run eddsa-distinct $UNCACHED_PORT "$work/eddsa.txt"
@@ -120,26 +136,35 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 fetches_after=$(fetches)
 
+# The cached server's memory with its cache full (the default 10,000 entries): 12,000 distinct
+# tokens, each sent until every one has been verified and offered to the cache.
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+rss_before_fill=$(rss_kib "${pids[1]}")
+tokens $CACHED_PORT EdDSA 12000 "$work/fill.txt"
+round=fill
+run cache-fill $CACHED_PORT "$work/fill.txt"
+rss_after_fill=$(rss_kib "${pids[1]}")
+
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 to_us() { awk '{v = $1; if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print v * 1000; else if (v ~ /s$/) print v * 1000000}'; }
 
 rps_of() { awk '/Requests\/sec/ {print $2}' "$work/$1.$2.txt"; }
-health_rps=$(cat "$work"/health.*.txt | awk '/Requests\/sec/ {print $2}' | median)
-# A distinct-token case's share of its crypto bound in one round: 1 / (1/health + bare decode).
+hello_rps=$(cat "$work"/hello-actix.*.txt | awk '/Requests\/sec/ {print $2}' | median)
+# A distinct-token case's share of its crypto bound in one round: 1 / (1/hello + bare decode).
 of_bound() { # case family round
-	awk -v rps="$(rps_of "$1" "$3")" -v health="$(rps_of health "$3")" \
+	awk -v rps="$(rps_of "$1" "$3")" -v hello="$(rps_of hello-actix "$3")" \
 		-v bare="$(awk -v f="$2" '$1 == f {print $2}' "$work/bare.$3.txt")" \
-		'BEGIN {print 100 * rps * (1e6 / health + bare) / 1e6}'
+		'BEGIN {print 100 * rps * (1e6 / hello + bare) / 1e6}'
 }
 family_of() { case $1 in rs256-*) echo RS256 ;; eddsa-*) echo EdDSA ;; es256-*) echo ES256 ;; esac; }
 echo
-echo "| case | req/s (median of $ROUNDS) | ratio to /health | of its crypto bound | p50 | p99 |"
+echo "| case | req/s (median of $ROUNDS) | of bare actix-web | of its crypto bound | p50 | p99 |"
 echo "|---|---|---|---|---|---|"
 for case in $cases; do
 	rps=$(cat "$work/$case".*.txt | awk '/Requests\/sec/ {print $2}' | median)
 	p50=$(cat "$work/$case".*.txt | awk '$1 == "50%" {print $2}' | to_us | median)
 	p99=$(cat "$work/$case".*.txt | awk '$1 == "99%" {print $2}' | to_us | median)
-	ratio=$(awk -v a="$rps" -v b="$health_rps" 'BEGIN {printf "%.1f%%", 100 * a / b}')
+	ratio=$(awk -v a="$rps" -v b="$hello_rps" 'BEGIN {printf "%.1f%%", 100 * a / b}')
 	bound="–"
 	if family=$(family_of "$case") && [ -n "$family" ]; then
 		bound=$(for round in $(seq 1 "$ROUNDS"); do of_bound "$case" "$family" "$round"; done | median |
@@ -156,4 +181,20 @@ echo "bare decode by round (µs, criterion median on the server's core):"
 for round in $(seq 1 "$ROUNDS"); do echo "  round $round: $(tr '\n' ' ' <"$work/bare.$round.txt")"; done
 echo "JWKS fetches during the load rounds: $((fetches_after - fetches_before))"
 echo "peak RSS, server without token cache: $(awk '/VmHWM/ {print $2, $3}' "/proc/${pids[0]}/status")"
-echo "peak RSS, server with token cache: $(awk '/VmHWM/ {print $2, $3}' "/proc/${pids[1]}/status")"
+echo "peak RSS, server with token cache (full after the fill): $(awk '/VmHWM/ {print $2, $3}' "/proc/${pids[1]}/status")"
+echo "RSS growth filling the cache: $((rss_after_fill - rss_before_fill)) kB, about $(((rss_after_fill - rss_before_fill) * 1024 / 10000)) bytes an entry"
+
+# Two workers and two wrk threads sharing both cores, nothing pinned: what two cores give, as
+# measured (the client takes its share of them).
+# Tokens name their server's port as their issuer, as the development issuer does.
+start $TWO_WORKERS_PORT 0 2
+start $TWO_WORKERS_CACHED_PORT 10000 2
+tokens $TWO_WORKERS_PORT RS256 1000 "$work/rs256-2w.txt"
+tokens $TWO_WORKERS_CACHED_PORT EdDSA 1 "$work/repeated-2w.txt"
+round=two-workers
+WRK_THREADS=2 client_core="" run health-2w $TWO_WORKERS_PORT
+WRK_THREADS=2 client_core="" run repeated-cached-2w $TWO_WORKERS_CACHED_PORT "$work/repeated-2w.txt"
+WRK_THREADS=2 client_core="" run rs256-distinct-2w $TWO_WORKERS_PORT "$work/rs256-2w.txt"
+echo "two workers, two wrk threads, unpinned (req/s): $(for case in health-2w repeated-cached-2w rs256-distinct-2w; do
+	printf '%s %s  ' "$case" "$(rps_of "$case" two-workers)"
+done)"
