@@ -34,6 +34,8 @@ struct SigningKey {
 }
 
 fn signing_key(kid: &str, alg: Algorithm) -> SigningKey {
+    // The service's crypto provider, before these keys make jsonwebtoken pick its default.
+    app::auth::install_crypto_provider();
     let encoding = match alg {
         Algorithm::RS256 | Algorithm::PS256 => {
             let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();

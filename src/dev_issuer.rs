@@ -86,6 +86,8 @@ impl DevIssuer {
     /// Loads the keys from `key_file`, creating it (mode 0600) with new keys when absent;
     /// without a file the keys live in memory only.
     pub fn load_or_create(issuer: String, key_file: Option<&Path>) -> Result<Self, DevIssuerError> {
+        // The service's crypto provider, before these keys make jsonwebtoken pick its default.
+        crate::auth::install_crypto_provider();
         let file = match key_file {
             Some(path) if path.exists() => {
                 let text = std::fs::read_to_string(path)

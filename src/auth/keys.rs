@@ -14,6 +14,8 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::crypto::ParsedKey;
+
 /// RSA moduli below this many bits are skipped (RFC 8725 §3.5, NIST SP 800-131A).
 pub const MIN_RSA_BITS: usize = 2048;
 
@@ -29,6 +31,9 @@ pub struct VerificationKey {
     /// The JWK as published: a refresh that finds it unchanged keeps this parsed key, and with
     /// it every token verified by it.
     pub(super) published: Value,
+    /// Keeps the key, parsed once for its algorithms, registered for signature checks while
+    /// this key lives (see `crypto`).
+    _parsed: Option<ParsedKey>,
 }
 
 impl VerificationKey {
@@ -190,15 +195,19 @@ impl KeySet {
         }
         let key = match previous.and_then(|set| set.unchanged(&found.published, &algorithms)) {
             Some(key) => key,
-            None => Arc::new(VerificationKey {
-                decoding_key: DecodingKey::from_jwk(&found.jwk)
-                    .map_err(|_| "invalid key material".to_owned())?,
-                kid: kid.clone(),
-                x5t: found.jwk.common.x509_sha1_fingerprint,
-                x5t_s256: found.jwk.common.x509_sha256_fingerprint,
-                algorithms,
-                published: found.published,
-            }),
+            None => {
+                let decoding_key = DecodingKey::from_jwk(&found.jwk)
+                    .map_err(|_| "invalid key material".to_owned())?;
+                Arc::new(VerificationKey {
+                    _parsed: ParsedKey::register(&decoding_key, &algorithms),
+                    decoding_key,
+                    kid: kid.clone(),
+                    x5t: found.jwk.common.x509_sha1_fingerprint,
+                    x5t_s256: found.jwk.common.x509_sha256_fingerprint,
+                    algorithms,
+                    published: found.published,
+                })
+            }
         };
         if let Some(kid) = kid {
             self.by_kid.entry(kid).or_default().push(Arc::clone(&key));

@@ -12,6 +12,7 @@
 mod caller;
 mod charset;
 mod claims;
+mod crypto;
 mod error;
 mod fetch;
 mod header;
@@ -26,6 +27,7 @@ mod verifier;
 
 pub use caller::{Caller, RolesClaim};
 pub use claims::VerifiedClaims;
+pub use crypto::install as install_crypto_provider;
 pub use error::{AuthError, TokenError};
 pub use fetch::Fetcher;
 pub use header::TokenHeader;

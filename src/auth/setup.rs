@@ -65,6 +65,7 @@ impl Fetcher {
 impl Verifier {
     /// A verifier trusting every configured issuer, each with its own key store.
     pub fn from_settings(auth: &AuthSettings, dev_issuer: &str, metrics: &Arc<Metrics>) -> Self {
+        super::crypto::install();
         let fetcher = Fetcher::from_settings(auth);
         trusted_issuers(auth, dev_issuer).into_iter().fold(
             Verifier::new(

@@ -52,6 +52,8 @@ pub struct Keys {
 
 pub fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
+    // The service's crypto provider, before these keys make jsonwebtoken pick its default.
+    app::auth::install_crypto_provider();
     KEYS.get_or_init(|| Keys {
         rsa: rsa_key("rsa-1"),
         ec: ec_key("ec-1"),
