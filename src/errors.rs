@@ -144,7 +144,7 @@ async fn as_problem<B: MessageBody>(
         .request()
         .extensions()
         .get::<RequestId>()
-        .map(|id| id.0.clone());
+        .map(|id| id.as_str().to_owned());
     let status = response.status();
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         let cause = response

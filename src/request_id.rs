@@ -10,30 +10,38 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
 
 /// The header read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the current request, in its extensions.
+/// The id of the current request, in its extensions: a header value, so that the request's
+/// extensions, its task and its response share one buffer rather than copies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(pub String);
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    /// The id as text (always ASCII: see [`is_acceptable`] and [`generate`]).
+    pub fn as_str(&self) -> &str {
+        self.0.to_str().unwrap_or("-")
+    }
+}
 
 tokio::task_local! {
     /// The id of the request the current task serves, for log lines written anywhere below.
-    static CURRENT: String;
+    static CURRENT: RequestId;
 }
 
 /// The id of the request being served by this task, if any.
 pub fn current() -> Option<String> {
-    CURRENT.try_with(String::clone).ok()
+    CURRENT.try_with(|id| id.as_str().to_owned()).ok()
 }
 
 /// The current request's id, for log lines; `-` outside the middleware.
 pub fn of(req: &actix_web::HttpRequest) -> String {
     req.extensions()
         .get::<RequestId>()
-        .map_or_else(|| "-".to_owned(), |id| id.0.clone())
+        .map_or_else(|| "-".to_owned(), |id| id.as_str().to_owned())
 }
 
 /// Middleware (use with `from_fn`): assigns the id, then echoes it on the response.
@@ -44,15 +52,12 @@ pub async fn assign(
     let id = req
         .headers()
         .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| is_acceptable(value))
-        .map(str::to_owned)
-        .unwrap_or_else(generate);
-    req.extensions_mut().insert(RequestId(id.clone()));
+        .filter(|value| value.to_str().is_ok_and(is_acceptable))
+        .cloned()
+        .map_or_else(generate, RequestId);
+    req.extensions_mut().insert(id.clone());
     let mut response = CURRENT.scope(id.clone(), next.call(req)).await?;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
+    response.headers_mut().insert(REQUEST_ID, id.0);
     Ok(response)
 }
 
@@ -69,7 +74,7 @@ fn is_acceptable(id: &str) -> bool {
 /// A random per-process prefix and a counter: unique across requests and restarts, and cheap.
 /// (Drawing 128 random bits per request cost more than verifying a cached token.) A request id
 /// is a label, not a secret.
-fn generate() -> String {
+fn generate() -> RequestId {
     static PREFIX: OnceLock<u64> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let prefix = PREFIX.get_or_init(|| {
@@ -84,7 +89,11 @@ fn generate() -> String {
         "{prefix:016x}{:016x}",
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    id
+    // Hex digits are a valid header value; the fallback is never taken.
+    RequestId(
+        HeaderValue::from_maybe_shared(web::Bytes::from(id))
+            .unwrap_or(HeaderValue::from_static("-")),
+    )
 }
 
 #[cfg(test)]
@@ -95,7 +104,7 @@ mod tests {
     fn generated_ids_are_distinct_and_acceptable() {
         let (first, second) = (generate(), generate());
         assert_ne!(first, second);
-        assert!(is_acceptable(&first) && first.len() == 32);
+        assert!(is_acceptable(first.as_str()) && first.as_str().len() == 32);
     }
 
     #[test]

@@ -283,7 +283,13 @@ pub fn app(
         ))
         .wrap(from_fn(metrics::record))
         .wrap(from_fn(request_id::assign))
-        .wrap(request_logger())
+        .wrap(Condition::new(access_log_enabled(), request_logger()))
+}
+
+/// Whether access-log lines would be written: when they would not (`RUST_LOG=warn`), the
+/// logger is left out, since it renders a request's fields before it knows the line is wanted.
+fn access_log_enabled() -> bool {
+    log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info)
 }
 
 fn cors(settings: &CorsSettings) -> Cors {

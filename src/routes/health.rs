@@ -1,5 +1,8 @@
 //! Liveness and readiness, for load balancers and orchestrators.
 
+use std::sync::LazyLock;
+
+use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,7 +24,15 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, description = "The process is up", body = Health)))]
 pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok" })
+    // The answer never changes: serialized once, then shared.
+    static BODY: LazyLock<web::Bytes> = LazyLock::new(|| {
+        serde_json::to_vec(&Health { status: "ok" })
+            .unwrap_or_default()
+            .into()
+    });
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(BODY.clone())
 }
 
 /// The readiness answer: whether tokens can be verified now, and each issuer's key set.
