@@ -50,10 +50,13 @@ struct Series {
 /// a request then costs two lookups under a read lock and two atomic updates, with no label
 /// set built, hashed or allocated.
 #[derive(Default)]
-struct RequestSeries(RwLock<HashMap<String, ByMethodAndStatus>>);
+struct RequestSeries(RwLock<HashMap<String, ByMethodAndStatus, Fast>>);
 
 /// One route's series, by method label and status code.
-type ByMethodAndStatus = HashMap<(&'static str, u16), Series>;
+type ByMethodAndStatus = HashMap<(&'static str, u16), Series, Fast>;
+
+/// A fast hasher: the keys are route patterns and status codes, never a client's choice.
+type Fast = foldhash::fast::RandomState;
 
 impl Default for Metrics {
     fn default() -> Self {
