@@ -5,11 +5,16 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
+use pin_project_lite::pin_project;
+use tokio::task::futures::TaskLocalFuture;
 
 /// The header read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -43,21 +48,82 @@ pub fn of(req: &actix_web::HttpRequest) -> String {
         .map_or_else(|| "-".to_owned(), |id| id.as_str().to_owned())
 }
 
-/// Middleware (use with `from_fn`): assigns the id, then echoes it on the response.
-pub async fn assign(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|value| value.to_str().is_ok_and(is_acceptable))
-        .cloned()
-        .map_or_else(generate, RequestId);
-    req.extensions_mut().insert(id.clone());
-    let mut response = CURRENT.scope(id.clone(), next.call(req)).await?;
-    response.headers_mut().insert(REQUEST_ID, id.0);
-    Ok(response)
+/// Middleware: assigns the id, serves the request with it (in its extensions and its task),
+/// then echoes it on the response. Written out rather than with `from_fn`, so that a request
+/// costs no boxed future.
+pub struct AssignRequestId;
+
+impl<S, B> Transform<S, ServiceRequest> for AssignRequestId
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Transform = AssignRequestIdService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AssignRequestIdService { service }))
+    }
+}
+
+#[doc(hidden)]
+pub struct AssignRequestIdService<S> {
+    service: S,
+}
+
+impl<S, B> Service<ServiceRequest> for AssignRequestIdService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    B: MessageBody,
+{
+    type Response = ServiceResponse<B>;
+    type Error = Error;
+    type Future = WithRequestId<TaskLocalFuture<RequestId, S::Future>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .filter(|value| value.to_str().is_ok_and(is_acceptable))
+            .cloned()
+            .map_or_else(generate, RequestId);
+        req.extensions_mut().insert(id.clone());
+        let echoed = Some(id.0.clone());
+        WithRequestId {
+            serving: CURRENT.scope(id, self.service.call(req)),
+            echoed,
+        }
+    }
+}
+
+pin_project! {
+    #[doc(hidden)]
+    pub struct WithRequestId<F> {
+        #[pin]
+        serving: F,
+        echoed: Option<HeaderValue>,
+    }
+}
+
+impl<F, B> Future for WithRequestId<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.serving.poll(cx))?;
+        if let Some(id) = this.echoed.take() {
+            response.headers_mut().insert(REQUEST_ID, id);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// Up to 128 characters of letters, digits and `-_.:`: enough for UUIDs and trace ids, nothing

@@ -9,7 +9,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
-use actix_web::middleware::{Condition, Logger, from_fn};
+use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpServer, web};
 
 use crate::dev_issuer::DevIssuerError;
@@ -281,8 +281,8 @@ pub fn app(
             !state.cors.allowed_origins.is_empty(),
             cors(&state.cors),
         ))
-        .wrap(from_fn(metrics::record))
-        .wrap(from_fn(request_id::assign))
+        .wrap(metrics::RecordRequests)
+        .wrap(request_id::AssignRequestId)
         .wrap(Condition::new(access_log_enabled(), request_logger()))
 }
 
