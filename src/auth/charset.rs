@@ -1,11 +1,31 @@
-//! The two token alphabets checked on every request, as byte tables: a lookup per byte is
-//! cheaper than a chain of range tests, and the checks run over every byte of every token.
+//! The two token alphabets checked on every request, over every byte of every token. The
+//! bearer check folds branch-free range tests over the whole token, which the compiler turns
+//! into SIMD (16 bytes at a time); the header segments, short, use a byte table.
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
 pub fn is_b64token(token: &[u8]) -> bool {
     let body_len = token.len() - token.iter().rev().take_while(|&&b| b == b'=').count();
     let body = &token[..body_len];
-    !body.is_empty() && body.iter().all(|&b| B64TOKEN[usize::from(b)])
+    !body.is_empty()
+        && body
+            .iter()
+            .fold(true, |valid, &b| valid & is_b64token_byte(b))
+}
+
+/// One byte of the b64token alphabet, without branches (so that the fold above vectorizes).
+#[inline]
+fn is_b64token_byte(b: u8) -> bool {
+    // Setting bit 5 maps A–Z onto a–z and nothing else onto a–z.
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter
+        | digit
+        | (b == b'-')
+        | (b == b'.')
+        | (b == b'_')
+        | (b == b'~')
+        | (b == b'+')
+        | (b == b'/')
 }
 
 /// Unpadded base64url (RFC 4648 §5), as every segment of a compact JWS is (RFC 7515 §2).
@@ -13,7 +33,6 @@ pub fn is_base64url(segment: &[u8]) -> bool {
     segment.iter().all(|&b| BASE64URL[usize::from(b)])
 }
 
-const B64TOKEN: [bool; 256] = alphanumerics_and(b"-._~+/");
 const BASE64URL: [bool; 256] = alphanumerics_and(b"-_");
 
 const fn alphanumerics_and(extra: &[u8]) -> [bool; 256] {
@@ -42,6 +61,18 @@ mod tests {
         }
         for token in ["", "===", "a=b", "a b", "a,b", "ä"] {
             assert!(!is_b64token(token.as_bytes()), "{token}");
+        }
+    }
+
+    #[test]
+    fn the_branch_free_b64token_test_agrees_with_the_alphabet_on_every_byte() {
+        let alphabet = alphanumerics_and(b"-._~+/");
+        for byte in 0..=255u8 {
+            assert_eq!(
+                is_b64token_byte(byte),
+                alphabet[usize::from(byte)],
+                "{byte:#04x}"
+            );
         }
     }
 
