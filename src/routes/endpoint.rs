@@ -98,52 +98,32 @@ impl ProtectedRoutes {
 /// A path under a bearer-guarded prefix: each method names what it requires.
 pub struct ProtectedEndpoint(Endpoint);
 
-impl ProtectedEndpoint {
+/// One method of [`ProtectedEndpoint`] per HTTP method it may serve.
+macro_rules! protected_methods {
+    ($($(#[$doc:meta])* $name:ident => $method:expr;)*) => {
+        impl ProtectedEndpoint {
+            $(
+                $(#[$doc])*
+                pub fn $name<F, Args>(self, requirement: Requirement, handler: F) -> Self
+                where
+                    F: Handler<Args>,
+                    Args: FromRequest + 'static,
+                    F::Output: Responder + 'static,
+                {
+                    Self(self.0.add($method, Some(requirement), handler))
+                }
+            )*
+        }
+    };
+}
+
+protected_methods! {
     /// GET (and HEAD) on this path.
-    pub fn get<F, Args>(self, requirement: Requirement, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        Self(self.0.add(Method::GET, Some(requirement), handler))
-    }
-
-    pub fn post<F, Args>(self, requirement: Requirement, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        Self(self.0.add(Method::POST, Some(requirement), handler))
-    }
-
-    pub fn put<F, Args>(self, requirement: Requirement, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        Self(self.0.add(Method::PUT, Some(requirement), handler))
-    }
-
-    pub fn patch<F, Args>(self, requirement: Requirement, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        Self(self.0.add(Method::PATCH, Some(requirement), handler))
-    }
-
-    pub fn delete<F, Args>(self, requirement: Requirement, handler: F) -> Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        Self(self.0.add(Method::DELETE, Some(requirement), handler))
-    }
+    get => Method::GET;
+    post => Method::POST;
+    put => Method::PUT;
+    patch => Method::PATCH;
+    delete => Method::DELETE;
 }
 
 impl HttpServiceFactory for ProtectedEndpoint {
