@@ -4,9 +4,9 @@
 //! verification (an RSA modulus and its Montgomery setup, an EC or Ed25519 point's decoding).
 //! This [`CryptoProvider`] replaces only that step: every other check (header, algorithm,
 //! times, issuer, audience) stays in jsonwebtoken. Each verification key of a loaded set
-//! registers the key it parsed, under its material, for as long as it lives; a signature is then checked with the
-//! registered key. A key no one registered (the doctor's, a test's) goes to jsonwebtoken's own
-//! backend, exactly as before, and so does signing.
+//! registers the key it parsed, under its material, for as long as it lives; a signature is
+//! then checked with the registered key. A key no one registered (the doctor's, a test's) goes
+//! to jsonwebtoken's own backend, exactly as before, and so does signing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Once, PoisonError, RwLock};
