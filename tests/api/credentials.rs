@@ -52,6 +52,38 @@ async fn another_scheme_is_treated_as_no_credentials() {
 }
 
 #[actix_web::test]
+async fn a_valid_token_outside_the_authorization_header_is_no_credential() {
+    let (issuer, app) = standard_app().await;
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    assert_eq!(
+        get(&app, "/api/v1/me", Some(&format!("Bearer {token}")))
+            .await
+            .status,
+        StatusCode::OK,
+        "the token itself is valid"
+    );
+
+    // RFC 6750 §2.2 and §2.3: form and query tokens leak into logs and history; never read.
+    let in_query = get(&app, &format!("/api/v1/me?access_token={token}"), None).await;
+    let in_form = send(
+        &app,
+        actix_web::test::TestRequest::post()
+            .uri("/api/v1/items")
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(format!("access_token={token}")),
+    )
+    .await;
+    for reply in [in_query, in_form] {
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+        assert!(!reply.header("www-authenticate").unwrap().contains("error="));
+        assert!(
+            !reply.body.to_string().contains(&token),
+            "the token is not echoed"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn a_malformed_bearer_credential_is_a_bad_request() {
     let (_issuer, app) = standard_app().await;
     for value in [
