@@ -20,6 +20,9 @@ CACHED_PORT=18081
 HELLO_PORT=18082
 TWO_WORKERS_PORT=18083
 TWO_WORKERS_CACHED_PORT=18084
+NODE_PORT=18085
+FASTIFY_VERSION=5.12.8
+JOSE_VERSION=6.2.18
 
 if ! command -v wrk >/dev/null; then
 	echo "installing wrk from Debian's packages" >&2
@@ -73,6 +76,30 @@ tokens $UNCACHED_PORT EdDSA 1000 "$work/eddsa.txt"
 tokens $UNCACHED_PORT ES256 1000 "$work/es256.txt"
 tokens $CACHED_PORT EdDSA 1 "$work/repeated.txt"
 
+# The Node.js comparison, where Node.js and npm are installed: fastify and jose (pinned,
+# installed into a scratch directory) verifying the same RS256 tokens against the same JWKS,
+# one process pinned like the service.
+node_case=""
+if command -v node >/dev/null && command -v npm >/dev/null; then
+	mkdir -p "$work/node" && cp benches/fastify-jose.mjs "$work/node/"
+	echo '{"type": "module", "private": true}' >"$work/node/package.json"
+	(cd "$work/node" && npm install --silent --no-audit --no-fund "fastify@$FASTIFY_VERSION" "jose@$JOSE_VERSION" >/dev/null)
+	# The issuer and audience the tokens carry, read from the first one's payload.
+	claim() { python3 -c 'import base64, json, sys
+payload = sys.argv[1].split(".")[1]
+value = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[sys.argv[2]]
+print(value if isinstance(value, str) else value[0])' "$(head -1 "$work/rs256.txt")" "$1"; }
+	issuer=$(claim iss) audience=$(claim aud)
+	ISSUER=$issuer AUDIENCE=$audience JWKS_URL="http://127.0.0.1:$UNCACHED_PORT/.well-known/jwks.json" \
+		PORT=$NODE_PORT $server_core node "$work/node/fastify-jose.mjs" >"$work/node.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 100); do
+		curl -s -o /dev/null "http://127.0.0.1:$NODE_PORT/api/v1/me" && break
+		sleep 0.1
+	done
+	node_case=fastify-jose-rs256
+fi
+
 cat >"$work/tokens.lua" <<'LUA'
 local tokens, next_token = {}, 1
 init = function(args)
@@ -124,7 +151,7 @@ round=0
 run warmup $UNCACHED_PORT "$work/rs256.txt"
 fetches_before=$(fetches)
 
-cases="hello-actix health rs256-distinct eddsa-distinct es256-distinct repeated-cached"
+cases="hello-actix health rs256-distinct eddsa-distinct es256-distinct repeated-cached $node_case"
 for round in $(seq 1 "$ROUNDS"); do
 	run hello-actix "http://127.0.0.1:$HELLO_PORT/"
 	run health $UNCACHED_PORT
@@ -132,6 +159,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	run eddsa-distinct $UNCACHED_PORT "$work/eddsa.txt"
 	run es256-distinct $UNCACHED_PORT "$work/es256.txt"
 	run repeated-cached $CACHED_PORT "$work/repeated.txt"
+	[ -n "$node_case" ] && run "$node_case" $NODE_PORT "$work/rs256.txt"
 	bare_decode "$round"
 done
 fetches_after=$(fetches)
@@ -156,7 +184,7 @@ of_bound() { # case family round
 		-v bare="$(awk -v f="$2" '$1 == f {print $2}' "$work/bare.$3.txt")" \
 		'BEGIN {print 100 * rps * (1e6 / hello + bare) / 1e6}'
 }
-family_of() { case $1 in rs256-*) echo RS256 ;; eddsa-*) echo EdDSA ;; es256-*) echo ES256 ;; esac; }
+family_of() { case $1 in rs256-* | *-rs256) echo RS256 ;; eddsa-*) echo EdDSA ;; es256-*) echo ES256 ;; esac; }
 echo
 echo "| case | req/s (median of $ROUNDS) | of bare actix-web | of its crypto bound | p50 | p99 |"
 echo "|---|---|---|---|---|---|"
@@ -179,6 +207,11 @@ for case in $cases; do
 done
 echo "bare decode by round (µs, criterion median on the server's core):"
 for round in $(seq 1 "$ROUNDS"); do echo "  round $round: $(tr '\n' ' ' <"$work/bare.$round.txt")"; done
+if [ -n "$node_case" ]; then
+	awk -v a="$(cat "$work"/rs256-distinct.*.txt | awk '/Requests\/sec/ {print $2}' | median)" \
+		-v b="$(cat "$work/$node_case".*.txt | awk '/Requests\/sec/ {print $2}' | median)" \
+		'BEGIN {printf "distinct RS256 against fastify + jose: %.2fx\n", a / b}'
+fi
 echo "JWKS fetches during the load rounds: $((fetches_after - fetches_before))"
 echo "peak RSS, server without token cache: $(awk '/VmHWM/ {print $2, $3}' "/proc/${pids[0]}/status")"
 echo "peak RSS, server with token cache (full after the fill): $(awk '/VmHWM/ {print $2, $3}' "/proc/${pids[1]}/status")"
