@@ -270,6 +270,55 @@ mod tests {
     }
 
     #[test]
+    fn every_asymmetric_algorithm_gets_a_key_parsed_for_it() {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::signature::{
+            ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+        };
+        use jsonwebtoken::jwk::Jwk;
+
+        install();
+        let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let rsa = pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            rsa.as_der().unwrap().as_ref(),
+        ));
+        let rsa = EncodingKey::from_rsa_pem(rsa.as_bytes()).unwrap();
+        let ec = |signing| {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(signing, &SystemRandom::new()).unwrap();
+            EncodingKey::from_ec_der(pkcs8.as_ref())
+        };
+        let (p256, p384) = (
+            ec(&ECDSA_P256_SHA256_FIXED_SIGNING),
+            ec(&ECDSA_P384_SHA384_FIXED_SIGNING),
+        );
+        let ed = EncodingKey::from_ed_der(
+            Ed25519KeyPair::generate()
+                .unwrap()
+                .to_pkcs8v1()
+                .unwrap()
+                .as_ref(),
+        );
+        let cases = [
+            (&rsa, Algorithm::RS256),
+            (&rsa, Algorithm::RS384),
+            (&rsa, Algorithm::RS512),
+            (&rsa, Algorithm::PS256),
+            (&rsa, Algorithm::PS384),
+            (&rsa, Algorithm::PS512),
+            (&p256, Algorithm::ES256),
+            (&p384, Algorithm::ES384),
+            (&ed, Algorithm::EdDSA),
+        ];
+        for (signing, alg) in cases {
+            let jwk = Jwk::from_encoding_key(signing, alg).unwrap();
+            let public = DecodingKey::from_jwk(&jwk).unwrap();
+            assert!(parse(&public, alg).is_some(), "{alg:?}");
+        }
+    }
+
+    #[test]
     fn a_key_of_another_family_than_its_algorithms_registers_nothing() {
         let (_, public) = ed25519();
         assert!(ParsedKey::register(&public, &[Algorithm::RS256, Algorithm::ES256]).is_none());
