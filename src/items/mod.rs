@@ -114,12 +114,33 @@ fn name(value: &Value, errors: &mut Vec<FieldError>) -> Option<String> {
     // The length is that of the text as sent, as the schema's `maxLength` counts it.
     if text.chars().count() > MAX_NAME_CHARS {
         errors.push(FieldError::new("name", "must be at most 100 characters"));
-    } else if text.trim().is_empty() {
+    } else if text.trim_matches(is_schema_space).is_empty() {
         errors.push(FieldError::new("name", "must not be blank"));
     } else {
-        return Some(text.trim().to_owned());
+        return Some(text.trim_matches(is_schema_space).to_owned());
     }
     None
+}
+
+/// Whitespace as the schema's `\S` pattern means it: ECMA-262's `\s` (its WhiteSpace and
+/// LineTerminator), which is what clients validating against the document use. Rust's own
+/// `trim` differs at the edges (it trims U+0085, and keeps U+FEFF), and a name blank to one but
+/// not the other would be refused while the schema allows it, or the reverse.
+fn is_schema_space(c: char) -> bool {
+    matches!(
+        c,
+        '\u{9}'..='\u{d}'
+            | '\u{20}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+            | '\u{feff}'
+    )
 }
 
 fn description(value: &Value, errors: &mut Vec<FieldError>) -> Option<String> {
@@ -144,6 +165,26 @@ fn description(value: &Value, errors: &mut Vec<FieldError>) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_name_is_blank_exactly_when_the_schema_pattern_says_so() {
+        let name_of = |name: &str| ItemDraft::from_json(&serde_json::json!({ "name": name }));
+        // ECMA-262 `\S` matches these, so the schema allows them.
+        for allowed in ["\u{85}", "\u{1c}", "x"] {
+            assert_eq!(
+                name_of(allowed).map(|draft| draft.name),
+                Ok(allowed.to_owned())
+            );
+        }
+        // And matches none of these, so the schema refuses them.
+        for blank in [" ", "\u{feff}", "\t\u{3000}\u{2028}", "\u{a0}\u{200a}"] {
+            assert!(name_of(blank).is_err(), "{blank:?}");
+        }
+        assert_eq!(
+            name_of("\u{feff} widget \u{3000}").map(|draft| draft.name),
+            Ok("widget".to_owned())
+        );
+    }
 
     #[test]
     fn every_invalid_field_is_reported_at_once() {
