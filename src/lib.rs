@@ -19,3 +19,9 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 mod token_type;
+
+/// What a resource's handlers return: each error a problem (RFC 9457), a 422 naming its fields.
+pub use errors::ApiError;
+pub use problem::FieldError;
+/// How routes are declared, for a module or test that mounts routes of its own.
+pub use routes::endpoint;

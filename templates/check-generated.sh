@@ -63,6 +63,26 @@ add_notes() {
 	echo "template-check-full: $name passed make test and make fuzz-api with a notes resource added"
 }
 
+# Follows the generated README's "Remove the example resource" steps as written, then runs the
+# project's make test and fuzzes it: what is left must build, pass and serve as documented.
+remove_example() {
+	local name=$1 dir="$work/$1" steps="$work/remove-example.sh"
+	awk '/^## Remove the example resource/ { section = 1 }
+		section && /^```sh$/ { code = 1; next }
+		code && /^```$/ { exit }
+		code' "$dir/README.md" >"$steps"
+	grep -q 'src/items' "$steps" || fail "$name: README.md has no steps to remove the example"
+	(cd "$dir" && bash -euo pipefail "$steps") || fail "$name: the steps to remove the example failed"
+	if grep -rIlE --exclude-dir=target 'crate::items|app::items|ItemStore|api/v1/(items|admin)' "$dir/src" "$dir/tests"; then
+		fail "$name: the files above still name the example after its removal"
+	fi
+	(cd "$dir" && CARGO_TARGET_DIR="$target_dir" timeout 1200 make test) ||
+		fail "$name: make test failed after removing the example"
+	(cd "$dir" && CARGO_TARGET_DIR="$target_dir" MAX_EXAMPLES=50 timeout 1200 make fuzz-api) ||
+		fail "$name: make fuzz-api failed after removing the example"
+	echo "template-check-full: $name passed make test and make fuzz-api with the example removed"
+}
+
 generate my-api
 check my-api
 add_notes my-api
@@ -81,3 +101,4 @@ grep -qxF -- "      - APP__AUTH__ISSUER=$issuer" "$work/orders-service/deploy/ku
 	fail "orders-service: the issuer answer is not in the Kubernetes ConfigMap"
 grep -qxF -- "      - APP__AUTH__AUDIENCE=$audience" "$work/orders-service/deploy/kubernetes/kustomization.yaml" ||
 	fail "orders-service: the audience answer is not in the Kubernetes ConfigMap"
+remove_example orders-service

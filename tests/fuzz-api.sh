@@ -49,8 +49,9 @@ names = {name
          for scopes in requirement.values()
          for name in scopes}
 print(" ".join(sorted(names)))')
-[ -n "$permissions" ] || { echo "no operation of the document requires a permission" >&2; exit 1; }
-echo "fuzzing with a token granting: $permissions" >&2
+# An API whose routes ask for no scope or role (the example removed, say) is fuzzed with a
+# token granting none.
+echo "fuzzing with a token granting: ${permissions:-no scope or role}" >&2
 token=$(TOKEN_SCOPE="$permissions" TOKEN_ROLES="${permissions// /,}" "$release/dev-token")
 
 status=0

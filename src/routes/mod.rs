@@ -57,11 +57,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     }
     let api = routes.protected("/api/v1");
     cfg.service(
+        // One line per resource; the bearer middleware wraps the whole scope.
         api.scope()
-            .wrap(HttpAuthentication::with_fn(validate))
             .service(api.at("/me").get(Requirement::Token, api::me))
             .configure(|cfg| items::configure(cfg, &api, &state.items))
-            .configure(|cfg| admin::configure(cfg, &api)),
+            .configure(|cfg| admin::configure(cfg, &api))
+            .wrap(HttpAuthentication::with_fn(validate)),
     )
     .default_service(web::to(errors::not_found));
 }

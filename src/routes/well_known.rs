@@ -8,7 +8,7 @@ use crate::auth::ResourceMetadata;
 use crate::dev_issuer::DevIssuer;
 
 /// `GET /.well-known/oauth-protected-resource`: `scopes_supported` lists exactly the scopes the
-/// routes declare.
+/// routes declare, and is left out (it is optional) where they declare none.
 #[utoipa::path(get, path = "/.well-known/oauth-protected-resource", tag = "discovery",
     responses((status = 200, description = "RFC 9728 protected resource metadata, with \
         `scopes_supported` listing every scope a route requires", body = ResourceMetadata)))]
@@ -17,7 +17,10 @@ pub async fn protected_resource(
     routes: web::Data<RouteTable>,
 ) -> HttpResponse {
     let mut document = serde_json::to_value(metadata.get_ref()).unwrap_or_default();
-    document["scopes_supported"] = serde_json::json!(routes.scopes());
+    let scopes = routes.scopes();
+    if !scopes.is_empty() {
+        document["scopes_supported"] = serde_json::json!(scopes);
+    }
     HttpResponse::Ok().json(document)
 }
 

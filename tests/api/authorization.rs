@@ -1,5 +1,6 @@
-//! Who may call what: every protected route against no token, a token without the permission,
-//! and one with it; the 403 challenge; and permissions in every vendor's claim shape.
+//! Who may call what: a scoped and a role route (the probe's) against no token, a token
+//! without the permission, and one with it; the 403 challenge; permissions in every vendor's
+//! claim shape; and the metadata naming exactly the scopes the API's routes enforce.
 
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
@@ -9,149 +10,78 @@ use crate::common::{
     TestIssuer, claims, get, keys, send, settings, sign, standard_app, standard_jwks, state,
     token_with_scope,
 };
-use crate::service;
+use crate::probe::{self, PROBE_ROLE, PROBE_SCOPE, probe_app};
+use crate::probe_service;
 
 /// The package name: realm and problem types are named after it.
 const NAME: &str = env!("CARGO_PKG_NAME");
 const METADATA: &str = "http://localhost:8080/.well-known/oauth-protected-resource";
 
-/// Every protected route with a body it accepts, and the scope it requires.
-fn routes() -> Vec<(
-    Method,
-    &'static str,
-    Option<serde_json::Value>,
-    &'static str,
-)> {
-    let item = Some(json!({"name": "widget"}));
-    vec![
-        (Method::GET, "/api/v1/items", None, "items:read"),
-        (Method::POST, "/api/v1/items", item.clone(), "items:write"),
-        (Method::GET, "/api/v1/items/some-id", None, "items:read"),
-        (
-            Method::PUT,
-            "/api/v1/items/some-id",
-            item.clone(),
-            "items:write",
-        ),
-        (Method::PATCH, "/api/v1/items/some-id", item, "items:write"),
-        (Method::DELETE, "/api/v1/items/some-id", None, "items:write"),
-    ]
-}
+#[actix_web::test]
+async fn a_scoped_route_needs_a_token_and_its_scope() {
+    let (issuer, app) = probe_app().await;
 
-fn request(
-    method: &Method,
-    path: &str,
-    body: &Option<serde_json::Value>,
-    token: Option<&str>,
-) -> TestRequest {
-    let mut request = TestRequest::default().method(method.clone()).uri(path);
-    if let Some(token) = token {
-        request = request.insert_header(("Authorization", format!("Bearer {token}")));
-    }
-    if let Some(body) = body {
-        request = request.set_json(body);
-    }
-    request
+    let anonymous = get(&app, "/probe/scoped/an-id", None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    let forbidden = probe::scoped(&app, &token_with_scope(&issuer.url, "other:read")).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        forbidden.header("www-authenticate"),
+        Some(
+            format!(
+                r#"Bearer realm="{NAME}", resource_metadata="{METADATA}", error="insufficient_scope", error_description="insufficient scope", scope="{PROBE_SCOPE}""#
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        forbidden.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(forbidden.body["error"], "insufficient_scope");
+    assert_eq!(forbidden.body["status"], 403);
+
+    let allowed = probe::scoped(&app, &token_with_scope(&issuer.url, PROBE_SCOPE)).await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    assert_eq!(allowed.body, json!({"sub": "alice"}));
 }
 
 #[actix_web::test]
-async fn every_route_needs_a_token_and_its_own_scope() {
-    let (issuer, app) = standard_app().await;
-    for (method, path, body, scope) in routes() {
-        let other_scope = if scope == "items:read" {
-            "items:write"
-        } else {
-            "items:read"
-        };
-
-        let anonymous = send(&app, request(&method, path, &body, None)).await;
-        assert_eq!(
-            anonymous.status,
-            StatusCode::UNAUTHORIZED,
-            "{method} {path}"
-        );
-
-        let without = token_with_scope(&issuer.url, other_scope);
-        let forbidden = send(&app, request(&method, path, &body, Some(&without))).await;
-        assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{method} {path}");
-        assert_eq!(
-            forbidden.header("www-authenticate"),
-            Some(
-                format!(
-                    r#"Bearer realm="{NAME}", resource_metadata="{METADATA}", error="insufficient_scope", error_description="insufficient scope", scope="{scope}""#
-                )
-                .as_str()
-            ),
-            "{method} {path}"
-        );
-        assert_eq!(
-            forbidden.header("content-type"),
-            Some("application/problem+json")
-        );
-        assert_eq!(forbidden.body["error"], "insufficient_scope");
-        assert_eq!(forbidden.body["status"], 403);
-
-        let with = token_with_scope(&issuer.url, scope);
-        let allowed = send(&app, request(&method, path, &body, Some(&with))).await;
-        assert!(
-            ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&allowed.status),
-            "{method} {path}: {}",
-            allowed.status
-        );
-    }
-}
-
-#[actix_web::test]
-async fn the_admin_route_needs_the_admin_role() {
-    let (issuer, app) = standard_app().await;
+async fn a_role_route_needs_its_role() {
+    let (issuer, app) = probe_app().await;
     let mut operator = claims(&issuer.url);
     operator["roles"] = json!(["operator"]);
     let mut admin = claims(&issuer.url);
-    admin["roles"] = json!(["admin"]);
+    admin["roles"] = json!([PROBE_ROLE]);
 
     assert_eq!(
-        get(&app, "/api/v1/admin/stats", None).await.status,
+        get(&app, "/probe/role", None).await.status,
         StatusCode::UNAUTHORIZED
     );
-    let wrong_role = get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {}", sign(&keys().ed, &operator))),
-    )
-    .await;
+    let wrong_role = probe::role(&app, &sign(&keys().ed, &operator)).await;
     assert_eq!(wrong_role.status, StatusCode::FORBIDDEN);
     assert_eq!(wrong_role.body["error"], "insufficient_scope");
     assert_eq!(
         wrong_role.body["detail"],
-        "this route requires the role admin"
+        format!("this route requires the role {PROBE_ROLE}")
     );
-    let allowed = get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {}", sign(&keys().ed, &admin))),
-    )
-    .await;
+    let allowed = probe::role(&app, &sign(&keys().ed, &admin)).await;
     assert_eq!(allowed.status, StatusCode::OK);
-    assert_eq!(allowed.body, json!({"items": 0, "creators": 0}));
 }
 
 #[actix_web::test]
 async fn permissions_are_read_from_every_vendor_claim_shape() {
-    let (issuer, app) = standard_app().await;
+    let (issuer, app) = probe_app().await;
     for (name, value) in [
-        ("scope", json!("openid items:read")),
-        ("scp", json!("items:read")),
-        ("scp", json!(["items:read"])),
-        ("permissions", json!(["items:read"])),
+        ("scope", json!(format!("openid {PROBE_SCOPE}"))),
+        ("scp", json!(PROBE_SCOPE)),
+        ("scp", json!([PROBE_SCOPE])),
+        ("permissions", json!([PROBE_SCOPE])),
     ] {
         let mut claims = claims(&issuer.url);
         claims[name] = value.clone();
-        let reply = get(
-            &app,
-            "/api/v1/items",
-            Some(&format!("Bearer {}", sign(&keys().ed, &claims))),
-        )
-        .await;
+        let reply = probe::scoped(&app, &sign(&keys().ed, &claims)).await;
         assert_eq!(reply.status, StatusCode::OK, "{name}: {value}");
     }
 }
@@ -164,16 +94,11 @@ async fn roles_can_come_from_a_nested_claim() {
         &[("APP__AUTH__ROLES_CLAIM", "realm_access.roles")],
     );
     let state = state(&settings).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let mut keycloak = claims(&issuer.url);
-    keycloak["realm_access"] = json!({"roles": ["admin"]});
+    keycloak["realm_access"] = json!({"roles": [PROBE_ROLE]});
 
-    let reply = get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {}", sign(&keys().ed, &keycloak))),
-    )
-    .await;
+    let reply = probe::role(&app, &sign(&keys().ed, &keycloak)).await;
 
     assert_eq!(reply.status, StatusCode::OK);
 }
@@ -200,14 +125,16 @@ async fn the_metadata_lists_exactly_the_scopes_routes_require() {
             }
         }
     }
-    assert!(
-        enforced_scopes.contains("items:read"),
-        "{enforced_scopes:?}"
-    );
-
     let metadata = get(&app, "/.well-known/oauth-protected-resource", None).await;
-    let listed: Vec<String> = serde_json::from_value(metadata.body["scopes_supported"].clone())
-        .expect("scopes_supported is a list of strings");
+    // Optional (RFC 9728 §2): absent where no route enforces a scope.
+    let listed: Vec<String> = match &metadata.body["scopes_supported"] {
+        serde_json::Value::Null => Vec::new(),
+        scopes => serde_json::from_value(scopes.clone()).expect("a list of strings"),
+    };
+    assert!(
+        metadata.body.get("scopes_supported").is_none() || !listed.is_empty(),
+        "never an empty list"
+    );
     assert_eq!(
         listed,
         enforced_scopes.into_iter().collect::<Vec<_>>(),

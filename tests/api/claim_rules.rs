@@ -7,10 +7,10 @@ use jsonwebtoken::Header;
 use serde_json::{Value, json};
 
 use crate::common::{
-    AUDIENCE, TestIssuer, claims, get, keys, load_with_profile, me, settings, sign,
-    sign_with_header, standard_jwks, state,
+    AUDIENCE, TestIssuer, claims, keys, load_with_profile, me, settings, sign, sign_with_header,
+    standard_jwks, state,
 };
-use crate::service;
+use crate::{probe, probe_service, service};
 
 /// A Cognito access token's claims: no `aud`, the app client in `client_id`.
 fn cognito_access(issuer: &str, client_id: &str, token_use: &str) -> Value {
@@ -168,10 +168,10 @@ required_claims = {{ azp = ["spa", "cli"] }}
     )
     .unwrap();
     let state = state(&settings).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let stats = |token: String| {
         let app = &app;
-        async move { get(app, "/api/v1/admin/stats", Some(&format!("Bearer {token}"))).await }
+        async move { probe::role(app, &token).await }
     };
     let mut keycloak_admin = claims(&keycloak.url);
     keycloak_admin["realm_access"] = json!({ "roles": ["admin"] });

@@ -68,7 +68,7 @@ async fn a_valid_token_outside_the_authorization_header_is_no_credential() {
     let in_form = send(
         &app,
         actix_web::test::TestRequest::post()
-            .uri("/api/v1/items")
+            .uri("/api/v1/me")
             .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
             .set_payload(format!("access_token={token}")),
     )

@@ -1,11 +1,20 @@
-//! The example resource end to end: create, read, page, replace, update, delete, and each
-//! client error as a problem.
+//! The example resource end to end: create, read, page, replace, update, delete, each client
+//! error as a problem, the scope each route requires, and a failing store as a 500 that leaks
+//! nothing.
 
-use actix_web::http::StatusCode;
+use std::sync::Arc;
+
+use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
+use actix_web::web;
+use app::items::{Item, ItemDraft, ItemPatch, ItemStore, Page, Stats, StoreError};
+use futures_util::future::{BoxFuture, FutureExt, ready};
 use serde_json::{Value, json};
 
-use crate::common::{Reply, get, send, standard_app, token_with_scope};
+use crate::common::{
+    Reply, TestIssuer, get, send, settings, standard_app, standard_jwks, state, token_with_scope,
+};
+use crate::service;
 
 const BOTH: &str = "items:read items:write";
 
@@ -195,4 +204,175 @@ async fn the_metadata_lists_the_scopes_of_the_item_routes() {
     for scope in BOTH.split(' ') {
         assert!(scopes.contains(&json!(scope)), "{scope} in {scopes:?}");
     }
+}
+
+/// The package name: realm and problem types are named after it.
+const NAME: &str = env!("CARGO_PKG_NAME");
+const METADATA: &str = "http://localhost:8080/.well-known/oauth-protected-resource";
+
+/// Every protected route with a body it accepts, and the scope it requires.
+fn routes() -> Vec<(
+    Method,
+    &'static str,
+    Option<serde_json::Value>,
+    &'static str,
+)> {
+    let item = Some(json!({"name": "widget"}));
+    vec![
+        (Method::GET, "/api/v1/items", None, "items:read"),
+        (Method::POST, "/api/v1/items", item.clone(), "items:write"),
+        (Method::GET, "/api/v1/items/some-id", None, "items:read"),
+        (
+            Method::PUT,
+            "/api/v1/items/some-id",
+            item.clone(),
+            "items:write",
+        ),
+        (Method::PATCH, "/api/v1/items/some-id", item, "items:write"),
+        (Method::DELETE, "/api/v1/items/some-id", None, "items:write"),
+    ]
+}
+
+fn request(
+    method: &Method,
+    path: &str,
+    body: &Option<serde_json::Value>,
+    token: Option<&str>,
+) -> TestRequest {
+    let mut request = TestRequest::default().method(method.clone()).uri(path);
+    if let Some(token) = token {
+        request = request.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    if let Some(body) = body {
+        request = request.set_json(body);
+    }
+    request
+}
+
+#[actix_web::test]
+async fn every_route_needs_a_token_and_its_own_scope() {
+    let (issuer, app) = standard_app().await;
+    for (method, path, body, scope) in routes() {
+        let other_scope = if scope == "items:read" {
+            "items:write"
+        } else {
+            "items:read"
+        };
+
+        let anonymous = send(&app, request(&method, path, &body, None)).await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path}"
+        );
+
+        let without = token_with_scope(&issuer.url, other_scope);
+        let forbidden = send(&app, request(&method, path, &body, Some(&without))).await;
+        assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{method} {path}");
+        assert_eq!(
+            forbidden.header("www-authenticate"),
+            Some(
+                format!(
+                    r#"Bearer realm="{NAME}", resource_metadata="{METADATA}", error="insufficient_scope", error_description="insufficient scope", scope="{scope}""#
+                )
+                .as_str()
+            ),
+            "{method} {path}"
+        );
+        assert_eq!(
+            forbidden.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(forbidden.body["error"], "insufficient_scope");
+        assert_eq!(forbidden.body["status"], 403);
+
+        let with = token_with_scope(&issuer.url, scope);
+        let allowed = send(&app, request(&method, path, &body, Some(&with))).await;
+        assert!(
+            ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&allowed.status),
+            "{method} {path}: {}",
+            allowed.status
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_metadata_lists_the_item_scopes() {
+    let (_issuer, app) = standard_app().await;
+    let metadata = get(&app, "/.well-known/oauth-protected-resource", None).await;
+    let listed = metadata.body["scopes_supported"].as_array().unwrap();
+    for scope in ["items:read", "items:write"] {
+        assert!(listed.contains(&json!(scope)), "{scope} in {listed:?}");
+    }
+}
+
+#[actix_web::test]
+async fn the_collection_answers_405_with_its_methods() {
+    let (issuer, app) = standard_app().await;
+    let token = token_with_scope(&issuer.url, "items:read");
+    let wrong = send(
+        &app,
+        authorized(TestRequest::delete().uri("/api/v1/items"), &token),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD, POST"));
+}
+
+/// A store whose backend is down, to see what a 500 shows.
+struct BrokenStore;
+
+impl ItemStore for BrokenStore {
+    fn list(&self, _: Option<u64>, _: usize) -> BoxFuture<'_, Result<Page, StoreError>> {
+        down()
+    }
+    fn create(&self, _: ItemDraft, _: String) -> BoxFuture<'_, Result<Item, StoreError>> {
+        down()
+    }
+    fn get(&self, _: &str) -> BoxFuture<'_, Result<Item, StoreError>> {
+        down()
+    }
+    fn replace(&self, _: &str, _: ItemDraft) -> BoxFuture<'_, Result<Item, StoreError>> {
+        down()
+    }
+    fn update(&self, _: &str, _: ItemPatch) -> BoxFuture<'_, Result<Item, StoreError>> {
+        down()
+    }
+    fn delete(&self, _: &str) -> BoxFuture<'_, Result<(), StoreError>> {
+        down()
+    }
+    fn stats(&self) -> BoxFuture<'_, Result<Stats, StoreError>> {
+        down()
+    }
+}
+
+fn down<T: Send + 'static>() -> BoxFuture<'static, Result<T, StoreError>> {
+    let why = "connection to db-7.internal:5432 refused".to_owned();
+    ready(Err(StoreError::Unavailable(why))).boxed()
+}
+
+#[actix_web::test]
+async fn an_internal_error_is_a_500_problem_that_leaks_nothing() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let mut state = state(&settings(&issuer.url, &[])).await;
+    state.items = web::Data::from(Arc::new(BrokenStore) as Arc<dyn ItemStore>);
+    let app = service!(state);
+    let token = token_with_scope(&issuer.url, "items:read");
+
+    let reply = send(
+        &app,
+        authorized(TestRequest::get().uri("/api/v1/items"), &token),
+    )
+    .await;
+
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(
+        reply.body["detail"],
+        "the service failed to handle the request"
+    );
+    assert!(!reply.body.to_string().contains("db-7"));
 }

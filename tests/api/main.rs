@@ -2,6 +2,7 @@
 //! loopback, and real settings layers.
 
 mod abuse;
+mod admin;
 mod authorization;
 mod claim_rules;
 mod common;
@@ -15,6 +16,7 @@ mod key_selection;
 mod key_set;
 mod metrics;
 mod openapi;
+mod probe;
 mod providers;
 mod settings;
 mod startup;

@@ -8,7 +8,7 @@ use crate::common::{
     TestIssuer, claims, get, keys, me, metric, sample, settings, sign, sign_as, standard_jwks,
     state, token_with_scope,
 };
-use crate::service;
+use crate::{probe_service, service};
 
 #[actix_web::test]
 async fn counters_follow_a_known_sequence_of_requests() {
@@ -16,7 +16,7 @@ async fn counters_follow_a_known_sequence_of_requests() {
     // A cooldown, so the second sighting of a bogus kid is refused rather than refetched.
     let cooldown = [("APP__AUTH__REFETCH_COOLDOWN_SECONDS", "60")];
     let state = state(&settings(&issuer.url, &cooldown)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let good = sign(&keys().ed, &claims(&issuer.url));
     let mut expired = claims(&issuer.url);
     expired["exp"] = json!(1_000_000);
@@ -32,20 +32,10 @@ async fn counters_follow_a_known_sequence_of_requests() {
     me(&app, &sign(&keys().ed, &expired)).await;
     me(&app, &bogus_kid).await;
     me(&app, &bogus_kid).await;
-    let read_only = token_with_scope(&issuer.url, "items:read");
-    crate::common::send(
-        &app,
-        actix_web::test::TestRequest::delete()
-            .uri("/api/v1/items/some-id")
-            .insert_header(("Authorization", format!("Bearer {read_only}"))),
-    )
-    .await;
-    get(
-        &app,
-        "/api/v1/items/raw-path-7",
-        Some(&format!("Bearer {read_only}")),
-    )
-    .await;
+    let other_scope = token_with_scope(&issuer.url, "other:read");
+    for path in ["/probe/scoped/some-id", "/probe/scoped/raw-path-7"] {
+        get(&app, path, Some(&format!("Bearer {other_scope}"))).await;
+    }
 
     let scrape = actix_web::test::TestRequest::get()
         .uri("/metrics")
@@ -77,7 +67,7 @@ async fn counters_follow_a_known_sequence_of_requests() {
             &text,
             r#"auth_outcomes_total{outcome="insufficient_scope"}"#
         ),
-        Some(1.0)
+        Some(2.0)
     );
     assert_eq!(
         sample(&text, &per_issuer("jwks_fetches_total", ",outcome=\"ok\"")),
@@ -95,7 +85,7 @@ async fn counters_follow_a_known_sequence_of_requests() {
         sample(&text, &per_issuer("jwks_keys_loaded", "")),
         Some(3.0)
     );
-    // Hits: the second use of `good` and of `read_only`.
+    // Hits: the second use of `good` and of `other_scope`.
     assert_eq!(
         sample(&text, r#"token_cache_lookups_total{result="hit"}"#),
         Some(2.0)
@@ -118,9 +108,9 @@ async fn counters_follow_a_known_sequence_of_requests() {
     assert_eq!(
         sample(
             &text,
-            r#"http_requests_total{route="/api/v1/items/{id}",method="GET",status="404"}"#
+            r#"http_requests_total{route="/probe/scoped/{id}",method="GET",status="403"}"#
         ),
-        Some(1.0)
+        Some(2.0)
     );
     for leaked in ["bogus-kid-123", "raw-path-7", "alice"] {
         assert!(!text.contains(leaked), "{leaked} leaked into a label");
@@ -194,15 +184,10 @@ async fn metrics_can_move_to_their_own_port_and_leave_the_api_and_its_document()
 async fn each_kind_of_refusal_is_counted_under_its_own_reason() {
     let issuer = TestIssuer::start(standard_jwks());
     let trusting = state(&settings(&issuer.url, &[])).await;
-    let app = service!(trusting);
+    let app = probe_service!(trusting);
     get(&app, "/api/v1/me", None).await;
     let no_role = sign(&keys().ed, &claims(&issuer.url));
-    get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {no_role}")),
-    )
-    .await;
+    crate::probe::role(&app, &no_role).await;
     let down = crate::common::dead_url();
     let unavailable_state = state(&settings(&down, &[])).await;
     let unavailable = service!(unavailable_state);

@@ -5,8 +5,9 @@ use actix_web::http::StatusCode;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::{Value, json};
 
-use crate::common::{TestIssuer, b64, get, keys, me, settings, sign_with_header, state};
-use crate::service;
+use crate::common::{TestIssuer, b64, keys, me, settings, sign_with_header, state};
+use crate::probe;
+use crate::probe_service;
 
 /// The RSA key as a provider publishes it: `kid`, `use`, the given members, in its own order.
 fn provider_jwk(kid: &str, extra: Value) -> Value {
@@ -38,7 +39,7 @@ async fn entra_id_v2_access_tokens_verify_with_the_readme_settings() {
         ("APP__AUTH__REQUIRED_CLAIMS__TID", tenant),
     ];
     let state = state(&settings(&issuer.url, &rules)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some("JWT".to_owned());
     header.x5t = Some(x5t.clone());
@@ -53,15 +54,7 @@ async fn entra_id_v2_access_tokens_verify_with_the_readme_settings() {
 
     let reply = me(&app, &sign_with_header(&header, &keys().rsa, &claims)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let stats = get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!(
-            "Bearer {}",
-            sign_with_header(&header, &keys().rsa, &claims)
-        )),
-    )
-    .await;
+    let stats = probe::role(&app, &sign_with_header(&header, &keys().rsa, &claims)).await;
     assert_eq!(stats.status, StatusCode::OK, "app roles in `roles`");
 
     let mut other_tenant = claims.clone();
@@ -86,13 +79,13 @@ async fn cognito_access_and_id_tokens_verify_with_the_readme_settings() {
         ("APP__AUTH__ROLES_CLAIM", "cognito:groups"),
     ];
     let state_access = state(&settings(&issuer.url, &access_rules)).await;
-    let access_app = service!(state_access);
+    let access_app = probe_service!(state_access);
     let id_rules = [
         ("APP__AUTH__AUDIENCE", client),
         ("APP__AUTH__REQUIRED_CLAIMS__TOKEN_USE", "id"),
     ];
     let state_id = state(&settings(&issuer.url, &id_rules)).await;
-    let id_app = service!(state_id);
+    let id_app = probe_service!(state_id);
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("1a2b3c4d5e6f7g8h9i0j=".to_owned());
     header.typ = None;
@@ -113,12 +106,7 @@ async fn cognito_access_and_id_tokens_verify_with_the_readme_settings() {
 
     let reply = me(&access_app, &access_token).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let stats = get(
-        &access_app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {access_token}")),
-    )
-    .await;
+    let stats = probe::role(&access_app, &access_token).await;
     assert_eq!(stats.status, StatusCode::OK, "groups in cognito:groups");
     assert_eq!(
         me(&access_app, &id_token).await.error_description(),
@@ -145,7 +133,7 @@ async fn keycloak_access_tokens_verify_with_the_readme_settings() {
         ("APP__AUTH__REQUIRED_CLAIMS__AZP", "web-app"),
     ];
     let state = state(&settings(&issuer.url, &rules)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some("JWT".to_owned());
     header.kid = Some("FJ86GcF3jTbNLOco4NvZkUCIUmfYCqoqtOQeMfbhNlE".to_owned());
@@ -159,12 +147,7 @@ async fn keycloak_access_tokens_verify_with_the_readme_settings() {
     });
     let token = sign_with_header(&header, &keys().rsa, &claims);
 
-    let stats = get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {token}")),
-    )
-    .await;
+    let stats = probe::role(&app, &token).await;
     assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
     let mut account_only = claims.clone();
     account_only["aud"] = json!("account");
@@ -191,7 +174,7 @@ async fn ad_fs_access_tokens_naming_their_key_by_x5t_verify_with_the_readme_sett
         ("APP__AUTH__ROLES_CLAIM", "role"),
     ];
     let state = state(&settings(&adfs_issuer, &rules)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some("JWT".to_owned());
     header.x5t = Some(x5t);
@@ -202,12 +185,7 @@ async fn ad_fs_access_tokens_naming_their_key_by_x5t_verify_with_the_readme_sett
     });
     let token = sign_with_header(&header, &keys().rsa, &claims);
 
-    let stats = get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {token}")),
-    )
-    .await;
+    let stats = probe::role(&app, &token).await;
     assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
 }
 
@@ -225,7 +203,7 @@ async fn zuplo_eddsa_tokens_verify_with_the_readme_settings() {
         ("APP__AUTH__MAX_TOKEN_LIFETIME_SECONDS", "300"),
     ];
     let state = state(&settings(&issuer.url, &rules)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("zuplo-key-2026-11".to_owned());
     let claims = json!({
@@ -269,7 +247,7 @@ async fn auth0_access_tokens_verify_with_the_readme_settings() {
         ("APP__AUTH__ROLES_CLAIM", "https://api.example.com/roles"),
     ];
     let state = state(&settings(&tenant, &rules)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some("JWT".to_owned());
     header.kid = Some("NjVBRjY5MDlCMUIwNzU4RTA2QzZFMDQ4QzQ2MDAyQjVDNjk1RTM2Qg".to_owned());
@@ -277,18 +255,13 @@ async fn auth0_access_tokens_verify_with_the_readme_settings() {
         "https://api.example.com/roles": ["admin"], "iss": tenant, "sub": "auth0|64f0c2a1",
         "aud": ["https://api.example.com", format!("{tenant}userinfo")], "iat": now(),
         "exp": now() + 86400, "scope": "openid profile email", "azp": "kbyuFDidLLm280LIwVFiazOqjO3ty8KH",
-        "permissions": ["items:read", "items:write"],
+        "permissions": ["probe:read", "probe:write"],
     });
     let token = sign_with_header(&header, &keys().rsa, &claims);
 
-    let stats = get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {token}")),
-    )
-    .await;
+    let stats = probe::role(&app, &token).await;
     assert_eq!(stats.status, StatusCode::OK, "{}", stats.body);
-    let items = get(&app, "/api/v1/items", Some(&format!("Bearer {token}"))).await;
+    let items = probe::scoped(&app, &token).await;
     assert_eq!(
         items.status,
         StatusCode::OK,
@@ -307,30 +280,25 @@ async fn okta_access_tokens_verify_with_the_readme_settings() {
         ("APP__AUTH__ROLES_CLAIM", "groups"),
     ];
     let state = state(&settings(&issuer.url, &rules)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let mut header = Header::new(Algorithm::RS256);
     header.typ = None;
     header.kid = Some("Hg1mV8Jx4dQ2vXb0kPz3sT9yR6uWqE5nLcOaIfGhJk".to_owned());
     let claims = json!({
         "ver": 1, "jti": "AT.lFBaXsgGkPGp0sCK3sJxVOKwj8Qd", "iss": issuer.url, "aud": "api://default",
         "iat": now(), "exp": now() + 3600, "cid": "0oa1b2c3d4", "uid": "00u1b2c3d4",
-        "scp": ["openid", "items:read"], "auth_time": now(), "sub": "alice@example.com", "groups": ["Everyone", "admin"],
+        "scp": ["openid", "probe:read"], "auth_time": now(), "sub": "alice@example.com", "groups": ["Everyone", "admin"],
     });
     let token = sign_with_header(&header, &keys().rsa, &claims);
 
-    let items = get(&app, "/api/v1/items", Some(&format!("Bearer {token}"))).await;
+    let items = probe::scoped(&app, &token).await;
     assert_eq!(
         items.status,
         StatusCode::OK,
         "scp as an array: {}",
         items.body
     );
-    let stats = get(
-        &app,
-        "/api/v1/admin/stats",
-        Some(&format!("Bearer {token}")),
-    )
-    .await;
+    let stats = probe::role(&app, &token).await;
     assert_eq!(stats.status, StatusCode::OK, "groups as roles");
 }
 
@@ -348,7 +316,7 @@ async fn google_id_tokens_verify_with_the_readme_settings() {
         ("APP__AUTH__REQUIRED_CLAIMS__HD", "example.com"),
     ];
     let state = state(&settings(&issuer.url, &rules)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some("JWT".to_owned());
     header.kid = Some("6a906ec119d7ba46a6a43ef1ea842e34a8ee08b4".to_owned());
@@ -382,9 +350,9 @@ async fn pingfederate_access_tokens_without_aud_verify_with_the_readme_settings(
         ("APP__AUTH__AUDIENCE_CLAIM", "client_id"),
     ];
     let state = state(&settings(&issuer.url, &rules)).await;
-    let app = service!(state);
+    let app = probe_service!(state);
     let claims = json!({
-        "scope": ["openid", "items:read"], "client_id": "ac_client", "iss": issuer.url,
+        "scope": ["openid", "probe:read"], "client_id": "ac_client", "iss": issuer.url,
         "sub": "alice", "Username": "alice", "exp": now() + 7200, "iat": now(),
     });
     for (alg, kid, key) in [
@@ -394,7 +362,7 @@ async fn pingfederate_access_tokens_without_aud_verify_with_the_readme_settings(
         let mut header = Header::new(alg);
         header.kid = Some(kid.to_owned());
         let token = sign_with_header(&header, key, &claims);
-        let items = get(&app, "/api/v1/items", Some(&format!("Bearer {token}"))).await;
+        let items = probe::scoped(&app, &token).await;
         assert_eq!(items.status, StatusCode::OK, "{alg:?}: {}", items.body);
     }
 }

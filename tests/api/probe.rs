@@ -1,0 +1,90 @@
+//! Routes of the tests' own, declared and guarded the way the API's are, so that the tests of
+//! scopes, roles and their claim shapes hold whatever resources the API serves (with the example
+//! resource removed too). Mounted beside the production routing table, never in it.
+
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::{HttpResponse, body::MessageBody, web};
+use actix_web_httpauth::middleware::HttpAuthentication;
+use app::auth::{Caller, Requirement, validate};
+use app::endpoint::RouteTable;
+use serde_json::json;
+
+use crate::common::{Reply, TestIssuer, get, settings, standard_jwks, state};
+
+/// The scope `GET /probe/scoped/{id}` requires.
+pub const PROBE_SCOPE: &str = "probe:read";
+/// The role `GET /probe/role` requires.
+pub const PROBE_ROLE: &str = "admin";
+
+/// `GET /probe/scoped/{id}` (scope [`PROBE_SCOPE`]), `GET /probe/role` (role [`PROBE_ROLE`]) and
+/// `POST /probe/echo` (a JSON body, read under the app's JSON limits), behind the same bearer
+/// middleware as `/api/v1`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let probe = RouteTable::default().protected("/probe");
+    cfg.service(
+        probe
+            .scope()
+            .wrap(HttpAuthentication::with_fn(validate))
+            .service(
+                probe
+                    .at("/scoped/{id}")
+                    .get(Requirement::Scope(PROBE_SCOPE), answer),
+            )
+            .service(probe.at("/role").get(Requirement::Role(PROBE_ROLE), answer))
+            .service(probe.at("/echo").post(Requirement::Token, echo)),
+    );
+}
+
+/// Who passed, so a test sees the caller the requirement was checked against.
+async fn answer(caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "sub": caller.subject() }))
+}
+
+/// The JSON body back, so the app-wide body limits are seen on a route of no resource.
+async fn echo(body: web::Json<serde_json::Value>) -> HttpResponse {
+    HttpResponse::Ok().json(body.into_inner())
+}
+
+/// An app serving the production routing table and the probe routes over `state`.
+#[macro_export]
+macro_rules! probe_service {
+    ($state:expr) => {
+        actix_web::test::init_service(
+            app::startup::app($state.clone()).configure($crate::probe::routes),
+        )
+        .await
+    };
+}
+
+/// `GET /probe/scoped/an-id` with `token`.
+pub async fn scoped<S, B>(app: &S, token: &str) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    get(app, "/probe/scoped/an-id", Some(&format!("Bearer {token}"))).await
+}
+
+/// `GET /probe/role` with `token`.
+pub async fn role<S, B>(app: &S, token: &str) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    get(app, "/probe/role", Some(&format!("Bearer {token}"))).await
+}
+
+/// A test issuer publishing the standard keys, and the probe app trusting it.
+pub async fn probe_app() -> (
+    TestIssuer,
+    impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+) {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = crate::probe_service!(state);
+    (issuer, app)
+}
