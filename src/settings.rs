@@ -184,6 +184,20 @@ pub struct IssuerSettings {
     /// Tokens whose `exp − iat` exceeds this many seconds are refused, and `iat` is then
     /// required. Defaults to none.
     pub max_token_lifetime_seconds: Option<u64>,
+    /// Where this issuer's tokens arrive. Defaults to `auth.token_header` and
+    /// `auth.token_prefix`.
+    pub token_location: TokenLocation,
+}
+
+/// The header a token arrives in and the word before it there, e.g. a gateway that sends its
+/// own token in a header of its choosing while the caller's `Authorization` passes through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenLocation {
+    /// Defaults to `Authorization`.
+    pub header: actix_web::http::header::HeaderName,
+    /// The auth-scheme before the token, compared case-insensitively: defaults to `Bearer`;
+    /// empty when the header holds the bare token.
+    pub prefix: String,
 }
 
 /// The built-in issuer that makes `make run` work offline.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
-use crate::auth::{Challenge, JwksStore, ResourceMetadata, Verifier};
+use crate::auth::{Challenge, JwksStore, ResourceMetadata, TokenSources, Verifier};
 use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
@@ -18,6 +18,8 @@ use crate::settings::{CorsSettings, Settings};
 pub struct AppState {
     pub verifier: web::Data<Verifier>,
     pub challenge: web::Data<Challenge>,
+    /// The headers tokens are read from, and whose tokens each may carry.
+    pub token_sources: web::Data<TokenSources>,
     pub metadata: web::Data<ResourceMetadata>,
     pub dev_issuer: Option<web::Data<DevIssuer>>,
     pub items: web::Data<dyn ItemStore>,
@@ -70,6 +72,7 @@ impl AppState {
         let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
         Ok(Self {
             verifier: web::Data::new(verifier),
+            token_sources: web::Data::new(TokenSources::from_settings(&settings.auth, public_url)),
             challenge: web::Data::new(Challenge {
                 realm: auth.realm.clone(),
                 resource_metadata: metadata_url,

@@ -26,6 +26,8 @@ pub enum TokenError {
     /// A claim without the value the issuer's `required_claims` demand; the reason names the
     /// claim, never its value.
     RequiredClaim(&'static str),
+    /// A valid token in a header its issuer is not configured to send it in.
+    WrongHeader,
 }
 
 impl TokenError {
@@ -51,6 +53,7 @@ impl TokenError {
             Self::MalformedClaims => "malformed claims",
             Self::LifetimeTooLong => "token lifetime too long",
             Self::RequiredClaim(reason) => reason,
+            Self::WrongHeader => "token not accepted in this header",
         }
     }
 }

@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     let routes = RouteTable::default();
     cfg.app_data(state.verifier.clone())
         .app_data(state.challenge.clone())
+        .app_data(state.token_sources.clone())
         .app_data(state.metadata.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::header::{AUTHORIZATION, HeaderName};
 use reqwest::Url;
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
-use super::{IssuerSettings, SettingsError, list};
+use super::{IssuerSettings, SettingsError, TokenLocation, list};
 use crate::token_type::{ACCEPTED_TYPES, media_type};
 
 const MAX_LEEWAY_SECONDS: u64 = 300;
@@ -35,6 +36,10 @@ pub(super) struct RawIssuer {
     require_typ: Option<String>,
     #[serde(default, deserialize_with = "list::optional_number")]
     max_token_lifetime_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    token_header: Option<String>,
+    // An empty prefix is a choice (the bare token), so it is kept as given.
+    token_prefix: Option<String>,
 }
 
 /// The claim rules an issuer table and the `APP__AUTH__*` shorthand share.
@@ -45,6 +50,8 @@ pub(super) struct RawClaimRules {
     pub roles_claim: Option<String>,
     pub require_typ: Option<String>,
     pub max_token_lifetime_seconds: Option<u64>,
+    pub token_header: Option<String>,
+    pub token_prefix: Option<String>,
 }
 
 /// The `APP__AUTH__ISSUER`, `_AUDIENCE`, `_JWKS_URI`, `_ALGORITHMS`, `_LEEWAY_SECONDS` keys and
@@ -65,6 +72,7 @@ struct ClaimRules {
     roles_claim: String,
     require_typ: Option<String>,
     max_token_lifetime_seconds: Option<u64>,
+    token_location: TokenLocation,
 }
 
 /// Validates every trusted issuer. `dev_issuer` stands in when none is configured.
@@ -115,6 +123,8 @@ pub(super) fn trusted_issuers(
             roles_claim: raw.roles_claim,
             require_typ: raw.require_typ,
             max_token_lifetime_seconds: raw.max_token_lifetime_seconds,
+            token_header: raw.token_header,
+            token_prefix: raw.token_prefix,
         };
         let rules = claim_rules(&key, raw_rules, Some(&defaults))?;
         if issuers
@@ -165,6 +175,7 @@ fn issuer_settings(
         roles_claim: rules.roles_claim,
         require_typ: rules.require_typ,
         max_token_lifetime_seconds: rules.max_token_lifetime_seconds,
+        token_location: rules.token_location,
     }
 }
 
@@ -176,13 +187,15 @@ impl ClaimRules {
             roles_claim: self.roles_claim.clone(),
             require_typ: self.require_typ.clone(),
             max_token_lifetime_seconds: self.max_token_lifetime_seconds,
+            token_location: self.token_location.clone(),
         }
     }
 }
 
-/// Checks an issuer's claim rules. A listed issuer takes its roles claim, required `typ` and
-/// longest lifetime from `defaults` (the shorthand) when it sets none; its audience claim and
-/// required claims describe its own tokens' shape, so they are never inherited.
+/// Checks an issuer's claim rules. A listed issuer takes its roles claim, required `typ`,
+/// longest lifetime and token location from `defaults` (the shorthand) when it sets none; its
+/// audience claim and required claims describe its own tokens' shape, so they are never
+/// inherited.
 fn claim_rules(
     key: &dyn Fn(&str) -> String,
     raw: RawClaimRules,
@@ -216,7 +229,26 @@ fn claim_rules(
         }
         required_claims.push((claim, values.0));
     }
+    let token_location = TokenLocation {
+        header: match raw.token_header {
+            Some(name) => HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                SettingsError::new(
+                    &key("token_header"),
+                    format!("`{name}` is not a header name"),
+                    "name the header the token arrives in, e.g. Authorization or X-Gateway-Token",
+                )
+            })?,
+            None => defaults.map_or(AUTHORIZATION, |d| d.token_location.header.clone()),
+        },
+        prefix: match raw.token_prefix {
+            Some(prefix) => check_prefix(&key("token_prefix"), prefix.trim())?,
+            None => {
+                defaults.map_or_else(|| "Bearer".to_owned(), |d| d.token_location.prefix.clone())
+            }
+        },
+    };
     Ok(ClaimRules {
+        token_location,
         audience_claim: raw.audience_claim,
         required_claims,
         roles_claim: raw
@@ -228,6 +260,20 @@ fn claim_rules(
             .max_token_lifetime_seconds
             .or_else(|| defaults.and_then(|d| d.max_token_lifetime_seconds)),
     })
+}
+
+/// An auth-scheme is one token (RFC 9110 §11.1); empty stands for none.
+fn check_prefix(key: &str, prefix: &str) -> Result<String, SettingsError> {
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if prefix.bytes().all(tchar) {
+        Ok(prefix.to_owned())
+    } else {
+        Err(SettingsError::new(
+            key,
+            format!("`{prefix}` is not an auth-scheme"),
+            "use one word such as Bearer, or leave it empty when the header holds the bare token",
+        ))
+    }
 }
 
 /// The issuer is an identifier (RFC 7519 §4.1.1), but what is fetched must be safe: in

@@ -54,6 +54,8 @@ struct RawAuth {
     require_typ: Option<String>,
     #[serde(default, deserialize_with = "list::optional_number")]
     max_token_lifetime_seconds: Option<u64>,
+    token_header: String,
+    token_prefix: String,
 }
 
 impl RawSettings {
@@ -102,6 +104,8 @@ impl RawSettings {
                     roles_claim: Some(auth.roles_claim.clone()),
                     require_typ: auth.require_typ,
                     max_token_lifetime_seconds: auth.max_token_lifetime_seconds,
+                    token_header: Some(auth.token_header),
+                    token_prefix: Some(auth.token_prefix),
                 },
             },
             auth.issuers,

@@ -21,4 +21,5 @@ mod providers;
 mod settings;
 mod startup;
 mod token_cache;
+mod token_location;
 mod tokens;

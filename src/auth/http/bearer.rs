@@ -1,5 +1,6 @@
 //! Adapts the verifier to actix-web-httpauth's `HttpAuthentication` middleware: extracts the
-//! bearer credential, verifies it, and hands the claims to handlers through the request.
+//! bearer credential from where its issuer sends it (see [`TokenSources`]), verifies it, and
+//! hands the claims to handlers through the request.
 //!
 //! actix-web-httpauth's own `BearerAuth` matches the scheme case-sensitively and answers every
 //! extraction failure with an empty 401; RFC 7235 makes the scheme case-insensitive and this
@@ -13,39 +14,74 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 
 use super::rejection::{Challenge, Rejection, log_rejection};
+use super::source::{SourceIndex, TokenSources};
 use crate::auth::charset::is_b64token;
-use crate::auth::error::AuthError;
+use crate::auth::error::{AuthError, TokenError};
 use crate::auth::verifier::Verifier;
 
-/// A syntactically valid bearer token from the `Authorization` header (RFC 6750 §2.1).
-pub struct BearerToken(String);
+/// A syntactically valid token from the header it is configured to arrive in (by default
+/// `Authorization: Bearer`, RFC 6750 §2.1), and which of the [`TokenSources`] that was.
+pub struct BearerToken {
+    token: String,
+    source: SourceIndex,
+}
 
 impl BearerToken {
     /// The token as sent.
     pub fn token(&self) -> &str {
-        &self.0
+        &self.token
     }
 
     fn from_headers(req: &HttpRequest) -> Result<Self, AuthError> {
-        let mut values = req.headers().get_all(AUTHORIZATION);
+        let default;
+        let sources = match req.app_data::<web::Data<TokenSources>>() {
+            Some(sources) => sources.get_ref(),
+            None => {
+                default = TokenSources::default();
+                &default
+            }
+        };
+        let headers = req.headers();
+        let (source, location) = sources
+            .find(|name| headers.contains_key(name))
+            .ok_or(AuthError::MissingCredentials)?;
+        let in_authorization = location.header == AUTHORIZATION;
+        let mut values = headers.get_all(&location.header);
         let value = values.next().ok_or(AuthError::MissingCredentials)?;
         if values.next().is_some() {
-            return Err(AuthError::InvalidRequest("multiple Authorization headers"));
+            return Err(AuthError::InvalidRequest(if in_authorization {
+                "multiple Authorization headers"
+            } else {
+                "multiple token headers"
+            }));
         }
+        let prefix = location.prefix.as_bytes();
         // One pass over the token's bytes on the way in: a token that passes the b64token check
         // is ASCII, so the header's own text check is needed only to name a rejection.
-        let (scheme, credentials) = split_once_space(value.as_bytes());
+        let (scheme, credentials) = if prefix.is_empty() {
+            (prefix, value.as_bytes())
+        } else {
+            split_once_space(value.as_bytes())
+        };
         let token = trim_spaces(credentials);
-        if scheme.eq_ignore_ascii_case(b"bearer")
+        let scheme_matches = scheme.eq_ignore_ascii_case(prefix);
+        if scheme_matches
             && is_b64token(token)
             && let Ok(token) = std::str::from_utf8(token)
         {
-            return Ok(Self(token.to_owned()));
+            return Ok(Self {
+                token: token.to_owned(),
+                source,
+            });
         }
         if value.to_str().is_err() {
-            return Err(AuthError::InvalidRequest("malformed Authorization header"));
+            return Err(AuthError::InvalidRequest(if in_authorization {
+                "malformed Authorization header"
+            } else {
+                "malformed token header"
+            }));
         }
-        if !scheme.eq_ignore_ascii_case(b"bearer") {
+        if !scheme_matches {
             // Another scheme is no bearer credential at all: challenge without error (§3.1).
             return Err(AuthError::MissingCredentials);
         }
@@ -97,7 +133,21 @@ pub async fn validate(
         let rejection = Rejection::new(AuthError::KeysUnavailable, Challenge::of(req.request()));
         return Err((rejection.into(), req));
     };
-    match verifier.verify(credentials.token()).await {
+    let accepted_here = |issuer: &str| match req.app_data::<web::Data<TokenSources>>() {
+        Some(sources) => sources.accepts(credentials.source, issuer),
+        None => true,
+    };
+    let verified = verifier
+        .verify(credentials.token())
+        .await
+        .and_then(|caller| {
+            if accepted_here(caller.issuer()) {
+                Ok(caller)
+            } else {
+                Err(TokenError::WrongHeader.into())
+            }
+        });
+    match verified {
         Ok(caller) => {
             if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
                 metrics.auth_accepted();

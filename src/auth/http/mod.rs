@@ -6,7 +6,9 @@ mod bearer;
 mod extract;
 mod rejection;
 mod require;
+mod source;
 
 pub use bearer::{BearerToken, validate};
 pub use rejection::{Challenge, Rejection};
 pub use require::Requirement;
+pub use source::TokenSources;

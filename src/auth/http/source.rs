@@ -1,0 +1,85 @@
+//! Where a request's token is read from. Each issuer names a header and the auth-scheme before
+//! the token in it (default `Authorization: Bearer …`); a gateway may put its own token in a
+//! header of its choosing while the caller's `Authorization` passes through untouched. A token
+//! is read only from a configured header, never from the query string or a form, and is
+//! accepted only from the header its issuer is configured for.
+
+use actix_web::http::header::{AUTHORIZATION, HeaderName};
+
+use crate::settings::{AuthSettings, TokenLocation};
+
+/// One configured location and the issuers whose tokens may arrive in it.
+#[derive(Debug)]
+struct Source {
+    location: TokenLocation,
+    issuers: Vec<String>,
+}
+
+/// Every configured location once, the custom headers before `Authorization`: a gateway's own
+/// header wins over the caller's `Authorization` it passes through.
+#[derive(Debug)]
+pub struct TokenSources(Vec<Source>);
+
+/// Which of the [`TokenSources`] a credential came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceIndex(usize);
+
+impl Default for TokenSources {
+    /// `Authorization: Bearer`, for every issuer.
+    fn default() -> Self {
+        Self(vec![Source {
+            location: TokenLocation {
+                header: AUTHORIZATION,
+                prefix: "Bearer".to_owned(),
+            },
+            issuers: Vec::new(),
+        }])
+    }
+}
+
+impl TokenSources {
+    /// The locations of the configured issuers; `dev_issuer` stands for the development issuer.
+    pub fn from_settings(auth: &AuthSettings, dev_issuer: &str) -> Self {
+        let mut sources: Vec<Source> = Vec::new();
+        for trusted in &auth.issuers {
+            let issuer = trusted.issuer.as_deref().unwrap_or(dev_issuer).to_owned();
+            match sources
+                .iter_mut()
+                .find(|source| source.location == trusted.token_location)
+            {
+                Some(source) => source.issuers.push(issuer),
+                None => sources.push(Source {
+                    location: trusted.token_location.clone(),
+                    issuers: vec![issuer],
+                }),
+            }
+        }
+        sources.sort_by_key(|source| source.location.header == AUTHORIZATION);
+        if sources.is_empty() {
+            return Self::default();
+        }
+        Self(sources)
+    }
+
+    /// The first location whose header the request carries, with that header's name and the
+    /// auth-scheme expected before the token (empty: none).
+    pub fn find(
+        &self,
+        has_header: impl Fn(&HeaderName) -> bool,
+    ) -> Option<(SourceIndex, &TokenLocation)> {
+        self.0
+            .iter()
+            .enumerate()
+            .find(|(_, source)| has_header(&source.location.header))
+            .map(|(index, source)| (SourceIndex(index), &source.location))
+    }
+
+    /// Whether `issuer`'s tokens may arrive at `source`. With one location, every issuer's do.
+    pub fn accepts(&self, source: SourceIndex, issuer: &str) -> bool {
+        self.0.len() == 1
+            || self.0[source.0]
+                .issuers
+                .iter()
+                .any(|accepted| accepted == issuer)
+    }
+}
