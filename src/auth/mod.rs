@@ -31,7 +31,9 @@ pub use crypto::install as install_crypto_provider;
 pub use error::{AuthError, TokenError};
 pub use fetch::Fetcher;
 pub use header::TokenHeader;
-pub use http::{BearerToken, Challenge, Rejection, Requirement, TokenSources, validate};
+pub use http::{
+    BearerToken, Challenge, Rejection, Requirement, TokenSources, optional_bearer, validate,
+};
 pub use jwks::{JwksSource, JwksStore, StoreStatus};
 pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};
 pub use metadata::ResourceMetadata;

@@ -1,9 +1,9 @@
-//! The protected API. Handlers receive verified claims and never see a token.
+//! The API's own routes. Handlers receive verified claims and never see a token.
 
 use actix_web::HttpResponse;
 use serde::Serialize;
 
-use crate::auth::VerifiedClaims;
+use crate::auth::{Caller, VerifiedClaims};
 
 /// The seed's answer, serialized straight from the shared claims (no copy).
 #[derive(Serialize, utoipa::ToSchema)]
@@ -22,5 +22,32 @@ pub async fn me(claims: VerifiedClaims) -> HttpResponse {
     HttpResponse::Ok().json(Me {
         message: "Access granted",
         user: &claims,
+    })
+}
+
+/// A greeting, personal when the caller is known.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Greeting {
+    /// `Hello, <sub>` for an authenticated caller, `Hello, anonymous caller` otherwise.
+    message: String,
+    /// Whether a valid token came with the request.
+    authenticated: bool,
+}
+
+/// `GET /api/v1/greeting`: anyone may call; a valid token makes the answer personal, an
+/// invalid one is refused rather than ignored.
+#[utoipa::path(get, path = "/api/v1/greeting", tag = "api",
+    description = "Authentication is optional: without a token the caller is anonymous; a \
+        token present must be valid.",
+    responses((status = 200, description = "A greeting, naming the caller a token identifies",
+        body = Greeting)))]
+pub async fn greeting(caller: Option<Caller>) -> HttpResponse {
+    let message = match caller.as_ref().and_then(Caller::subject) {
+        Some(subject) => format!("Hello, {subject}"),
+        None => "Hello, anonymous caller".to_owned(),
+    };
+    HttpResponse::Ok().json(Greeting {
+        message,
+        authenticated: caller.is_some(),
     })
 }

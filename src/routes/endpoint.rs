@@ -16,7 +16,9 @@ use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, Responder, web};
 
-use crate::auth::Requirement;
+use actix_web::middleware::from_fn;
+
+use crate::auth::{Requirement, optional_bearer};
 use crate::errors::method_not_allowed;
 
 /// Every route this app serves: path, method, and what it requires (`None` for a public
@@ -35,6 +37,22 @@ impl RouteTable {
         F::Output: Responder + 'static,
     {
         Endpoint::new(self.clone(), String::new(), path).add(Method::GET, None, handler)
+    }
+
+    /// A GET (and HEAD) route anyone may call, which knows its caller when a token comes with
+    /// the request: the handler reads `Option<Caller>`, and a token present but invalid is
+    /// refused as on any protected route.
+    pub fn optional_auth<F, Args>(&self, path: &str, handler: F) -> Endpoint
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        Endpoint::new(self.clone(), String::new(), path).add(
+            Method::GET,
+            Some(Requirement::Optional),
+            handler,
+        )
     }
 
     /// Routes under `prefix`, a scope the bearer middleware guards: each needs a valid token,
@@ -168,8 +186,12 @@ impl Endpoint {
         };
         for method in methods {
             let route = web::method(method.clone()).to(handler.clone());
-            let route = match requirement.and_then(Requirement::middleware) {
-                Some(require) => route.wrap(require),
+            let route = match requirement {
+                Some(Requirement::Optional) => route.wrap(from_fn(optional_bearer)),
+                Some(requirement) => match requirement.middleware() {
+                    Some(require) => route.wrap(require),
+                    None => route,
+                },
                 None => route,
             };
             self.resource = self.resource.route(route);

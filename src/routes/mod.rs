@@ -4,6 +4,7 @@
 //! | Route | Requires |
 //! |---|---|
 //! | `GET /health`, `/ready`, `/metrics`, `/openapi.json`, `/.well-known/*` | nothing |
+//! | `GET /api/v1/greeting` | nothing; a token, if sent, must be valid |
 //! | `GET /api/v1/me` | a valid token |
 //! | `GET /api/v1/items`, `GET /api/v1/items/{id}` | `items:read` |
 //! | `POST /api/v1/items`, `PUT`/`PATCH`/`DELETE /api/v1/items/{id}` | `items:write` |
@@ -56,6 +57,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
             ))
             .service(routes.public("/.well-known/jwks.json", well_known::dev_jwks));
     }
+    // Before the guarded scope, which would otherwise take every path under its prefix.
+    cfg.service(routes.optional_auth("/api/v1/greeting", api::greeting));
     let api = routes.protected("/api/v1");
     cfg.service(
         // One line per resource; the bearer middleware wraps the whole scope.

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::endpoint::RouteTable;
 use super::{api, health, well_known};
+use crate::auth::Requirement;
 use crate::problem::{PROBLEM_JSON, Problem};
 
 /// The name of the bearer security scheme every protected operation refers to.
@@ -32,6 +33,7 @@ const BEARER: &str = "bearer";
         well_known::dev_discovery,
         well_known::dev_jwks,
         api::me,
+        api::greeting,
     ),
     nest(
         (path = "/api/v1", api = super::items::ItemsApi),
@@ -88,8 +90,13 @@ pub fn document(routes: &RouteTable) -> Document {
             let slot = operation_slot(item, &method);
             match (slot.as_mut(), requirement_of(&method)) {
                 (Some(operation), Some(requirement)) => {
-                    operation.security = requirement.map(|requirement| {
-                        vec![SecurityRequirement::new(BEARER, requirement.name())]
+                    operation.security = requirement.map(|requirement| match requirement {
+                        // OpenAPI's empty requirement: the operation may be called without one.
+                        Requirement::Optional => vec![
+                            SecurityRequirement::default(),
+                            SecurityRequirement::new(BEARER, None::<&str>),
+                        ],
+                        _ => vec![SecurityRequirement::new(BEARER, requirement.name())],
                     });
                     add_errors(operation, names_an_id);
                 }

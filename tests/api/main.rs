@@ -16,6 +16,7 @@ mod key_selection;
 mod key_set;
 mod metrics;
 mod openapi;
+mod optional_auth;
 mod probe;
 mod providers;
 mod settings;

@@ -32,7 +32,7 @@ impl BearerToken {
         &self.token
     }
 
-    fn from_headers(req: &HttpRequest) -> Result<Self, AuthError> {
+    pub(super) fn from_headers(req: &HttpRequest) -> Result<Self, AuthError> {
         let default;
         let sources = match req.app_data::<web::Data<TokenSources>>() {
             Some(sources) => sources.get_ref(),

@@ -4,11 +4,13 @@
 
 mod bearer;
 mod extract;
+mod optional;
 mod rejection;
 mod require;
 mod source;
 
 pub use bearer::{BearerToken, validate};
+pub use optional::optional_bearer;
 pub use rejection::{Challenge, Rejection};
 pub use require::Requirement;
 pub use source::TokenSources;

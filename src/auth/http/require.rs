@@ -23,21 +23,25 @@ pub enum Requirement {
     Scope(&'static str),
     /// A role held in the configured roles claim.
     Role(&'static str),
+    /// No token, or a valid one: the handler reads `Option<Caller>`. For routes outside the
+    /// bearer-guarded scope (inside it, a token is required whatever the route declares).
+    Optional,
 }
 
 impl Requirement {
     /// The scope or role demanded, if any.
     pub fn name(self) -> Option<&'static str> {
         match self {
-            Self::Token => None,
+            Self::Token | Self::Optional => None,
             Self::Scope(name) | Self::Role(name) => Some(name),
         }
     }
 
-    /// The middleware enforcing this requirement; `None` for [`Requirement::Token`], which the
-    /// bearer middleware alone enforces.
+    /// The middleware enforcing a scope or role; `None` for [`Requirement::Token`], which the
+    /// bearer middleware alone enforces, and for [`Requirement::Optional`], whose middleware is
+    /// [`optional_bearer`](super::optional_bearer).
     pub fn middleware(self) -> Option<Require> {
-        (self != Self::Token).then_some(Require(self))
+        matches!(self, Self::Scope(_) | Self::Role(_)).then_some(Require(self))
     }
 }
 
@@ -95,7 +99,10 @@ where
                 Requirement::Role(role) if !caller.has_role(role) => {
                     Some(AuthError::MissingRole(role))
                 }
-                Requirement::Token | Requirement::Scope(_) | Requirement::Role(_) => None,
+                Requirement::Token
+                | Requirement::Optional
+                | Requirement::Scope(_)
+                | Requirement::Role(_) => None,
             };
             match refusal {
                 None => service

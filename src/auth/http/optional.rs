@@ -1,0 +1,37 @@
+//! Optional authentication, for routes that serve anonymous callers and personalise for
+//! authenticated ones: no credential passes through without a caller (the handler's
+//! `Option<Caller>` is `None`); a credential present is verified exactly as the bearer
+//! middleware verifies it, and a malformed one is still a 400, an invalid one still a 401.
+
+use actix_web::Error;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+use super::bearer::{BearerToken, validate};
+use super::rejection::{Challenge, Rejection, log_rejection};
+use crate::auth::error::AuthError;
+
+/// The middleware of [`Requirement::Optional`](super::Requirement::Optional) routes, for
+/// `actix_web::middleware::from_fn`.
+pub async fn optional_bearer(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let verified = match BearerToken::from_headers(req.request()) {
+        Err(AuthError::MissingCredentials) => Ok(req),
+        Err(error) => {
+            log_rejection(req.request(), error);
+            let rejection = Rejection::new(error, Challenge::of(req.request()));
+            Err((rejection.into(), req))
+        }
+        Ok(credentials) => validate(req, credentials).await,
+    };
+    match verified {
+        Ok(req) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+        Err((error, req)) => Ok(req.error_response(error).map_into_right_body()),
+    }
+}
