@@ -30,8 +30,9 @@ run: ## Serve the API on 127.0.0.1:8080 with the built-in development issuer
 test: lint ## Format check, clippy -D warnings, then every test
 	$(CARGO) test --all-targets --locked
 
-token: ## Print a development token: make token SUB=alice SCOPE="items:read" ROLES=admin TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... COUNT=1
-	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_ROLES="$(ROLES)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" TOKEN_COUNT="$(COUNT)" \
+token: ## Print a development token: make token SUB=alice SCOPE="items:read" ROLES=admin TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... ACR=mfa AUTH_TIME=<unix s> COUNT=1
+	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_ROLES="$(ROLES)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" \
+		TOKEN_ACR="$(ACR)" TOKEN_AUTH_TIME="$(AUTH_TIME)" TOKEN_COUNT="$(COUNT)" \
 		$(CARGO) run --quiet --bin dev-token
 
 doctor: ## Check the issuers from here and explain a token: make doctor [TOKEN=...]

@@ -58,6 +58,10 @@ pub struct TokenRequest {
     pub roles_claim: String,
     pub ttl: Duration,
     pub algorithm: Algorithm,
+    /// The `acr` claim, for step-up routes (RFC 9470); none by default.
+    pub acr: Option<String>,
+    /// The `auth_time` claim, seconds since the Unix epoch; defaults to now.
+    pub auth_time: Option<u64>,
 }
 
 struct SigningKey {
@@ -158,8 +162,12 @@ impl DevIssuer {
             "aud": audience,
             "iat": now,
             "exp": now + request.ttl.as_secs(),
+            "auth_time": request.auth_time.unwrap_or(now),
             "jti": random_id()?,
         });
+        if let Some(acr) = request.acr.as_deref().filter(|acr| !acr.trim().is_empty()) {
+            claims["acr"] = json!(acr.trim());
+        }
         if let Some(scope) = request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
             claims["scope"] = json!(scope.trim());
         }

@@ -151,6 +151,19 @@ pub struct AuthSettings {
     /// The claim holding the caller's roles: a name, or a dotted path such as
     /// `realm_access.roles` (Keycloak). Defaults to `roles`.
     pub roles_claim: String,
+    /// What a route declared with the configured step-up demands (RFC 9470).
+    pub step_up: StepUpSettings,
+}
+
+/// The `acr` values and the oldest authentication a step-up route accepts.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepUpSettings {
+    /// Any one of these `acr` values. Defaults to `mfa`; empty: any.
+    #[serde(deserialize_with = "list::string_list")]
+    pub acr_values: Vec<String>,
+    /// At most this many seconds since `auth_time`. Defaults to 900; empty: any age.
+    #[serde(default, deserialize_with = "list::optional_number")]
+    pub max_age_seconds: Option<u64>,
 }
 
 /// One trusted issuer.

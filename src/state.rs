@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
-use crate::auth::{Challenge, JwksStore, ResourceMetadata, TokenSources, Verifier};
+use crate::auth::{Challenge, JwksStore, ResourceMetadata, StepUp, TokenSources, Verifier};
 use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
@@ -20,6 +20,8 @@ pub struct AppState {
     pub challenge: web::Data<Challenge>,
     /// The headers tokens are read from, and whose tokens each may carry.
     pub token_sources: web::Data<TokenSources>,
+    /// What a route declared with the configured step-up demands (`auth.step_up`).
+    pub step_up: StepUp,
     pub metadata: web::Data<ResourceMetadata>,
     pub dev_issuer: Option<web::Data<DevIssuer>>,
     pub items: web::Data<dyn ItemStore>,
@@ -73,6 +75,10 @@ impl AppState {
         Ok(Self {
             verifier: web::Data::new(verifier),
             token_sources: web::Data::new(TokenSources::from_settings(&settings.auth, public_url)),
+            step_up: StepUp::new(
+                settings.auth.step_up.acr_values.clone(),
+                settings.auth.step_up.max_age_seconds,
+            ),
             challenge: web::Data::new(Challenge {
                 realm: auth.realm.clone(),
                 resource_metadata: metadata_url,

@@ -49,10 +49,20 @@ names = {name
          for scopes in requirement.values()
          for name in scopes}
 print(" ".join(sorted(names)))')
+# The authentication any operation's step-up demands (RFC 9470, `x-step-up`): its first `acr`
+# value; the token's `auth_time` is now.
+acr=$(curl -sf "http://127.0.0.1:$PORT/openapi.json" | python3 -c '
+import json, sys
+document = json.load(sys.stdin)
+values = [value
+          for item in document["paths"].values()
+          for operation in item.values()
+          for value in operation.get("x-step-up", {}).get("acr_values") or []]
+print(values[0] if values else "")')
 # An API whose routes ask for no scope or role (the example removed, say) is fuzzed with a
 # token granting none.
 echo "fuzzing with a token granting: ${permissions:-no scope or role}" >&2
-token=$(TOKEN_SCOPE="$permissions" TOKEN_ROLES="${permissions// /,}" "$release/dev-token")
+token=$(TOKEN_SCOPE="$permissions" TOKEN_ROLES="${permissions// /,}" TOKEN_ACR="$acr" "$release/dev-token")
 
 status=0
 .venv-tools/bin/schemathesis run "http://127.0.0.1:$PORT/openapi.json" \

@@ -71,6 +71,8 @@ pub enum AuthError {
     InsufficientScope(&'static str),
     /// A valid token without the role this route requires.
     MissingRole(&'static str),
+    /// A valid token whose authentication is weaker or older than the route demands (RFC 9470).
+    InsufficientUserAuthentication,
     /// Our side: no signing keys could be loaded from the issuer yet.
     KeysUnavailable,
 }
@@ -84,6 +86,9 @@ impl AuthError {
             Self::InvalidToken(error) => error.reason(),
             Self::InsufficientScope(_) => "insufficient scope",
             Self::MissingRole(_) => "insufficient role",
+            Self::InsufficientUserAuthentication => {
+                "a stronger or more recent authentication is required"
+            }
             Self::KeysUnavailable => "signing keys are not available",
         }
     }

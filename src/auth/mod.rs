@@ -4,7 +4,8 @@
 //! The core: `setup` builds, from the settings, one `jwks` store per issuer (`fetch` for its
 //! HTTP, `keys` for its parsed set) and the `verifier` over them (`header` first, then
 //! `jsonwebtoken`, then the issuer's `policy`, remembered in `token_cache`), which turns a token
-//! into a `caller` or a typed `error`; `metadata` is the RFC 9728 document naming the issuers.
+//! into a `caller` or a typed `error`; `metadata` is the RFC 9728 document naming the issuers;
+//! `step_up` is what a route demands of the caller's authentication (RFC 9470).
 //! The adapter: `http::bearer`, the bearer middleware, puts the caller on the request for the
 //! extractors and `http::require`; `http::rejection` maps every failure to RFC 6750 challenges
 //! and RFC 9457 problems.
@@ -22,6 +23,7 @@ mod keys;
 mod metadata;
 mod policy;
 mod setup;
+mod step_up;
 mod token_cache;
 mod verifier;
 
@@ -39,4 +41,5 @@ pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};
 pub use metadata::ResourceMetadata;
 pub use policy::IssuerPolicy;
 pub use setup::trusted_issuers;
+pub use step_up::StepUp;
 pub use verifier::Verifier;

@@ -2,8 +2,9 @@
 //!
 //! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_ROLES` (comma-separated, placed at the configured
 //! roles claim), `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA, RS256 or ES256),
-//! `TOKEN_AUD` (comma-separated) and `TOKEN_COUNT` (how many distinct tokens to print, one a
-//! line; default 1), with the same settings as `make run`, so the tokens are signed by the keys
+//! `TOKEN_AUD` (comma-separated), `TOKEN_ACR` and `TOKEN_AUTH_TIME` (Unix seconds; default now)
+//! for step-up routes, and `TOKEN_COUNT` (how many distinct tokens to print, one a line;
+//! default 1), with the same settings as `make run`, so the tokens are signed by the keys
 //! the running service trusts.
 
 use std::process::ExitCode;
@@ -63,6 +64,14 @@ fn tokens() -> Result<Vec<String>, String> {
         roles_claim: settings.auth.roles_claim.clone(),
         ttl: Duration::from_secs(ttl),
         algorithm,
+        acr: var("TOKEN_ACR"),
+        auth_time: var("TOKEN_AUTH_TIME")
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("AUTH_TIME `{v}` is not a Unix time in seconds"))
+            })
+            .transpose()?,
     };
     let issuer_url = settings.public_url(settings.server.port);
     let count = var("TOKEN_COUNT")

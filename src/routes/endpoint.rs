@@ -7,6 +7,9 @@
 //! api.at("/items")
 //!     .get(Requirement::Scope(ITEMS_READ), list)
 //!     .post(Requirement::Scope(ITEMS_WRITE), create)
+//! api.at("/admin/stats")
+//!     .step_up(&step_up)
+//!     .get(Requirement::Role(ADMIN_ROLE), stats)
 //! ```
 
 use std::collections::BTreeSet;
@@ -18,7 +21,7 @@ use actix_web::{FromRequest, Handler, Responder, web};
 
 use actix_web::middleware::from_fn;
 
-use crate::auth::{Requirement, optional_bearer};
+use crate::auth::{Requirement, StepUp, optional_bearer};
 use crate::errors::method_not_allowed;
 
 /// Every route this app serves: path, method, and what it requires (`None` for a public
@@ -26,7 +29,16 @@ use crate::errors::method_not_allowed;
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable(Arc<Mutex<Vec<DeclaredRoute>>>);
 
-type DeclaredRoute = (String, Method, Option<Requirement>);
+/// One served method of one path, as declared.
+#[derive(Debug, Clone)]
+pub struct DeclaredRoute {
+    pub path: String,
+    pub method: Method,
+    /// `None` for a public route.
+    pub requirement: Option<Requirement>,
+    /// The route's step-up demand (RFC 9470), if any.
+    pub step_up: Option<Arc<StepUp>>,
+}
 
 impl RouteTable {
     /// A GET (and HEAD) route anyone may call.
@@ -74,8 +86,8 @@ impl RouteTable {
         let scopes: BTreeSet<&'static str> = self
             .record()
             .iter()
-            .filter_map(|(_, _, requirement)| match requirement {
-                Some(Requirement::Scope(scope)) => Some(*scope),
+            .filter_map(|route| match route.requirement {
+                Some(Requirement::Scope(scope)) => Some(scope),
                 _ => None,
             })
             .collect();
@@ -115,6 +127,15 @@ impl ProtectedRoutes {
 
 /// A path under a bearer-guarded prefix: each method names what it requires.
 pub struct ProtectedEndpoint(Endpoint);
+
+impl ProtectedEndpoint {
+    /// Demands `step_up` of the caller's authentication on the methods declared after this,
+    /// once their scope or role is met (RFC 9470).
+    pub fn step_up(mut self, step_up: &StepUp) -> Self {
+        self.0.step_up = Some(Arc::new(step_up.clone()));
+        self
+    }
+}
 
 /// One method of [`ProtectedEndpoint`] per HTTP method it may serve.
 macro_rules! protected_methods {
@@ -156,6 +177,7 @@ pub struct Endpoint {
     full_path: String,
     resource: actix_web::Resource,
     methods: Vec<Method>,
+    step_up: Option<Arc<StepUp>>,
 }
 
 impl Endpoint {
@@ -168,6 +190,7 @@ impl Endpoint {
             table,
             full_path,
             methods: Vec::new(),
+            step_up: None,
         }
     }
 
@@ -188,15 +211,19 @@ impl Endpoint {
             let route = web::method(method.clone()).to(handler.clone());
             let route = match requirement {
                 Some(Requirement::Optional) => route.wrap(from_fn(optional_bearer)),
-                Some(requirement) => match requirement.middleware() {
+                Some(requirement) => match requirement.middleware(self.step_up.clone()) {
                     Some(require) => route.wrap(require),
                     None => route,
                 },
                 None => route,
             };
             self.resource = self.resource.route(route);
-            self.table
-                .insert((self.full_path.clone(), method.clone(), requirement));
+            self.table.insert(DeclaredRoute {
+                path: self.full_path.clone(),
+                method: method.clone(),
+                requirement,
+                step_up: self.step_up.clone(),
+            });
             self.methods.push(method);
         }
         self

@@ -8,7 +8,7 @@
 //! | `GET /api/v1/me` | a valid token |
 //! | `GET /api/v1/items`, `GET /api/v1/items/{id}` | `items:read` |
 //! | `POST /api/v1/items`, `PUT`/`PATCH`/`DELETE /api/v1/items/{id}` | `items:write` |
-//! | `GET /api/v1/admin/stats` | role `admin` |
+//! | `GET /api/v1/admin/stats` | role `admin`, then the configured step-up (`acr`, `auth_time`) |
 
 mod admin;
 mod api;
@@ -65,7 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         api.scope()
             .service(api.at("/me").get(Requirement::Token, api::me))
             .configure(|cfg| items::configure(cfg, &api, &state.items))
-            .configure(|cfg| admin::configure(cfg, &api))
+            .configure(|cfg| admin::configure(cfg, &api, &state.step_up))
             .wrap(HttpAuthentication::with_fn(validate)),
     )
     .default_service(web::to(errors::not_found));

@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::endpoint::RouteTable;
 use super::{api, health, well_known};
-use crate::auth::Requirement;
+use crate::auth::{Requirement, StepUp};
 use crate::problem::{PROBLEM_JSON, Problem};
 
 /// The name of the bearer security scheme every protected operation refers to.
@@ -74,12 +74,12 @@ pub fn document(routes: &RouteTable) -> Document {
     let served = routes.entries();
     for (path, item) in document.paths.paths.iter_mut() {
         let names_an_id = path.contains('{');
-        let requirement_of = |method: &Method| {
+        let declared = |method: &Method| {
             served
                 .iter()
-                .find(|(p, m, _)| p == path && m == method)
-                .map(|(_, _, requirement)| *requirement)
+                .find(|route| &route.path == path && route.method == method)
         };
+        let requirement_of = |method: &Method| declared(method).map(|route| route.requirement);
         for method in [
             Method::GET,
             Method::PUT,
@@ -90,6 +90,9 @@ pub fn document(routes: &RouteTable) -> Document {
             let slot = operation_slot(item, &method);
             match (slot.as_mut(), requirement_of(&method)) {
                 (Some(operation), Some(requirement)) => {
+                    if let Some(step_up) = declared(&method).and_then(|r| r.step_up.as_deref()) {
+                        describe_step_up(operation, step_up);
+                    }
                     operation.security = requirement.map(|requirement| match requirement {
                         // OpenAPI's empty requirement: the operation may be called without one.
                         Requirement::Optional => vec![
@@ -231,6 +234,30 @@ fn add_errors(operation: &mut Operation, names_an_id: bool) {
         add("404", "Nothing has this id", false);
     }
     add("default", "Any other error (405, 500, 503)", false);
+}
+
+/// States an operation's step-up demand (RFC 9470): as `x-step-up` (`acr_values`, `max_age`),
+/// for tools, and as its 401, for readers.
+fn describe_step_up(operation: &mut Operation, step_up: &StepUp) {
+    let demand = serde_json::json!({
+        "acr_values": step_up.acr_values(),
+        "max_age": step_up.max_age(),
+    });
+    operation.extensions = Some([("x-step-up", demand)].into_iter().collect());
+    let description = format!(
+        "No token, one that failed verification, or (`insufficient_user_authentication`, RFC \
+         9470) one whose authentication is weaker or older than this operation demands: `acr` \
+         one of {:?}, `auth_time` at most {} s ago; the challenge names `acr_values` and \
+         `max_age`",
+        step_up.acr_values(),
+        step_up
+            .max_age()
+            .map_or_else(|| "any number of".to_owned(), |age| age.to_string()),
+    );
+    operation.responses.responses.insert(
+        "401".to_owned(),
+        RefOr::T(problem_response(&description, true)),
+    );
 }
 
 fn problem_response(description: &str, challenge: bool) -> Response {

@@ -56,6 +56,7 @@ struct RawAuth {
     max_token_lifetime_seconds: Option<u64>,
     token_header: String,
     token_prefix: String,
+    step_up: super::StepUpSettings,
 }
 
 impl RawSettings {
@@ -133,6 +134,7 @@ impl RawSettings {
                     .realm
                     .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned()),
                 roles_claim: auth.roles_claim,
+                step_up: auth.step_up,
             },
             cors: self.cors.validate()?,
             log: self.log,

@@ -69,6 +69,8 @@ async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
                 roles_claim: "roles".to_owned(),
                 ttl: Duration::from_secs(60),
                 algorithm,
+                acr: None,
+                auth_time: None,
             })
             .unwrap();
         let response = get_me(&url, &token).await;

@@ -220,6 +220,11 @@ async fn each_operation_states_the_permission_its_route_enforces() {
                 let wanted: Vec<&str> = requirement.iter().filter_map(Value::as_str).collect();
                 granted["scope"] = json!(wanted.join(" "));
                 granted["roles"] = json!(wanted);
+                // And the authentication its step-up demands (RFC 9470), as `x-step-up` states.
+                if let Some(acr) = operation["x-step-up"]["acr_values"].get(0) {
+                    granted["acr"] = acr.clone();
+                }
+                granted["auth_time"] = granted["iat"].clone();
                 granted
             };
             let granted = test::call_service(&app, call(bearer(&granted_claims))).await;

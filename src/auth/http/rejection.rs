@@ -2,12 +2,14 @@
 //! RFC 9457 problem bodies, and the log line and metric of each rejection.
 
 use std::fmt;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError, web};
 
 use crate::auth::error::AuthError;
+use crate::auth::step_up::StepUp;
 use crate::problem::Problem;
 
 /// Seconds a client is told to wait while no signing keys are loaded.
@@ -53,8 +55,14 @@ impl Challenge {
             })
     }
 
-    /// A `WWW-Authenticate` value, with `error` and `error_description` when given.
-    fn header_value(&self, error: Option<(&str, &str)>, scope: Option<&str>) -> String {
+    /// A `WWW-Authenticate` value, with `error` and `error_description` when given, and the
+    /// scope or the step-up (RFC 9470 §3) the client must obtain.
+    fn header_value(
+        &self,
+        error: Option<(&str, &str)>,
+        scope: Option<&str>,
+        step_up: Option<&StepUp>,
+    ) -> String {
         let mut value = format!(
             "Bearer realm=\"{}\", resource_metadata=\"{}\"",
             quote(&self.realm),
@@ -68,6 +76,15 @@ impl Challenge {
         }
         if let Some(scope) = scope {
             value.push_str(&format!(", scope=\"{}\"", quote(scope)));
+        }
+        if let Some(step_up) = step_up {
+            if !step_up.acr_values().is_empty() {
+                let acr_values = step_up.acr_values().join(" ");
+                value.push_str(&format!(", acr_values=\"{}\"", quote(&acr_values)));
+            }
+            if let Some(max_age) = step_up.max_age() {
+                value.push_str(&format!(", max_age=\"{max_age}\""));
+            }
         }
         value
     }
@@ -83,11 +100,30 @@ fn quote(value: &str) -> String {
 pub struct Rejection {
     pub error: AuthError,
     challenge: web::Data<Challenge>,
+    /// The route's step-up demand, named in the challenge of
+    /// [`AuthError::InsufficientUserAuthentication`].
+    step_up: Option<Arc<StepUp>>,
 }
 
 impl Rejection {
     pub fn new(error: AuthError, challenge: web::Data<Challenge>) -> Self {
-        Self { error, challenge }
+        Self {
+            error,
+            challenge,
+            step_up: None,
+        }
+    }
+
+    /// A token that fell short of `step_up`.
+    pub fn insufficient_authentication(
+        challenge: web::Data<Challenge>,
+        step_up: Arc<StepUp>,
+    ) -> Self {
+        Self {
+            error: AuthError::InsufficientUserAuthentication,
+            challenge,
+            step_up: Some(step_up),
+        }
     }
 }
 
@@ -100,7 +136,9 @@ impl fmt::Display for Rejection {
 impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
         match self.error {
-            AuthError::MissingCredentials | AuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            AuthError::MissingCredentials
+            | AuthError::InvalidToken(_)
+            | AuthError::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope(_) | AuthError::MissingRole(_) => StatusCode::FORBIDDEN,
             AuthError::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -150,6 +188,16 @@ impl ResponseError for Rejection {
                 .with_oauth_error("insufficient_scope", reason),
                 Some("insufficient_scope"),
             ),
+            AuthError::InsufficientUserAuthentication => (
+                Problem::new(
+                    status,
+                    "insufficient-user-authentication",
+                    "Unauthorized",
+                    reason,
+                )
+                .with_oauth_error("insufficient_user_authentication", reason),
+                Some("insufficient_user_authentication"),
+            ),
             AuthError::KeysUnavailable => {
                 let problem = Problem::new(
                     status,
@@ -167,9 +215,11 @@ impl ResponseError for Rejection {
             AuthError::InsufficientScope(scope) => Some(scope),
             _ => None,
         };
-        let challenge = self
-            .challenge
-            .header_value(oauth_error.map(|code| (code, reason)), scope);
+        let challenge = self.challenge.header_value(
+            oauth_error.map(|code| (code, reason)),
+            scope,
+            self.step_up.as_deref(),
+        );
         problem
             .response()
             .insert_header((WWW_AUTHENTICATE, challenge))
@@ -199,7 +249,7 @@ mod tests {
             resource_metadata: "https://x/.well-known/oauth-protected-resource".to_owned(),
         };
         assert_eq!(
-            challenge.header_value(Some(("invalid_token", "token expired")), None),
+            challenge.header_value(Some(("invalid_token", "token expired")), None, None),
             r#"Bearer realm="a\"b\\c", resource_metadata="https://x/.well-known/oauth-protected-resource", error="invalid_token", error_description="token expired""#
         );
     }

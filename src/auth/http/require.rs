@@ -1,18 +1,22 @@
 //! Permission requirements and the middleware enforcing them. Each route declares its own
 //! where the route is declared (see `routes::endpoint`); a caller without the permission gets
-//! 403 `insufficient_scope`.
+//! 403 `insufficient_scope`, and then one whose authentication falls short of the route's
+//! step-up 401 `insufficient_user_authentication` (RFC 9470).
 
 use std::future::{Ready, ready};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, FromRequest};
 use futures_util::future::LocalBoxFuture;
+use jsonwebtoken::get_current_timestamp;
 
 use super::rejection::{Challenge, Rejection, log_rejection};
 use crate::auth::caller::Caller;
 use crate::auth::error::AuthError;
+use crate::auth::step_up::StepUp;
 
 /// What a protected route demands of its caller beyond a valid token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,16 +41,24 @@ impl Requirement {
         }
     }
 
-    /// The middleware enforcing a scope or role; `None` for [`Requirement::Token`], which the
-    /// bearer middleware alone enforces, and for [`Requirement::Optional`], whose middleware is
+    /// The middleware enforcing a scope or role and then `step_up`, if any; `None` where
+    /// there is nothing to add to the bearer middleware ([`Requirement::Token`] without step-up)
+    /// and for [`Requirement::Optional`], whose middleware is
     /// [`optional_bearer`](super::optional_bearer).
-    pub fn middleware(self) -> Option<Require> {
-        matches!(self, Self::Scope(_) | Self::Role(_)).then_some(Require(self))
+    pub fn middleware(self, step_up: Option<Arc<StepUp>>) -> Option<Require> {
+        let permission = matches!(self, Self::Scope(_) | Self::Role(_));
+        (self != Self::Optional && (permission || step_up.is_some())).then_some(Require {
+            requirement: self,
+            step_up,
+        })
     }
 }
 
-/// The middleware for one scope or role; see [`Requirement::middleware`].
-pub struct Require(Requirement);
+/// The middleware for one scope or role and a step-up; see [`Requirement::middleware`].
+pub struct Require {
+    requirement: Requirement,
+    step_up: Option<Arc<StepUp>>,
+}
 
 impl<S, B> Transform<S, ServiceRequest> for Require
 where
@@ -61,7 +73,8 @@ where
 
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(RequireService {
-            requirement: self.0,
+            requirement: self.requirement,
+            step_up: self.step_up.clone(),
             service: Rc::new(service),
         }))
     }
@@ -70,6 +83,7 @@ where
 #[doc(hidden)]
 pub struct RequireService<S> {
     requirement: Requirement,
+    step_up: Option<Arc<StepUp>>,
     service: Rc<S>,
 }
 
@@ -86,6 +100,7 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let requirement = self.requirement;
+        let step_up = self.step_up.clone();
         let service = Rc::clone(&self.service);
         Box::pin(async move {
             let caller = match Caller::extract(req.request()).await {
@@ -104,16 +119,27 @@ where
                 | Requirement::Scope(_)
                 | Requirement::Role(_) => None,
             };
-            match refusal {
+            // The permission first: a caller without it is told so, not to authenticate again.
+            let rejection = match (refusal, step_up) {
+                (Some(error), _) => {
+                    log_rejection(req.request(), error);
+                    Some(Rejection::new(error, Challenge::of(req.request())))
+                }
+                (None, Some(step_up))
+                    if !step_up.is_met_by(caller.claims(), get_current_timestamp()) =>
+                {
+                    log_rejection(req.request(), AuthError::InsufficientUserAuthentication);
+                    let challenge = Challenge::of(req.request());
+                    Some(Rejection::insufficient_authentication(challenge, step_up))
+                }
+                (None, _) => None,
+            };
+            match rejection {
                 None => service
                     .call(req)
                     .await
                     .map(ServiceResponse::map_into_left_body),
-                Some(error) => {
-                    log_rejection(req.request(), error);
-                    let rejection = Rejection::new(error, Challenge::of(req.request()));
-                    Ok(req.error_response(rejection).map_into_right_body())
-                }
+                Some(rejection) => Ok(req.error_response(rejection).map_into_right_body()),
             }
         })
     }
