@@ -153,6 +153,33 @@ pub struct AuthSettings {
     pub roles_claim: String,
     /// What a route declared with the configured step-up demands (RFC 9470).
     pub step_up: StepUpSettings,
+    /// How DPoP proofs are judged (RFC 9449), for the issuers that accept them.
+    pub dpop: DpopSettings,
+}
+
+/// How DPoP proofs are judged.
+#[derive(Debug, Clone)]
+pub struct DpopSettings {
+    /// The algorithms a proof may be signed with. Defaults to every asymmetric one supported.
+    pub algorithms: Vec<Algorithm>,
+    /// How old a proof's `iat` may be. Defaults to 300 s.
+    pub proof_max_age_seconds: u64,
+    /// How far ahead of this clock a proof's `iat` may be. Defaults to 30 s.
+    pub proof_max_skew_seconds: u64,
+    /// How many used proofs (their `jti`) each replica remembers. Defaults to 100,000.
+    pub replay_cache_size: u64,
+}
+
+/// Whether an issuer's tokens may, or must, be bound to the client's key with DPoP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpopMode {
+    /// The default: a token presented with the `DPoP` scheme is checked with its proof, and a
+    /// bound one must be; bearer tokens without `cnf.jkt` are accepted too.
+    Allowed,
+    /// Only bound tokens, each with its proof: a token without `cnf.jkt` is refused.
+    Required,
+    /// The `DPoP` scheme is not accepted. A bound token is still refused as a bearer token.
+    Off,
 }
 
 /// The `acr` values and the oldest authentication a step-up route accepts.
@@ -200,6 +227,8 @@ pub struct IssuerSettings {
     /// Where this issuer's tokens arrive. Defaults to `auth.token_header` and
     /// `auth.token_prefix`.
     pub token_location: TokenLocation,
+    /// Whether this issuer's tokens may or must be DPoP-bound. Defaults to `auth.dpop`.
+    pub dpop: DpopMode,
 }
 
 /// The header a token arrives in and the word before it there, e.g. a gateway that sends its

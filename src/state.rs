@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
-use crate::auth::{Challenge, JwksStore, ResourceMetadata, StepUp, TokenSources, Verifier};
+use crate::auth::{Challenge, Dpop, JwksStore, ResourceMetadata, StepUp, TokenSources, Verifier};
 use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
@@ -20,6 +20,8 @@ pub struct AppState {
     pub challenge: web::Data<Challenge>,
     /// The headers tokens are read from, and whose tokens each may carry.
     pub token_sources: web::Data<TokenSources>,
+    /// The issuers' DPoP modes and the proof checker (RFC 9449).
+    pub dpop: web::Data<Dpop>,
     /// What a route declared with the configured step-up demands (`auth.step_up`).
     pub step_up: StepUp,
     pub metadata: web::Data<ResourceMetadata>,
@@ -72,6 +74,8 @@ impl AppState {
             .collect();
         let metrics_beside_api = settings.server.metrics_port.is_none();
         let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
+        let dpop = Dpop::from_settings(auth, public_url);
+        let dpop_algs = dpop.accepts_dpop().then(|| dpop.algorithm_names());
         Ok(Self {
             verifier: web::Data::new(verifier),
             token_sources: web::Data::new(TokenSources::from_settings(&settings.auth, public_url)),
@@ -82,12 +86,19 @@ impl AppState {
             challenge: web::Data::new(Challenge {
                 realm: auth.realm.clone(),
                 resource_metadata: metadata_url,
+                bearer: dpop.accepts_bearer(),
+                dpop_algs: dpop_algs.as_ref().map(|algs| algs.join(" ")),
             }),
             metadata: web::Data::new(ResourceMetadata {
                 resource: public_url.to_owned(),
                 authorization_servers,
                 bearer_methods_supported: vec!["header"],
+                dpop_bound_access_tokens_required: dpop_algs
+                    .is_some()
+                    .then(|| !dpop.accepts_bearer()),
+                dpop_signing_alg_values_supported: dpop_algs,
             }),
+            dpop: web::Data::new(dpop),
             metrics_beside_api,
             dev_issuer,
             items: web::Data::from(Arc::new(InMemoryItemStore::default()) as Arc<dyn ItemStore>),

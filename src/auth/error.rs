@@ -1,6 +1,8 @@
 //! Authentication failures as types. Reasons are fixed, short strings, so no key, token or
 //! library message can reach a client; `http::rejection` maps each to its response.
 
+pub use super::dpop::ProofError;
+
 /// What is wrong with a presented token: always the client's fault, always 401.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenError {
@@ -28,6 +30,14 @@ pub enum TokenError {
     RequiredClaim(&'static str),
     /// A valid token in a header its issuer is not configured to send it in.
     WrongHeader,
+    /// A DPoP-bound token (`cnf.jkt`) sent with the `Bearer` scheme (RFC 9449 §7.1).
+    DpopBoundAsBearer,
+    /// A token without `cnf.jkt` sent with the `DPoP` scheme, or where DPoP is required.
+    NotDpopBound,
+    /// The `DPoP` scheme, for an issuer whose DPoP is off.
+    DpopNotAccepted,
+    /// A DPoP proof by another key than the one the token is bound to.
+    DpopKeyMismatch,
 }
 
 impl TokenError {
@@ -54,6 +64,10 @@ impl TokenError {
             Self::LifetimeTooLong => "token lifetime too long",
             Self::RequiredClaim(reason) => reason,
             Self::WrongHeader => "token not accepted in this header",
+            Self::DpopBoundAsBearer => "DPoP-bound token presented as a bearer token",
+            Self::NotDpopBound => "token is not DPoP-bound",
+            Self::DpopNotAccepted => "DPoP is not accepted for this issuer",
+            Self::DpopKeyMismatch => "token is bound to another key",
         }
     }
 }
@@ -75,6 +89,8 @@ pub enum AuthError {
     InsufficientUserAuthentication,
     /// Our side: no signing keys could be loaded from the issuer yet.
     KeysUnavailable,
+    /// A token sent with the `DPoP` scheme whose proof is missing or invalid (RFC 9449 §7.1).
+    InvalidDpopProof(ProofError),
 }
 
 impl AuthError {
@@ -90,6 +106,7 @@ impl AuthError {
                 "a stronger or more recent authentication is required"
             }
             Self::KeysUnavailable => "signing keys are not available",
+            Self::InvalidDpopProof(error) => error.reason(),
         }
     }
 }

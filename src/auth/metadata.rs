@@ -9,4 +9,10 @@ pub struct ResourceMetadata {
     pub resource: String,
     pub authorization_servers: Vec<String>,
     pub bearer_methods_supported: Vec<&'static str>,
+    /// The algorithms DPoP proofs may use, where some issuer accepts DPoP (RFC 9728 §2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
+    /// Whether only DPoP-bound tokens are accepted, where some issuer accepts DPoP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens_required: Option<bool>,
 }

@@ -14,6 +14,7 @@ mod caller;
 mod charset;
 mod claims;
 mod crypto;
+mod dpop;
 mod error;
 mod fetch;
 mod header;
@@ -30,11 +31,12 @@ mod verifier;
 pub use caller::{Caller, RolesClaim};
 pub use claims::VerifiedClaims;
 pub use crypto::install as install_crypto_provider;
+pub use dpop::token_hash as dpop_token_hash;
 pub use error::{AuthError, TokenError};
 pub use fetch::Fetcher;
 pub use header::TokenHeader;
 pub use http::{
-    BearerToken, Challenge, Rejection, Requirement, TokenSources, optional_bearer, validate,
+    BearerToken, Challenge, Dpop, Rejection, Requirement, TokenSources, optional_bearer, validate,
 };
 pub use jwks::{JwksSource, JwksStore, StoreStatus};
 pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};

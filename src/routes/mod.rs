@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.app_data(state.verifier.clone())
         .app_data(state.challenge.clone())
         .app_data(state.token_sources.clone())
+        .app_data(state.dpop.clone())
         .app_data(state.metadata.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())

@@ -8,7 +8,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
-use super::{IssuerSettings, SettingsError, TokenLocation, list};
+use super::{DpopMode, IssuerSettings, SettingsError, TokenLocation, list};
 use crate::token_type::{ACCEPTED_TYPES, media_type};
 
 const MAX_LEEWAY_SECONDS: u64 = 300;
@@ -40,6 +40,8 @@ pub(super) struct RawIssuer {
     token_header: Option<String>,
     // An empty prefix is a choice (the bare token), so it is kept as given.
     token_prefix: Option<String>,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    dpop: Option<String>,
 }
 
 /// The claim rules an issuer table and the `APP__AUTH__*` shorthand share.
@@ -52,6 +54,7 @@ pub(super) struct RawClaimRules {
     pub max_token_lifetime_seconds: Option<u64>,
     pub token_header: Option<String>,
     pub token_prefix: Option<String>,
+    pub dpop: Option<String>,
 }
 
 /// The `APP__AUTH__ISSUER`, `_AUDIENCE`, `_JWKS_URI`, `_ALGORITHMS`, `_LEEWAY_SECONDS` keys and
@@ -73,6 +76,7 @@ struct ClaimRules {
     require_typ: Option<String>,
     max_token_lifetime_seconds: Option<u64>,
     token_location: TokenLocation,
+    dpop: DpopMode,
 }
 
 /// Validates every trusted issuer. `dev_issuer` stands in when none is configured.
@@ -125,6 +129,7 @@ pub(super) fn trusted_issuers(
             max_token_lifetime_seconds: raw.max_token_lifetime_seconds,
             token_header: raw.token_header,
             token_prefix: raw.token_prefix,
+            dpop: raw.dpop,
         };
         let rules = claim_rules(&key, raw_rules, Some(&defaults))?;
         if issuers
@@ -176,6 +181,7 @@ fn issuer_settings(
         require_typ: rules.require_typ,
         max_token_lifetime_seconds: rules.max_token_lifetime_seconds,
         token_location: rules.token_location,
+        dpop: rules.dpop,
     }
 }
 
@@ -188,12 +194,13 @@ impl ClaimRules {
             require_typ: self.require_typ.clone(),
             max_token_lifetime_seconds: self.max_token_lifetime_seconds,
             token_location: self.token_location.clone(),
+            dpop: self.dpop,
         }
     }
 }
 
 /// Checks an issuer's claim rules. A listed issuer takes its roles claim, required `typ`,
-/// longest lifetime and token location from `defaults` (the shorthand) when it sets none; its
+/// longest lifetime, token location and DPoP mode from `defaults` (the shorthand) when it sets none; its
 /// audience claim and required claims describe its own tokens' shape, so they are never
 /// inherited.
 fn claim_rules(
@@ -247,8 +254,24 @@ fn claim_rules(
             }
         },
     };
+    let dpop = match raw.dpop {
+        Some(mode) => match mode.trim().to_ascii_lowercase().as_str() {
+            "allowed" => DpopMode::Allowed,
+            "required" => DpopMode::Required,
+            "off" => DpopMode::Off,
+            _ => {
+                return Err(SettingsError::new(
+                    &key("dpop"),
+                    format!("`{mode}` is not a DPoP mode"),
+                    "use allowed (the default), required or off",
+                ));
+            }
+        },
+        None => defaults.map_or(DpopMode::Allowed, |d| d.dpop),
+    };
     Ok(ClaimRules {
         token_location,
+        dpop,
         audience_claim: raw.audience_claim,
         required_claims,
         roles_claim: raw

@@ -3,11 +3,12 @@
 
 use serde::Deserialize;
 
-use super::checks::{check_url, positive};
+use super::checks::{check_url, parse_algorithms, positive};
 use super::cors::RawCors;
 use super::issuers::{RawClaimRules, RawIssuer, Shorthand, trusted_issuers};
 use super::{
-    AuthSettings, DevIssuerSettings, Environment, ServerSettings, Settings, SettingsError, list,
+    AuthSettings, DevIssuerSettings, DpopSettings, Environment, ServerSettings, Settings,
+    SettingsError, list,
 };
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +58,13 @@ struct RawAuth {
     token_header: String,
     token_prefix: String,
     step_up: super::StepUpSettings,
+    #[serde(default, deserialize_with = "list::optional_string")]
+    dpop: Option<String>,
+    #[serde(default, deserialize_with = "list::string_list")]
+    dpop_algorithms: Vec<String>,
+    dpop_proof_max_age_seconds: u64,
+    dpop_proof_max_skew_seconds: u64,
+    dpop_replay_cache_size: u64,
 }
 
 impl RawSettings {
@@ -92,6 +100,21 @@ impl RawSettings {
         positive("APP__AUTH__HTTP_TIMEOUT_SECONDS", auth.http_timeout_seconds)?;
         positive("APP__AUTH__MAX_JWKS_BYTES", auth.max_jwks_bytes as u64)?;
 
+        positive(
+            "APP__AUTH__DPOP_PROOF_MAX_AGE_SECONDS",
+            auth.dpop_proof_max_age_seconds,
+        )?;
+        positive(
+            "APP__AUTH__DPOP_REPLAY_CACHE_SIZE",
+            auth.dpop_replay_cache_size,
+        )?;
+        let dpop = DpopSettings {
+            algorithms: parse_algorithms("APP__AUTH__DPOP_ALGORITHMS", &auth.dpop_algorithms)?,
+            proof_max_age_seconds: auth.dpop_proof_max_age_seconds,
+            proof_max_skew_seconds: auth.dpop_proof_max_skew_seconds,
+            replay_cache_size: auth.dpop_replay_cache_size,
+        };
+
         let issuers = trusted_issuers(
             Shorthand {
                 issuer: auth.issuer,
@@ -107,6 +130,7 @@ impl RawSettings {
                     max_token_lifetime_seconds: auth.max_token_lifetime_seconds,
                     token_header: Some(auth.token_header),
                     token_prefix: Some(auth.token_prefix),
+                    dpop: auth.dpop,
                 },
             },
             auth.issuers,
@@ -135,6 +159,7 @@ impl RawSettings {
                     .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned()),
                 roles_claim: auth.roles_claim,
                 step_up: auth.step_up,
+                dpop,
             },
             cors: self.cors.validate()?,
             log: self.log,

@@ -173,7 +173,7 @@ async fn cors_preflight_on_a_protected_route_is_answered_without_a_challenge() {
             .insert_header(("access-control-request-method", "GET"))
             .insert_header((
                 "access-control-request-headers",
-                "authorization, content-type",
+                "authorization, content-type, dpop",
             )),
     )
     .await;

@@ -214,6 +214,8 @@ async fn public_routes_need_no_token_and_describe_the_resource() {
             "resource": "http://localhost:8080",
             "authorization_servers": [issuer.url],
             "bearer_methods_supported": ["header"],
+            "dpop_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
+            "dpop_bound_access_tokens_required": false,
             "scopes_supported": null,
         })
     );

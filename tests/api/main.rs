@@ -9,6 +9,7 @@ mod common;
 mod credentials;
 mod dev_issuer;
 mod doctor;
+mod dpop;
 mod http;
 mod issuers;
 mod items;

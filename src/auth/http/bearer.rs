@@ -10,20 +10,27 @@
 use std::future::{Ready, ready};
 
 use actix_web::dev::{Payload, ServiceRequest};
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, HeaderName};
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 
+use super::dpop::{Dpop, Scheme};
 use super::rejection::{Challenge, Rejection, log_rejection};
 use super::source::{SourceIndex, TokenSources};
 use crate::auth::charset::is_b64token;
 use crate::auth::error::{AuthError, TokenError};
 use crate::auth::verifier::Verifier;
 
+/// The header a DPoP proof arrives in (RFC 9449 §4.1).
+const DPOP: HeaderName = HeaderName::from_static("dpop");
+
 /// A syntactically valid token from the header it is configured to arrive in (by default
 /// `Authorization: Bearer`, RFC 6750 §2.1), and which of the [`TokenSources`] that was.
 pub struct BearerToken {
     token: String,
     source: SourceIndex,
+    /// `DPoP` when sent with that scheme in `Authorization`, with its proof, if one came.
+    scheme: Scheme,
+    proof: Option<String>,
 }
 
 impl BearerToken {
@@ -64,14 +71,23 @@ impl BearerToken {
             split_once_space(value.as_bytes())
         };
         let token = trim_spaces(credentials);
-        let scheme_matches = scheme.eq_ignore_ascii_case(prefix);
+        let dpop = in_authorization
+            && scheme.eq_ignore_ascii_case(b"dpop")
+            && Dpop::of(req).accepts_dpop();
+        let scheme_matches = dpop || scheme.eq_ignore_ascii_case(prefix);
         if scheme_matches
             && is_b64token(token)
             && let Ok(token) = std::str::from_utf8(token)
         {
+            let (scheme, proof) = match dpop {
+                true => (Scheme::Dpop, proof_of(req)?),
+                false => (Scheme::Bearer, None),
+            };
             return Ok(Self {
                 token: token.to_owned(),
                 source,
+                scheme,
+                proof,
             });
         }
         if value.to_str().is_err() {
@@ -97,6 +113,21 @@ fn split_once_space(value: &[u8]) -> (&[u8], &[u8]) {
     match value.iter().position(|&b| b == b' ') {
         Some(at) => (&value[..at], &value[at + 1..]),
         None => (value, &[]),
+    }
+}
+
+/// The one `DPoP` header's proof, if any; several are refused (RFC 9449 §4.3).
+fn proof_of(req: &HttpRequest) -> Result<Option<String>, AuthError> {
+    let mut proofs = req.headers().get_all(DPOP);
+    let Some(proof) = proofs.next() else {
+        return Ok(None);
+    };
+    if proofs.next().is_some() {
+        return Err(AuthError::InvalidRequest("multiple DPoP proofs"));
+    }
+    match proof.to_str() {
+        Ok(proof) => Ok(Some(proof.trim().to_owned())),
+        Err(_) => Err(AuthError::InvalidRequest("malformed DPoP header")),
     }
 }
 
@@ -146,6 +177,19 @@ pub async fn validate(
             } else {
                 Err(TokenError::WrongHeader.into())
             }
+        })
+        .and_then(|caller| {
+            // A cached token still has this request's proof checked.
+            Dpop::of(req.request())
+                .check(
+                    &caller,
+                    credentials.token(),
+                    credentials.scheme,
+                    credentials.proof.as_deref(),
+                    req.method().as_str(),
+                    req.path(),
+                )
+                .map(|()| caller)
         });
     match verified {
         Ok(caller) => {

@@ -3,6 +3,7 @@
 //! requirements, and the one mapping of auth failures to responses.
 
 mod bearer;
+mod dpop;
 mod extract;
 mod optional;
 mod rejection;
@@ -10,6 +11,7 @@ mod require;
 mod source;
 
 pub use bearer::{BearerToken, validate};
+pub use dpop::Dpop;
 pub use optional::optional_bearer;
 pub use rejection::{Challenge, Rejection};
 pub use require::Requirement;

@@ -35,11 +35,15 @@ pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
     );
 }
 
-/// What every challenge names: the realm and where the RFC 9728 metadata lives.
+/// What every challenge names: the realm and where the RFC 9728 metadata lives; and which
+/// schemes are offered: `Bearer` unless every issuer requires DPoP, `DPoP` with the proof
+/// algorithms (space-separated) where some issuer accepts it.
 #[derive(Debug, Clone)]
 pub struct Challenge {
     pub realm: String,
     pub resource_metadata: String,
+    pub bearer: bool,
+    pub dpop_algs: Option<String>,
 }
 
 impl Challenge {
@@ -51,6 +55,8 @@ impl Challenge {
                 web::Data::new(Challenge {
                     realm: env!("CARGO_PKG_NAME").to_owned(),
                     resource_metadata: String::new(),
+                    bearer: true,
+                    dpop_algs: None,
                 })
             })
     }
@@ -59,15 +65,20 @@ impl Challenge {
     /// scope or the step-up (RFC 9470 §3) the client must obtain.
     fn header_value(
         &self,
+        scheme: Scheme,
         error: Option<(&str, &str)>,
         scope: Option<&str>,
         step_up: Option<&StepUp>,
     ) -> String {
-        let mut value = format!(
-            "Bearer realm=\"{}\", resource_metadata=\"{}\"",
+        let mut value = match (scheme, &self.dpop_algs) {
+            (Scheme::Dpop, Some(algs)) => format!("DPoP algs=\"{algs}\", "),
+            _ => "Bearer ".to_owned(),
+        };
+        value.push_str(&format!(
+            "realm=\"{}\", resource_metadata=\"{}\"",
             quote(&self.realm),
             quote(&self.resource_metadata)
-        );
+        ));
         if let Some((code, description)) = error {
             value.push_str(&format!(
                 ", error=\"{code}\", error_description=\"{}\"",
@@ -127,6 +138,33 @@ impl Rejection {
     }
 }
 
+/// An auth-scheme a challenge offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+impl Rejection {
+    /// The challenges to send, and which carries the error: a proof's error goes on `DPoP`'s,
+    /// any other on `Bearer`'s where bearer tokens are accepted. A 403 names only the scheme
+    /// with the error; a 401 offers every scheme accepted (RFC 9449 §7.1).
+    fn schemes(&self, status: StatusCode) -> Vec<(Scheme, bool)> {
+        let dpop = self.challenge.dpop_algs.is_some();
+        let bearer = self.challenge.bearer || !dpop;
+        let proof_error = matches!(self.error, AuthError::InvalidDpopProof(_));
+        let error_on_dpop = proof_error || !bearer;
+        let mut schemes = Vec::with_capacity(2);
+        if bearer && (status == StatusCode::UNAUTHORIZED || !error_on_dpop) {
+            schemes.push((Scheme::Bearer, !error_on_dpop));
+        }
+        if dpop && (status == StatusCode::UNAUTHORIZED || error_on_dpop) {
+            schemes.push((Scheme::Dpop, error_on_dpop));
+        }
+        schemes
+    }
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.error.reason())
@@ -138,6 +176,7 @@ impl ResponseError for Rejection {
         match self.error {
             AuthError::MissingCredentials
             | AuthError::InvalidToken(_)
+            | AuthError::InvalidDpopProof(_)
             | AuthError::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope(_) | AuthError::MissingRole(_) => StatusCode::FORBIDDEN,
@@ -188,6 +227,11 @@ impl ResponseError for Rejection {
                 .with_oauth_error("insufficient_scope", reason),
                 Some("insufficient_scope"),
             ),
+            AuthError::InvalidDpopProof(_) => (
+                Problem::new(status, "invalid-dpop-proof", "Unauthorized", reason)
+                    .with_oauth_error("invalid_dpop_proof", reason),
+                Some("invalid_dpop_proof"),
+            ),
             AuthError::InsufficientUserAuthentication => (
                 Problem::new(
                     status,
@@ -215,15 +259,16 @@ impl ResponseError for Rejection {
             AuthError::InsufficientScope(scope) => Some(scope),
             _ => None,
         };
-        let challenge = self.challenge.header_value(
-            oauth_error.map(|code| (code, reason)),
-            scope,
-            self.step_up.as_deref(),
-        );
-        problem
-            .response()
-            .insert_header((WWW_AUTHENTICATE, challenge))
-            .json(&problem)
+        let mut response = problem.response();
+        for (scheme, with_error) in self.schemes(status) {
+            let error = oauth_error
+                .filter(|_| with_error)
+                .map(|code| (code, reason));
+            let step_up = self.step_up.as_deref();
+            let value = self.challenge.header_value(scheme, error, scope, step_up);
+            response.append_header((WWW_AUTHENTICATE, value));
+        }
+        response.json(&problem)
     }
 }
 
@@ -237,6 +282,8 @@ mod tests {
         let challenge = web::Data::new(Challenge {
             realm: "r".to_owned(),
             resource_metadata: String::new(),
+            bearer: true,
+            dpop_algs: None,
         });
         let rejection = Rejection::new(TokenError::Expired.into(), challenge);
         assert_eq!(rejection.to_string(), "token expired");
@@ -247,9 +294,12 @@ mod tests {
         let challenge = Challenge {
             realm: r#"a"b\c"#.to_owned(),
             resource_metadata: "https://x/.well-known/oauth-protected-resource".to_owned(),
+            bearer: true,
+            dpop_algs: None,
         };
+        let error = Some(("invalid_token", "token expired"));
         assert_eq!(
-            challenge.header_value(Some(("invalid_token", "token expired")), None, None),
+            challenge.header_value(Scheme::Bearer, error, None, None),
             r#"Bearer realm="a\"b\\c", resource_metadata="https://x/.well-known/oauth-protected-resource", error="invalid_token", error_description="token expired""#
         );
     }

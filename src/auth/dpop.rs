@@ -1,0 +1,400 @@
+//! DPoP proofs (RFC 9449 §4.3): a client that holds a key signs, for each request, a short JWT
+//! naming the method, the URI and a hash of the access token, with the public key in its
+//! header. A token bound to that key (`cnf.jkt`, its RFC 7638 thumbprint) is then useless to
+//! anyone who copies it without the key. The proof's signature is checked by jsonwebtoken with
+//! the key the proof carries; everything else a proof must say is checked here.
+
+use std::time::Duration;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The largest proof read: a proof carries one public key, well under this.
+const MAX_PROOF_BYTES: usize = 8 * 1024;
+
+/// JWK members that only a private (or symmetric) key has: a proof carrying one is refused.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// What is wrong with a DPoP proof: always 401 `invalid_dpop_proof`, with this fixed reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProofError {
+    Missing,
+    Malformed,
+    WrongType,
+    AlgorithmNotAllowed,
+    BadKey,
+    InvalidSignature,
+    MethodMismatch,
+    UriMismatch,
+    Stale,
+    TokenHashMismatch,
+    Replayed,
+}
+
+impl ProofError {
+    /// The `error_description` sent to the client.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Missing => "missing DPoP proof",
+            Self::Malformed => "malformed DPoP proof",
+            Self::WrongType => "DPoP proof typ is not dpop+jwt",
+            Self::AlgorithmNotAllowed => "DPoP proof algorithm not allowed",
+            Self::BadKey => "DPoP proof key is missing, private or unusable",
+            Self::InvalidSignature => "invalid DPoP proof signature",
+            Self::MethodMismatch => "DPoP proof htm does not match the request method",
+            Self::UriMismatch => "DPoP proof htu does not match the request URI",
+            Self::Stale => "DPoP proof iat is outside the accepted window",
+            Self::TokenHashMismatch => "DPoP proof ath does not match the access token",
+            Self::Replayed => "DPoP proof already used",
+        }
+    }
+}
+
+/// How proofs are judged: the algorithms allowed, how old (and how far ahead) their `iat` may
+/// be, and how many used `jti`s are remembered.
+#[derive(Debug, Clone)]
+pub struct ProofRules {
+    pub algorithms: Vec<Algorithm>,
+    pub max_age: Duration,
+    pub max_skew: Duration,
+    pub replay_cache_size: u64,
+}
+
+/// The request a proof must match.
+pub struct ProofRequest<'a> {
+    /// The request method, as sent.
+    pub method: &'a str,
+    /// The URI the request was sent to, built from the configured public URL and the path
+    /// (never from `Host`); its query, if any, is ignored.
+    pub uri: &'a str,
+    /// The access token the request presents.
+    pub access_token: &'a str,
+}
+
+/// Checks proofs, each `jti` accepted once while its proof could still be fresh. The memory is
+/// bounded and per replica: across replicas, the short window bounds a replay.
+pub struct ProofChecker {
+    rules: ProofRules,
+    /// Used proofs, by a digest of their key's thumbprint and `jti`.
+    seen: moka::sync::Cache<[u8; 32], ()>,
+}
+
+#[derive(Deserialize)]
+struct ProofClaims {
+    jti: String,
+    htm: String,
+    htu: String,
+    iat: u64,
+    ath: Option<String>,
+}
+
+impl ProofChecker {
+    pub fn new(rules: ProofRules) -> Self {
+        let seen = moka::sync::Cache::builder()
+            .max_capacity(rules.replay_cache_size)
+            .time_to_live(rules.max_age + rules.max_skew)
+            .build();
+        Self { rules, seen }
+    }
+
+    /// The algorithms a proof may be signed with, for the challenge and the metadata.
+    pub fn algorithms(&self) -> &[Algorithm] {
+        &self.rules.algorithms
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint of the proof's key, when `proof` is a valid, unused
+    /// proof for `request` at `now` (seconds since the Unix epoch).
+    pub fn check(
+        &self,
+        proof: &str,
+        request: &ProofRequest,
+        now: u64,
+    ) -> Result<String, ProofError> {
+        if proof.len() > MAX_PROOF_BYTES {
+            return Err(ProofError::Malformed);
+        }
+        let (algorithm, jwk) = self.header(proof)?;
+        let key = DecodingKey::from_jwk(&jwk).map_err(|_| ProofError::BadKey)?;
+        let mut validation = Validation::new(algorithm);
+        validation.set_required_spec_claims::<&str>(&[]);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        let claims = jsonwebtoken::decode::<ProofClaims>(proof, &key, &validation)
+            .map_err(|error| match error.kind() {
+                ErrorKind::InvalidSignature => ProofError::InvalidSignature,
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidKeyFormat => ProofError::BadKey,
+                _ => ProofError::Malformed,
+            })?
+            .claims;
+        if claims.jti.is_empty() || claims.jti.len() > 256 {
+            return Err(ProofError::Malformed);
+        }
+        if claims.htm != request.method {
+            return Err(ProofError::MethodMismatch);
+        }
+        if !same_uri(&claims.htu, request.uri) {
+            return Err(ProofError::UriMismatch);
+        }
+        let oldest = now.saturating_sub(self.rules.max_age.as_secs());
+        let newest = now.saturating_add(self.rules.max_skew.as_secs());
+        if !(oldest..=newest).contains(&claims.iat) {
+            return Err(ProofError::Stale);
+        }
+        if claims.ath.as_deref() != Some(token_hash(request.access_token).as_str()) {
+            return Err(ProofError::TokenHashMismatch);
+        }
+        let thumbprint = jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .map_err(|_| ProofError::BadKey)?;
+        // Last, so that a proof refused for any other reason does not use up its jti.
+        let used = digest(
+            &SHA256,
+            [thumbprint.as_bytes(), b"\0", claims.jti.as_bytes()]
+                .concat()
+                .as_slice(),
+        );
+        let used: [u8; 32] = used
+            .as_ref()
+            .try_into()
+            .map_err(|_| ProofError::Malformed)?;
+        if !self.seen.entry(used).or_insert(()).is_fresh() {
+            return Err(ProofError::Replayed);
+        }
+        Ok(thumbprint)
+    }
+
+    /// The proof's algorithm and public key, from a header that must say `typ` `dpop+jwt`,
+    /// name an allowed asymmetric algorithm, and carry a public JWK and no `crit`.
+    fn header(&self, proof: &str) -> Result<(Algorithm, Jwk), ProofError> {
+        let encoded = proof.split('.').next().ok_or(ProofError::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(encoded)
+            .map_err(|_| ProofError::Malformed)?;
+        let header: Map<String, Value> =
+            serde_json::from_slice(&bytes).map_err(|_| ProofError::Malformed)?;
+        let typ = header.get("typ").and_then(Value::as_str);
+        if !typ.is_some_and(|typ| typ.eq_ignore_ascii_case("dpop+jwt")) {
+            return Err(ProofError::WrongType);
+        }
+        if header.contains_key("crit") {
+            return Err(ProofError::Malformed);
+        }
+        let algorithm = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(|alg| alg.parse::<Algorithm>().ok())
+            .filter(|alg| self.rules.algorithms.contains(alg))
+            .ok_or(ProofError::AlgorithmNotAllowed)?;
+        let jwk = header
+            .get("jwk")
+            .and_then(Value::as_object)
+            .ok_or(ProofError::BadKey)?;
+        if PRIVATE_MEMBERS
+            .iter()
+            .any(|member| jwk.contains_key(*member))
+        {
+            return Err(ProofError::BadKey);
+        }
+        let jwk: Jwk =
+            serde_json::from_value(Value::Object(jwk.clone())).map_err(|_| ProofError::BadKey)?;
+        Ok((algorithm, jwk))
+    }
+}
+
+/// `ath`: the base64url SHA-256 of the access token (RFC 9449 §4.2).
+pub fn token_hash(access_token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest(&SHA256, access_token.as_bytes()))
+}
+
+/// Whether `htu` names `expected`, both parsed and normalised (RFC 3986 §6: scheme and host
+/// case, default port, dot segments), query and fragment ignored (RFC 9449 §4.3).
+fn same_uri(htu: &str, expected: &str) -> bool {
+    let without_query = |uri: &str| {
+        Url::parse(uri).ok().map(|mut url| {
+            url.set_query(None);
+            url.set_fragment(None);
+            url
+        })
+    };
+    match (without_query(htu), without_query(expected)) {
+        (Some(htu), Some(expected)) => htu == expected,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+    const URI: &str = "https://api.example.com/api/v1/me";
+    const TOKEN: &str = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
+
+    fn checker() -> ProofChecker {
+        crate::auth::crypto::install();
+        ProofChecker::new(ProofRules {
+            algorithms: vec![Algorithm::ES256, Algorithm::EdDSA],
+            max_age: Duration::from_secs(300),
+            max_skew: Duration::from_secs(30),
+            replay_cache_size: 1000,
+        })
+    }
+
+    fn key() -> EncodingKey {
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .unwrap();
+        EncodingKey::from_ec_der(pkcs8.as_ref())
+    }
+
+    fn public_jwk(key: &EncodingKey) -> Value {
+        serde_json::to_value(Jwk::from_encoding_key(key, Algorithm::ES256).unwrap()).unwrap()
+    }
+
+    /// A proof signed by `key`, with `header` and `claims` changes over a valid one.
+    fn proof(key: &EncodingKey, header: Value, claims: Value) -> String {
+        let mut full_header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": public_jwk(key)});
+        let mut full_claims = json!({
+            "jti": format!("{:?}", std::time::Instant::now()), "htm": "GET", "htu": URI,
+            "iat": NOW, "ath": token_hash(TOKEN),
+        });
+        for (target, changes) in [(&mut full_header, header), (&mut full_claims, claims)] {
+            for (name, value) in changes.as_object().unwrap() {
+                match value {
+                    Value::Null => drop(target.as_object_mut().unwrap().remove(name)),
+                    value => target[name] = value.clone(),
+                }
+            }
+        }
+        let header: Header = serde_json::from_value(full_header.clone()).unwrap();
+        let signed = jsonwebtoken::encode(&header, &full_claims, key).unwrap();
+        // The header exactly as given (jsonwebtoken would drop members it does not know).
+        let rest = signed.split_once('.').unwrap().1;
+        let body = rest.split_once('.').unwrap().0;
+        let encoded = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&full_header).unwrap());
+        let signing_input = format!("{encoded}.{body}");
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), key, header.alg).unwrap();
+        format!("{signing_input}.{signature}")
+    }
+
+    fn request(method: &'static str) -> ProofRequest<'static> {
+        ProofRequest {
+            method,
+            uri: URI,
+            access_token: TOKEN,
+        }
+    }
+
+    #[test]
+    fn a_valid_proof_gives_its_keys_thumbprint_once() {
+        let checker = checker();
+        let key = key();
+        let proof = proof(&key, json!({}), json!({}));
+        let thumbprint = checker.check(&proof, &request("GET"), NOW).unwrap();
+        let jwk: Jwk = serde_json::from_value(public_jwk(&key)).unwrap();
+        assert_eq!(thumbprint, jwk.thumbprint(ThumbprintHash::SHA256).unwrap());
+        assert_eq!(
+            checker.check(&proof, &request("GET"), NOW),
+            Err(ProofError::Replayed)
+        );
+    }
+
+    #[test]
+    fn the_request_must_match_the_proof() {
+        let checker = checker();
+        let key = key();
+        let check = |claims: Value, method| {
+            checker.check(&proof(&key, json!({}), claims), &request(method), NOW)
+        };
+        assert_eq!(check(json!({}), "POST"), Err(ProofError::MethodMismatch));
+        assert_eq!(
+            check(
+                json!({"htu": "https://api.example.com/api/v1/items"}),
+                "GET"
+            ),
+            Err(ProofError::UriMismatch)
+        );
+        assert_eq!(
+            check(json!({"htu": "https://evil.example.com/api/v1/me"}), "GET"),
+            Err(ProofError::UriMismatch)
+        );
+        assert!(
+            check(
+                json!({"htu": "HTTPS://API.example.com:443/api/v1/./me?x=1#f"}),
+                "GET"
+            )
+            .is_ok(),
+            "normalised, query and fragment ignored"
+        );
+        assert_eq!(
+            check(json!({"iat": NOW - 301}), "GET"),
+            Err(ProofError::Stale)
+        );
+        assert_eq!(
+            check(json!({"iat": NOW + 31}), "GET"),
+            Err(ProofError::Stale)
+        );
+        assert!(check(json!({"iat": NOW - 300}), "GET").is_ok());
+        assert_eq!(
+            check(json!({"ath": token_hash("another token")}), "GET"),
+            Err(ProofError::TokenHashMismatch)
+        );
+        assert_eq!(
+            check(json!({"ath": null}), "GET"),
+            Err(ProofError::TokenHashMismatch)
+        );
+        assert_eq!(
+            check(json!({"jti": null}), "GET"),
+            Err(ProofError::Malformed)
+        );
+    }
+
+    #[test]
+    fn the_header_must_say_what_a_proof_is_and_carry_a_public_key() {
+        let checker = checker();
+        let key = key();
+        let check =
+            |header: Value| checker.check(&proof(&key, header, json!({})), &request("GET"), NOW);
+        assert_eq!(check(json!({"typ": "JWT"})), Err(ProofError::WrongType));
+        assert_eq!(check(json!({"typ": null})), Err(ProofError::WrongType));
+        assert_eq!(check(json!({"jwk": null})), Err(ProofError::BadKey));
+        let mut private = public_jwk(&key);
+        private["d"] = json!("c2VjcmV0");
+        assert_eq!(check(json!({"jwk": private})), Err(ProofError::BadKey));
+        assert_eq!(check(json!({"crit": ["exp"]})), Err(ProofError::Malformed));
+        // Another key's public JWK: the signature does not verify with it.
+        assert_eq!(
+            check(json!({"jwk": public_jwk(&self::key())})),
+            Err(ProofError::InvalidSignature)
+        );
+        for alg in ["none", "HS256", "ES384"] {
+            let mut forged = proof(&key, json!({}), json!({}));
+            let header = URL_SAFE_NO_PAD.encode(
+                json!({"typ": "dpop+jwt", "alg": alg, "jwk": public_jwk(&key)}).to_string(),
+            );
+            forged.replace_range(..forged.find('.').unwrap(), &header);
+            assert_eq!(
+                checker.check(&forged, &request("GET"), NOW),
+                Err(ProofError::AlgorithmNotAllowed),
+                "{alg}"
+            );
+        }
+        assert_eq!(
+            checker.check("not a proof", &request("GET"), NOW),
+            Err(ProofError::Malformed)
+        );
+    }
+}

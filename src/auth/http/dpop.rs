@@ -1,0 +1,147 @@
+//! DPoP at the request (RFC 9449 §7): a token sent with the `DPoP` scheme comes with one proof
+//! in the `DPoP` header, for this method and this URI (built from the configured public URL,
+//! never from `Host` or `X-Forwarded-Host`); a bound token (`cnf.jkt`) is accepted only so,
+//! from the key it is bound to; each issuer's mode says whether unbound tokens still pass.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, web};
+use jsonwebtoken::get_current_timestamp;
+use serde_json::Value;
+
+use crate::auth::caller::Caller;
+use crate::auth::dpop::{ProofChecker, ProofError, ProofRequest, ProofRules};
+use crate::auth::error::{AuthError, TokenError};
+use crate::settings::{AuthSettings, DpopMode};
+
+/// The scheme a credential was sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// The DPoP rules of the trusted issuers and the proof checker they share.
+pub struct Dpop {
+    checker: ProofChecker,
+    modes: Vec<(String, DpopMode)>,
+    public_url: String,
+}
+
+impl Dpop {
+    /// The issuers' modes; `public_url` is where this service is reached, and stands for the
+    /// development issuer.
+    pub fn from_settings(auth: &AuthSettings, public_url: &str) -> Self {
+        let rules = &auth.dpop;
+        let modes = auth
+            .issuers
+            .iter()
+            .map(|trusted| {
+                let issuer = trusted.issuer.as_deref().unwrap_or(public_url);
+                (issuer.to_owned(), trusted.dpop)
+            })
+            .collect();
+        Self {
+            checker: ProofChecker::new(ProofRules {
+                algorithms: rules.algorithms.clone(),
+                max_age: Duration::from_secs(rules.proof_max_age_seconds),
+                max_skew: Duration::from_secs(rules.proof_max_skew_seconds),
+                replay_cache_size: rules.replay_cache_size,
+            }),
+            modes,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// Whether some issuer accepts the `DPoP` scheme.
+    pub fn accepts_dpop(&self) -> bool {
+        self.modes.iter().any(|(_, mode)| *mode != DpopMode::Off)
+    }
+
+    /// Whether some issuer accepts tokens that are not DPoP-bound.
+    pub fn accepts_bearer(&self) -> bool {
+        self.modes
+            .iter()
+            .any(|(_, mode)| *mode != DpopMode::Required)
+    }
+
+    /// The algorithms a proof may be signed with, by their JOSE names.
+    pub fn algorithm_names(&self) -> Vec<String> {
+        self.checker
+            .algorithms()
+            .iter()
+            .map(|alg| format!("{alg:?}"))
+            .collect()
+    }
+
+    /// The application's rules, or, where none are registered, rules under which no issuer
+    /// accepts DPoP (a bound token is then still refused as a bearer token).
+    pub fn of(req: &HttpRequest) -> &Dpop {
+        static NONE: OnceLock<Dpop> = OnceLock::new();
+        match req.app_data::<web::Data<Dpop>>() {
+            Some(dpop) => dpop.get_ref(),
+            None => NONE.get_or_init(|| Self {
+                checker: ProofChecker::new(ProofRules {
+                    algorithms: Vec::new(),
+                    max_age: Duration::ZERO,
+                    max_skew: Duration::ZERO,
+                    replay_cache_size: 0,
+                }),
+                modes: Vec::new(),
+                public_url: String::new(),
+            }),
+        }
+    }
+
+    fn mode(&self, issuer: &str) -> DpopMode {
+        self.modes
+            .iter()
+            .find(|(trusted, _)| trusted == issuer)
+            .map_or(DpopMode::Off, |(_, mode)| *mode)
+    }
+
+    /// Whether the verified `caller`'s token may be used as it was sent: with `scheme`, the
+    /// `proof` if any, for `method` on `path`.
+    pub fn check(
+        &self,
+        caller: &Caller,
+        token: &str,
+        scheme: Scheme,
+        proof: Option<&str>,
+        method: &str,
+        path: &str,
+    ) -> Result<(), AuthError> {
+        let bound_to = caller
+            .claims()
+            .get("cnf")
+            .and_then(|cnf| cnf.get("jkt"))
+            .and_then(Value::as_str);
+        let mode = self.mode(caller.issuer());
+        match scheme {
+            // Presenting a bound token as a bearer token would drop its binding (§7.1).
+            Scheme::Bearer if bound_to.is_some() => Err(TokenError::DpopBoundAsBearer.into()),
+            Scheme::Bearer if mode == DpopMode::Required => Err(TokenError::NotDpopBound.into()),
+            Scheme::Bearer => Ok(()),
+            Scheme::Dpop if mode == DpopMode::Off => Err(TokenError::DpopNotAccepted.into()),
+            Scheme::Dpop => {
+                let proof = proof.ok_or(AuthError::InvalidDpopProof(ProofError::Missing))?;
+                let uri = format!("{}{path}", self.public_url);
+                let request = ProofRequest {
+                    method,
+                    uri: &uri,
+                    access_token: token,
+                };
+                let key = self
+                    .checker
+                    .check(proof, &request, get_current_timestamp())
+                    .map_err(AuthError::InvalidDpopProof)?;
+                match bound_to {
+                    None => Err(TokenError::NotDpopBound.into()),
+                    Some(jkt) if jkt != key => Err(TokenError::DpopKeyMismatch.into()),
+                    Some(_) => Ok(()),
+                }
+            }
+        }
+    }
+}
