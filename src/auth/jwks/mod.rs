@@ -345,8 +345,13 @@ impl JwksStore {
     /// Whether `key` is still the key the current set (within its staleness bound) would choose
     /// for this name and algorithm: a remembered verification stays good only while it is.
     pub fn still_serves(&self, name: &KeyName, alg: Algorithm, key: &Arc<VerificationKey>) -> bool {
-        self.current_key(name, alg)
-            .is_ok_and(|current| Arc::ptr_eq(&current, key))
+        // Borrowed, not cloned: on the cached path of every worker at once, taking a reference
+        // count on the shared set and key would make each hit contend for their cache lines.
+        let set = self.current.load();
+        set.as_deref()
+            .filter(|set| Instant::now() <= set.expires_at() + self.source.max_stale)
+            .and_then(|set| set.keys.find(name, alg).ok())
+            .is_some_and(|current| Arc::ptr_eq(current, key))
     }
 
     fn snapshot(&self) -> Option<Arc<LoadedSet>> {
