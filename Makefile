@@ -19,7 +19,7 @@ MUTANTS_ARGS ?=
 .DEFAULT_GOAL := help
 # The template repository's own maintenance targets; a generated project has no such file.
 -include templates/template.mk
-.PHONY: help run test token doctor lint fmt build bench instructions fuzz-api deploy-check mutants
+.PHONY: help run test token dpop-key dpop-proof doctor lint fmt build bench instructions fuzz-api deploy-check mutants
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,10 +30,16 @@ run: ## Serve the API on 127.0.0.1:8080 with the built-in development issuer
 test: lint ## Format check, clippy -D warnings, then every test
 	$(CARGO) test --all-targets --locked
 
-token: ## Print a development token: make token SUB=alice SCOPE="items:read" ROLES=admin TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... ACR=mfa AUTH_TIME=<unix s> COUNT=1
+token: ## Print a development token: make token SUB=alice SCOPE="items:read" ROLES=admin TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... ACR=mfa AUTH_TIME=<unix s> CNF_JKT=<thumbprint> COUNT=1
 	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_ROLES="$(ROLES)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" \
-		TOKEN_ACR="$(ACR)" TOKEN_AUTH_TIME="$(AUTH_TIME)" TOKEN_COUNT="$(COUNT)" \
+		TOKEN_ACR="$(ACR)" TOKEN_AUTH_TIME="$(AUTH_TIME)" TOKEN_CNF_JKT="$(CNF_JKT)" TOKEN_COUNT="$(COUNT)" \
 		$(CARGO) run --quiet --bin dev-token
+
+dpop-key: ## Print the thumbprint of the development DPoP client key (made on first use), for make token CNF_JKT=
+	@DPOP_THUMBPRINT=1 $(CARGO) run --quiet --bin dpop-proof
+
+dpop-proof: ## Print a DPoP proof by that key: make dpop-proof METHOD=GET URL=http://127.0.0.1:8080/api/v1/me TOKEN=...
+	@DPOP_METHOD="$(METHOD)" DPOP_URL="$(URL)" DPOP_TOKEN="$(TOKEN)" $(CARGO) run --quiet --bin dpop-proof
 
 doctor: ## Check the issuers from here and explain a token: make doctor [TOKEN=...]
 	@TOKEN="$(TOKEN)" $(CARGO) run --quiet --bin doctor

@@ -62,6 +62,9 @@ pub struct TokenRequest {
     pub acr: Option<String>,
     /// The `auth_time` claim, seconds since the Unix epoch; defaults to now.
     pub auth_time: Option<u64>,
+    /// The thumbprint of the client key the token is bound to (`cnf.jkt`, RFC 9449); none:
+    /// a bearer token.
+    pub cnf_jkt: Option<String>,
 }
 
 struct SigningKey {
@@ -114,7 +117,7 @@ impl DevIssuer {
             }
             Some(path) => {
                 let file = generate_key_file()?;
-                write_private(path, &file)?;
+                write_private(path, &key_file_text(&file))?;
                 log::info!("development issuer: created new keys in {}", path.display());
                 file
             }
@@ -167,6 +170,13 @@ impl DevIssuer {
         });
         if let Some(acr) = request.acr.as_deref().filter(|acr| !acr.trim().is_empty()) {
             claims["acr"] = json!(acr.trim());
+        }
+        if let Some(jkt) = request
+            .cnf_jkt
+            .as_deref()
+            .filter(|jkt| !jkt.trim().is_empty())
+        {
+            claims["cnf"] = json!({ "jkt": jkt.trim() });
         }
         if let Some(scope) = request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
             claims["scope"] = json!(scope.trim());
@@ -265,18 +275,21 @@ fn private_key_pem(pkcs8_der: &[u8]) -> String {
 }
 
 /// Writes a new key file readable by its owner only, never over an existing one.
-fn write_private(path: &Path, file: &KeyFile) -> Result<(), DevIssuerError> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), DevIssuerError> {
     let fail = |e: std::io::Error| DevIssuerError::KeyFile(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    let text = serde_json::to_string_pretty(file).expect("key file serializes");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut out = options.open(path).map_err(fail)?;
     std::io::Write::write_all(&mut out, text.as_bytes()).map_err(fail)
+}
+
+fn key_file_text(file: &KeyFile) -> String {
+    serde_json::to_string_pretty(file).expect("key file serializes")
 }
 
 /// Replaces a key file whole: written beside it, then renamed over it, so a reader never sees
@@ -286,7 +299,7 @@ fn replace_private(path: &Path, file: &KeyFile) -> Result<(), DevIssuerError> {
     staged.push(".new");
     let staged = std::path::PathBuf::from(staged);
     let _ = std::fs::remove_file(&staged);
-    write_private(&staged, file)?;
+    write_private(&staged, &key_file_text(file))?;
     std::fs::rename(&staged, path)
         .map_err(|e| DevIssuerError::KeyFile(format!("{}: {e}", path.display())))
 }

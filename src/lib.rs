@@ -5,6 +5,7 @@
 //! protected scope and `problem` shaping every error.
 
 pub mod auth;
+pub mod dev_client;
 pub mod dev_issuer;
 pub mod doctor;
 mod errors;

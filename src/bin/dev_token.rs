@@ -3,7 +3,8 @@
 //! Reads `TOKEN_SUB`, `TOKEN_SCOPE`, `TOKEN_ROLES` (comma-separated, placed at the configured
 //! roles claim), `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA, RS256 or ES256),
 //! `TOKEN_AUD` (comma-separated), `TOKEN_ACR` and `TOKEN_AUTH_TIME` (Unix seconds; default now)
-//! for step-up routes, and `TOKEN_COUNT` (how many distinct tokens to print, one a line;
+//! for step-up routes, `TOKEN_CNF_JKT` (a client key's thumbprint, to bind the token with
+//! DPoP), and `TOKEN_COUNT` (how many distinct tokens to print, one a line;
 //! default 1), with the same settings as `make run`, so the tokens are signed by the keys
 //! the running service trusts.
 
@@ -65,6 +66,7 @@ fn tokens() -> Result<Vec<String>, String> {
         ttl: Duration::from_secs(ttl),
         algorithm,
         acr: var("TOKEN_ACR"),
+        cnf_jkt: var("TOKEN_CNF_JKT"),
         auth_time: var("TOKEN_AUTH_TIME")
             .map(|v| {
                 v.trim()

@@ -71,6 +71,7 @@ async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
                 algorithm,
                 acr: None,
                 auth_time: None,
+                cnf_jkt: None,
             })
             .unwrap();
         let response = get_me(&url, &token).await;
@@ -129,6 +130,69 @@ async fn the_token_binary_signs_with_the_keys_the_service_trusts() {
         "TOKEN_ROLES reaches the roles claim"
     );
     let _ = std::fs::remove_file(&key_file);
+}
+
+#[actix_web::test]
+async fn the_dpop_binaries_bind_a_token_to_a_client_key_and_prove_it() {
+    let key_file = temp_key_file();
+    let key_path = key_file.to_str().unwrap();
+    let (url, application) = start(development(&[("APP__DEV_ISSUER__KEY_FILE", key_path)])).await;
+    let port = application.port().to_string();
+    let me = format!("{}/api/v1/me", application.public_url());
+    actix_web::rt::spawn(application.run_until_stopped());
+    until_ready(&url).await;
+    let client_key = std::env::temp_dir().join(format!(
+        "dpop-client-{}-{}.pem",
+        std::process::id(),
+        jsonwebtoken::get_current_timestamp()
+    ));
+    let run = |binary: &str, vars: &[(&str, &str)]| {
+        let output = Command::new(binary)
+            .env("APP_ENV", "development")
+            .env("APP__SERVER__PORT", &port)
+            .env("APP__DEV_ISSUER__KEY_FILE", key_path)
+            .env("DPOP_KEY_FILE", &client_key)
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let proof_binary = env!("CARGO_BIN_EXE_dpop-proof");
+
+    let jkt = run(proof_binary, &[("DPOP_THUMBPRINT", "1")]);
+    assert_eq!(
+        jkt,
+        run(proof_binary, &[("DPOP_THUMBPRINT", "1")]),
+        "the key is kept"
+    );
+    let token = run(env!("CARGO_BIN_EXE_dev-token"), &[("TOKEN_CNF_JKT", &jkt)]);
+    let dpop = |proof: String| {
+        reqwest::Client::new()
+            .get(&me)
+            .header("Authorization", format!("DPoP {token}"))
+            .header("DPoP", proof)
+            .send()
+    };
+    let proof = run(
+        proof_binary,
+        &[
+            ("DPOP_URL", &me),
+            ("DPOP_TOKEN", &token),
+            ("DPOP_METHOD", "GET"),
+        ],
+    );
+    assert_eq!(dpop(proof).await.unwrap().status(), 200);
+    assert_eq!(
+        get_me(&url, &token).await.status(),
+        401,
+        "not as a bearer token"
+    );
+    let _ = std::fs::remove_file(&client_key);
 }
 
 #[test]

@@ -4,10 +4,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, EncodingKey, Header, get_current_timestamp};
+use app::dev_client::DevClientKey;
+use jsonwebtoken::get_current_timestamp;
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -17,40 +15,25 @@ use crate::service;
 
 const ME: &str = "http://localhost:8080/api/v1/me";
 
-/// A client's DPoP key.
-struct ClientKey {
-    encoding: EncodingKey,
-    jwk: Jwk,
-}
+/// A client's DPoP key, as the development client holds one.
+struct ClientKey(DevClientKey);
 
 impl ClientKey {
     fn new() -> Self {
-        let pkcs8 =
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-                .unwrap();
-        let encoding = EncodingKey::from_ec_der(pkcs8.as_ref());
-        let jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).unwrap();
-        Self { encoding, jwk }
+        Self(DevClientKey::generate().unwrap())
     }
 
     fn thumbprint(&self) -> String {
-        self.jwk.thumbprint(ThumbprintHash::SHA256).unwrap()
+        self.0.thumbprint().unwrap()
     }
 
     /// A proof for `method` on `uri` and `token`, with `changes` to its claims.
     fn proof(&self, method: &str, uri: &str, token: &str, changes: Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.typ = Some("dpop+jwt".to_owned());
-        header.jwk = Some(self.jwk.clone());
-        let mut claims = json!({
-            "jti": app::auth::dpop_token_hash(&format!("{:?}", std::time::Instant::now())),
-            "htm": method, "htu": uri, "iat": get_current_timestamp(),
-            "ath": app::auth::dpop_token_hash(token),
-        });
+        let mut claims = DevClientKey::proof_claims(method, uri, token).unwrap();
         for (name, value) in changes.as_object().unwrap() {
             claims[name] = value.clone();
         }
-        jsonwebtoken::encode(&header, &claims, &self.encoding).unwrap()
+        self.0.sign_proof(&claims).unwrap()
     }
 }
 
