@@ -37,7 +37,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .app_data(state.metadata.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())
-        .app_data(web::Data::new(openapi::OpenApiJson::new(routes.clone())))
+        .app_data(web::Data::new(openapi::OpenApiJson::new(
+            routes.clone(),
+            state.dpop.accepts_dpop(),
+        )))
         .app_data(web::Data::new(routes.clone()))
         .app_data(errors::json_config(state.max_json_bytes))
         .service(routes.public("/health", health::health))

@@ -21,6 +21,8 @@ use crate::problem::{PROBLEM_JSON, Problem};
 
 /// The name of the bearer security scheme every protected operation refers to.
 const BEARER: &str = "bearer";
+/// The name of the DPoP security scheme (RFC 9449), offered beside it where DPoP is accepted.
+const DPOP: &str = "dpop";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,20 +50,39 @@ struct ApiDoc;
 /// every route is declared, and shared without copying after.
 pub struct OpenApiJson {
     routes: RouteTable,
+    dpop: bool,
     rendered: OnceLock<web::Bytes>,
 }
 
 impl OpenApiJson {
-    pub fn new(routes: RouteTable) -> Self {
+    /// The document of `routes`; with `dpop`, each protected operation accepts the DPoP scheme
+    /// as well as the bearer one.
+    pub fn new(routes: RouteTable, dpop: bool) -> Self {
         Self {
             routes,
+            dpop,
             rendered: OnceLock::new(),
         }
     }
 
     fn bytes(&self) -> web::Bytes {
         self.rendered
-            .get_or_init(|| document(&self.routes).to_json().unwrap_or_default().into())
+            .get_or_init(|| {
+                let mut json =
+                    serde_json::to_value(document(&self.routes, self.dpop)).unwrap_or_default();
+                if self.dpop {
+                    // OpenAPI's http schemes are IANA's, DPoP among them; utoipa names no DPoP.
+                    json["components"]["securitySchemes"][DPOP] = serde_json::json!({
+                        "type": "http",
+                        "scheme": "DPoP",
+                        "description": "A DPoP-bound JWT access token (RFC 9449) in \
+                            `Authorization: DPoP <token>`, with one proof for this request in \
+                            the `DPoP` header. The array lists the scope or role the \
+                            operation needs.",
+                    });
+                }
+                serde_json::to_vec(&json).unwrap_or_default().into()
+            })
             .clone()
     }
 }
@@ -69,7 +90,7 @@ impl OpenApiJson {
 /// The document of the routes in `routes`: each operation the handlers' annotations describe,
 /// kept where the table serves it, with the security its declaration requires and the errors
 /// it can answer with; HEAD beside GET wherever the table serves HEAD.
-pub fn document(routes: &RouteTable) -> Document {
+pub fn document(routes: &RouteTable, dpop: bool) -> Document {
     let mut document = ApiDoc::openapi();
     let served = routes.entries();
     for (path, item) in document.paths.paths.iter_mut() {
@@ -93,14 +114,20 @@ pub fn document(routes: &RouteTable) -> Document {
                     if let Some(step_up) = declared(&method).and_then(|r| r.step_up.as_deref()) {
                         describe_step_up(operation, step_up);
                     }
-                    operation.security = requirement.map(|requirement| match requirement {
-                        // OpenAPI's empty requirement: the operation may be called without one.
-                        Requirement::Optional => vec![
-                            SecurityRequirement::default(),
-                            SecurityRequirement::new(BEARER, None::<&str>),
-                        ],
-                        _ => vec![SecurityRequirement::new(BEARER, requirement.name())],
-                    });
+                    operation.security =
+                        requirement.map(|requirement| {
+                            // Alternatives: OpenAPI's empty requirement (callable without a token)
+                            // where authentication is optional, then each scheme accepted.
+                            let anonymous = (requirement == Requirement::Optional)
+                                .then(SecurityRequirement::default);
+                            let schemes = [Some(BEARER), dpop.then_some(DPOP)];
+                            anonymous
+                                .into_iter()
+                                .chain(schemes.into_iter().flatten().map(|scheme| {
+                                    SecurityRequirement::new(scheme, requirement.name())
+                                }))
+                                .collect()
+                        });
                     add_errors(operation, names_an_id);
                 }
                 _ => *slot = None,

@@ -282,3 +282,31 @@ fn a_dpop_mode_or_algorithm_that_is_no_choice_is_refused() {
         assert_eq!(refused.as_deref(), Some(name));
     }
 }
+
+#[actix_web::test]
+async fn the_document_offers_the_dpop_scheme_where_it_is_accepted() {
+    let (_issuer, app) = standard_app().await;
+    let document = get(&app, "/openapi.json", None).await.body;
+    assert_eq!(
+        document["components"]["securitySchemes"]["dpop"]["scheme"],
+        "DPoP"
+    );
+    assert_eq!(
+        document["paths"]["/api/v1/me"]["get"]["security"],
+        json!([{"bearer": []}, {"dpop": []}])
+    );
+
+    let issuer = TestIssuer::start(standard_jwks());
+    let off = state(&settings(&issuer.url, &[("APP__AUTH__DPOP", "off")])).await;
+    let app = service!(off);
+    let document = get(&app, "/openapi.json", None).await.body;
+    assert!(
+        document["components"]["securitySchemes"]
+            .get("dpop")
+            .is_none()
+    );
+    assert_eq!(
+        document["paths"]["/api/v1/me"]["get"]["security"],
+        json!([{"bearer": []}])
+    );
+}

@@ -79,7 +79,10 @@ async fn the_document_says_the_token_is_optional() {
     let (_issuer, app) = standard_app().await;
     let document = get(&app, "/openapi.json", None).await.body;
     let operation = &document["paths"][GREETING]["get"];
-    assert_eq!(operation["security"], json!([{}, {"bearer": []}]));
+    assert_eq!(
+        operation["security"],
+        json!([{}, {"bearer": []}, {"dpop": []}])
+    );
     assert!(operation["responses"].get("401").is_some());
     assert!(operation["responses"].get("403").is_none());
 }
