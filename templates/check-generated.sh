@@ -43,15 +43,20 @@ check() {
 	echo "template-check-full: $name generated cleanly and passed make test"
 }
 
+# The first sh block under the README heading $2 of project $1, written to $3.
+section_steps() {
+	awk -v heading="## $2" 'index($0, heading) == 1 { section = 1 }
+		section && /^```sh$/ { code = 1; next }
+		code && /^```$/ { exit }
+		code' "$work/$1/README.md" >"$3"
+}
+
 # Follows the generated README's "Add your own resource" steps as written (its first sh block),
 # then runs the project's make test and fuzzes it: the new routes must be served, documented,
 # enforced and fuzzed like the example's.
 add_notes() {
 	local name=$1 dir="$work/$1" steps="$work/add-notes.sh"
-	awk '/^## Add your own resource/ { section = 1 }
-		section && /^```sh$/ { code = 1; next }
-		code && /^```$/ { exit }
-		code' "$dir/README.md" >"$steps"
+	section_steps "$name" "Add your own resource" "$steps"
 	grep -q 'src/notes' "$steps" || fail "$name: README.md has no steps to add a resource"
 	(cd "$dir" && bash -euo pipefail "$steps") || fail "$name: the steps to add a resource failed"
 	(cd "$dir" && CARGO_TARGET_DIR="$target_dir" timeout 1200 make test) ||
@@ -67,10 +72,7 @@ add_notes() {
 # project's make test and fuzzes it: what is left must build, pass and serve as documented.
 remove_example() {
 	local name=$1 dir="$work/$1" steps="$work/remove-example.sh"
-	awk '/^## Remove the example resource/ { section = 1 }
-		section && /^```sh$/ { code = 1; next }
-		code && /^```$/ { exit }
-		code' "$dir/README.md" >"$steps"
+	section_steps "$name" "Remove the example resource" "$steps"
 	grep -q 'src/items' "$steps" || fail "$name: README.md has no steps to remove the example"
 	(cd "$dir" && bash -euo pipefail "$steps") || fail "$name: the steps to remove the example failed"
 	if grep -rIlE --exclude-dir=target 'crate::items|app::items|ItemStore|api/v1/(items|admin)' "$dir/src" "$dir/tests"; then

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{
-    Reply, TestIssuer, claims, get, keys, settings, sign, standard_app, standard_jwks, state,
+    TestIssuer, claims, get, get_as, keys, settings, sign, standard_app, standard_jwks, state,
 };
 use crate::service;
 
@@ -26,18 +26,6 @@ fn token(issuer: &str, changes: Value) -> String {
     sign(&keys().ed, &claims)
 }
 
-async fn stats<S, B>(app: &S, token: &str) -> Reply
-where
-    S: actix_web::dev::Service<
-            actix_http::Request,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-    B: actix_web::body::MessageBody,
-{
-    get(app, STATS, Some(&format!("Bearer {token}"))).await
-}
-
 #[actix_web::test]
 async fn the_admin_route_needs_the_admin_role() {
     let (issuer, app) = standard_app().await;
@@ -48,7 +36,7 @@ async fn the_admin_route_needs_the_admin_role() {
     );
     // The role is checked first: without it, a strong authentication does not help.
     let operator = json!({"roles": ["operator"], "acr": "mfa"});
-    let wrong_role = stats(&app, &token(&issuer.url, operator)).await;
+    let wrong_role = get_as(&app, STATS, &token(&issuer.url, operator)).await;
     assert_eq!(wrong_role.status, StatusCode::FORBIDDEN);
     assert_eq!(wrong_role.body["error"], "insufficient_scope");
     assert_eq!(
@@ -56,7 +44,7 @@ async fn the_admin_route_needs_the_admin_role() {
         "this route requires the role admin"
     );
     let admin = json!({"roles": ["admin"], "acr": "mfa"});
-    let allowed = stats(&app, &token(&issuer.url, admin)).await;
+    let allowed = get_as(&app, STATS, &token(&issuer.url, admin)).await;
     assert_eq!(allowed.status, StatusCode::OK);
     assert_eq!(allowed.body, json!({"items": 0, "creators": 0}));
 }
@@ -75,7 +63,7 @@ async fn a_weaker_or_older_authentication_is_told_to_step_up() {
         json!({"roles": ["admin"], "acr": "mfa", "auth_time": now - 901}),
         json!({"roles": ["admin"], "acr": "mfa", "auth_time": null}),
     ] {
-        let reply = stats(&app, &token(&issuer.url, short.clone())).await;
+        let reply = get_as(&app, STATS, &token(&issuer.url, short.clone())).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{short}");
         assert_eq!(reply.header("www-authenticate"), Some(challenge.as_str()));
         assert_eq!(reply.body["error"], "insufficient_user_authentication");
@@ -83,7 +71,9 @@ async fn a_weaker_or_older_authentication_is_told_to_step_up() {
     }
     let just_in_time = json!({"roles": ["admin"], "acr": "mfa", "auth_time": now - 890});
     assert_eq!(
-        stats(&app, &token(&issuer.url, just_in_time)).await.status,
+        get_as(&app, STATS, &token(&issuer.url, just_in_time))
+            .await
+            .status,
         StatusCode::OK
     );
 }
@@ -103,11 +93,14 @@ async fn the_step_up_is_configurable() {
     let long_ago = json!({"roles": ["admin"], "acr": "phrh", "auth_time": 1_000_000});
 
     assert_eq!(
-        stats(&app, &token(&issuer.url, long_ago)).await.status,
+        get_as(&app, STATS, &token(&issuer.url, long_ago))
+            .await
+            .status,
         StatusCode::OK
     );
-    let mfa = stats(
+    let mfa = get_as(
         &app,
+        STATS,
         &token(&issuer.url, json!({"roles": ["admin"], "acr": "mfa"})),
     )
     .await;

@@ -356,6 +356,13 @@ pub fn load_with_profile(extra: &str, vars: &[(&str, &str)]) -> Result<Settings,
     settings
 }
 
+/// A test issuer publishing the standard keys, and the state of an app trusting it.
+pub async fn standard_state() -> (TestIssuer, AppState) {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &[])).await;
+    (issuer, state)
+}
+
 /// A test issuer publishing the standard keys, and an app trusting it with its keys loaded.
 pub async fn standard_app() -> (
     TestIssuer,
@@ -365,10 +372,8 @@ pub async fn standard_app() -> (
         Error = actix_web::Error,
     >,
 ) {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = crate::service!(state);
-    (issuer, app)
+    let (issuer, state) = standard_state().await;
+    (issuer, crate::service!(state))
 }
 
 /// Shared state for `settings`, with its keys loaded (or their loading attempted).
@@ -488,7 +493,16 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    get(app, "/api/v1/me", Some(&format!("Bearer {token}"))).await
+    get_as(app, "/api/v1/me", token).await
+}
+
+/// `GET path` with `token` as a bearer token.
+pub async fn get_as<S, B>(app: &S, path: &str, token: &str) -> Reply
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    get(app, path, Some(&format!("Bearer {token}"))).await
 }
 
 /// The value of the sample whose line starts with `series` (name and labels), if any.

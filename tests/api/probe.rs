@@ -9,7 +9,7 @@ use app::auth::{Caller, Requirement, validate};
 use app::endpoint::RouteTable;
 use serde_json::json;
 
-use crate::common::{Reply, TestIssuer, get, settings, standard_jwks, state};
+use crate::common::{Reply, TestIssuer, get_as, standard_state};
 
 /// The scope `GET /probe/scoped/{id}` requires.
 pub const PROBE_SCOPE: &str = "probe:read";
@@ -62,7 +62,7 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    get(app, "/probe/scoped/an-id", Some(&format!("Bearer {token}"))).await
+    get_as(app, "/probe/scoped/an-id", token).await
 }
 
 /// `GET /probe/role` with `token`.
@@ -71,7 +71,7 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    get(app, "/probe/role", Some(&format!("Bearer {token}"))).await
+    get_as(app, "/probe/role", token).await
 }
 
 /// A test issuer publishing the standard keys, and the probe app trusting it.
@@ -83,8 +83,6 @@ pub async fn probe_app() -> (
         Error = actix_web::Error,
     >,
 ) {
-    let issuer = TestIssuer::start(standard_jwks());
-    let state = state(&settings(&issuer.url, &[])).await;
-    let app = crate::probe_service!(state);
-    (issuer, app)
+    let (issuer, state) = standard_state().await;
+    (issuer, crate::probe_service!(state))
 }
