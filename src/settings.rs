@@ -168,6 +168,9 @@ pub struct DpopSettings {
     pub proof_max_skew_seconds: u64,
     /// How many used proofs (their `jti`) each replica remembers. Defaults to 100,000.
     pub replay_cache_size: u64,
+    /// With a value, proofs must carry a server nonce (RFC 9449 §8) at most this old. Defaults
+    /// to none.
+    pub nonce_lifetime_seconds: Option<u64>,
 }
 
 /// Whether an issuer's tokens may, or must, be bound to the client's key with DPoP.

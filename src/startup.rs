@@ -296,7 +296,12 @@ fn cors(settings: &CorsSettings) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(settings.allowed_methods.clone())
         .allowed_headers(settings.allowed_headers.clone())
-        .expose_headers([WWW_AUTHENTICATE, LOCATION, request_id::REQUEST_ID])
+        .expose_headers([
+            WWW_AUTHENTICATE,
+            LOCATION,
+            request_id::REQUEST_ID,
+            crate::auth::DPOP_NONCE,
+        ])
         .max_age(settings.max_age_seconds);
     for origin in &settings.allowed_origins {
         cors = if origin == "*" {

@@ -7,6 +7,8 @@
 use std::time::Duration;
 
 use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::hmac;
+use aws_lc_rs::rand::SystemRandom;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
@@ -36,6 +38,9 @@ pub enum ProofError {
     Stale,
     TokenHashMismatch,
     Replayed,
+    /// No nonce, or not one this replica issued and still accepts: answered with
+    /// `use_dpop_nonce` and a fresh `DPoP-Nonce` (§8).
+    NonceRequired,
 }
 
 impl ProofError {
@@ -53,6 +58,7 @@ impl ProofError {
             Self::Stale => "DPoP proof iat is outside the accepted window",
             Self::TokenHashMismatch => "DPoP proof ath does not match the access token",
             Self::Replayed => "DPoP proof already used",
+            Self::NonceRequired => "a DPoP proof with a fresh server nonce is required",
         }
     }
 }
@@ -65,6 +71,8 @@ pub struct ProofRules {
     pub max_age: Duration,
     pub max_skew: Duration,
     pub replay_cache_size: u64,
+    /// How long a server nonce stays valid; `None`: proofs need no nonce.
+    pub nonce_lifetime: Option<Duration>,
 }
 
 /// The request a proof must match.
@@ -84,6 +92,48 @@ pub struct ProofChecker {
     rules: ProofRules,
     /// Used proofs, by a digest of their key's thumbprint and `jti`.
     seen: moka::sync::Cache<[u8; 32], ()>,
+    nonces: Option<Nonces>,
+}
+
+/// Server nonces (RFC 9449 §8), stateless: when a nonce was issued, and an HMAC of that under
+/// a key made at startup. Each replica accepts only its own; a client sent to another is
+/// answered with that one's, and retries.
+struct Nonces {
+    /// `None` if no key could be made: then no nonce is ever accepted (fails closed).
+    key: Option<hmac::Key>,
+    lifetime: u64,
+}
+
+impl Nonces {
+    fn new(lifetime: Duration) -> Self {
+        let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new());
+        if key.is_err() {
+            log::error!("no key for DPoP nonces: every DPoP proof will be refused");
+        }
+        Self {
+            key: key.ok(),
+            lifetime: lifetime.as_secs(),
+        }
+    }
+
+    fn issue(&self, now: u64) -> Option<String> {
+        let issued = now.to_be_bytes();
+        let tag = hmac::sign(self.key.as_ref()?, &issued);
+        Some(URL_SAFE_NO_PAD.encode([&issued[..], tag.as_ref()].concat()))
+    }
+
+    fn accepts(&self, nonce: &str, now: u64) -> bool {
+        let (Some(key), Ok(bytes)) = (&self.key, URL_SAFE_NO_PAD.decode(nonce)) else {
+            return false;
+        };
+        let Some((issued, tag)) = bytes.split_first_chunk::<8>() else {
+            return false;
+        };
+        let issued_at = u64::from_be_bytes(*issued);
+        issued_at <= now
+            && now - issued_at <= self.lifetime
+            && hmac::verify(key, issued, tag).is_ok()
+    }
 }
 
 #[derive(Deserialize)]
@@ -93,6 +143,7 @@ struct ProofClaims {
     htu: String,
     iat: u64,
     ath: Option<String>,
+    nonce: Option<String>,
 }
 
 impl ProofChecker {
@@ -101,7 +152,17 @@ impl ProofChecker {
             .max_capacity(rules.replay_cache_size)
             .time_to_live(rules.max_age + rules.max_skew)
             .build();
-        Self { rules, seen }
+        let nonces = rules.nonce_lifetime.map(Nonces::new);
+        Self {
+            rules,
+            seen,
+            nonces,
+        }
+    }
+
+    /// A fresh server nonce, where nonces are required.
+    pub fn nonce(&self, now: u64) -> Option<String> {
+        self.nonces.as_ref()?.issue(now)
     }
 
     /// The algorithms a proof may be signed with, for the challenge and the metadata.
@@ -149,6 +210,14 @@ impl ProofChecker {
         }
         if claims.ath.as_deref() != Some(token_hash(request.access_token).as_str()) {
             return Err(ProofError::TokenHashMismatch);
+        }
+        if let Some(nonces) = &self.nonces
+            && !claims
+                .nonce
+                .as_deref()
+                .is_some_and(|nonce| nonces.accepts(nonce, now))
+        {
+            return Err(ProofError::NonceRequired);
         }
         let thumbprint = jwk
             .thumbprint(ThumbprintHash::SHA256)
@@ -242,14 +311,19 @@ mod tests {
     const URI: &str = "https://api.example.com/api/v1/me";
     const TOKEN: &str = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
 
-    fn checker() -> ProofChecker {
-        crate::auth::crypto::install();
-        ProofChecker::new(ProofRules {
+    fn rules() -> ProofRules {
+        ProofRules {
             algorithms: vec![Algorithm::ES256, Algorithm::EdDSA],
             max_age: Duration::from_secs(300),
             max_skew: Duration::from_secs(30),
             replay_cache_size: 1000,
-        })
+            nonce_lifetime: None,
+        }
+    }
+
+    fn checker() -> ProofChecker {
+        crate::auth::crypto::install();
+        ProofChecker::new(rules())
     }
 
     fn key() -> EncodingKey {
@@ -396,5 +470,48 @@ mod tests {
             checker.check("not a proof", &request("GET"), NOW),
             Err(ProofError::Malformed)
         );
+    }
+
+    #[test]
+    fn with_nonces_a_proof_must_carry_one_this_replica_issued_and_still_accepts() {
+        crate::auth::crypto::install();
+        let with_nonces = ProofChecker::new(ProofRules {
+            nonce_lifetime: Some(Duration::from_secs(60)),
+            ..rules()
+        });
+        let key = key();
+        let check = |nonce: Value| {
+            with_nonces.check(
+                &proof(&key, json!({}), json!({"nonce": nonce})),
+                &request("GET"),
+                NOW,
+            )
+        };
+        let fresh = with_nonces.nonce(NOW - 60).unwrap();
+        assert!(check(json!(fresh)).is_ok());
+        assert_eq!(
+            check(json!(with_nonces.nonce(NOW - 61).unwrap())),
+            Err(ProofError::NonceRequired),
+            "expired"
+        );
+        assert_eq!(check(json!(null)), Err(ProofError::NonceRequired));
+        let other_replica = ProofChecker::new(ProofRules {
+            nonce_lifetime: Some(Duration::from_secs(60)),
+            ..rules()
+        });
+        assert_eq!(
+            check(json!(other_replica.nonce(NOW).unwrap())),
+            Err(ProofError::NonceRequired)
+        );
+        let mut forged = URL_SAFE_NO_PAD
+            .decode(with_nonces.nonce(NOW).unwrap())
+            .unwrap();
+        forged[7] ^= 1;
+        assert_eq!(
+            check(json!(URL_SAFE_NO_PAD.encode(forged))),
+            Err(ProofError::NonceRequired),
+            "another issue time under the same tag"
+        );
+        assert_eq!(checker().nonce(NOW), None, "no nonces unless configured");
     }
 }

@@ -36,7 +36,8 @@ pub use error::{AuthError, TokenError};
 pub use fetch::Fetcher;
 pub use header::TokenHeader;
 pub use http::{
-    BearerToken, Challenge, Dpop, Rejection, Requirement, TokenSources, optional_bearer, validate,
+    BearerToken, Challenge, DPOP_NONCE, Dpop, Rejection, Requirement, TokenSources,
+    optional_bearer, validate,
 };
 pub use jwks::{JwksSource, JwksStore, StoreStatus};
 pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};

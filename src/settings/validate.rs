@@ -65,6 +65,8 @@ struct RawAuth {
     dpop_proof_max_age_seconds: u64,
     dpop_proof_max_skew_seconds: u64,
     dpop_replay_cache_size: u64,
+    #[serde(default, deserialize_with = "list::optional_number")]
+    dpop_nonce_lifetime_seconds: Option<u64>,
 }
 
 impl RawSettings {
@@ -113,7 +115,11 @@ impl RawSettings {
             proof_max_age_seconds: auth.dpop_proof_max_age_seconds,
             proof_max_skew_seconds: auth.dpop_proof_max_skew_seconds,
             replay_cache_size: auth.dpop_replay_cache_size,
+            nonce_lifetime_seconds: auth.dpop_nonce_lifetime_seconds,
         };
+        if let Some(lifetime) = auth.dpop_nonce_lifetime_seconds {
+            positive("APP__AUTH__DPOP_NONCE_LIFETIME_SECONDS", lifetime)?;
+        }
 
         let issuers = trusted_issuers(
             Shorthand {

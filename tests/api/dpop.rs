@@ -310,3 +310,37 @@ async fn the_document_offers_the_dpop_scheme_where_it_is_accepted() {
         json!([{"bearer": []}])
     );
 }
+
+#[actix_web::test]
+async fn where_nonces_are_required_a_proof_without_one_gets_a_fresh_nonce_to_retry_with() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let nonces = [("APP__AUTH__DPOP_NONCE_LIFETIME_SECONDS", "60")];
+    let state = state(&settings(&issuer.url, &nonces)).await;
+    let app = service!(state);
+    let key = ClientKey::new();
+    let token = bound_token(&issuer.url, &key);
+
+    let first = send(
+        &app,
+        dpop_request(&token, &[&key.proof("GET", ME, &token, json!({}))]),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(first.body["error"], "use_dpop_nonce");
+    let offered = challenges(&first);
+    assert!(
+        offered[1].starts_with("DPoP ") && offered[1].contains(r#"error="use_dpop_nonce""#),
+        "{offered:?}"
+    );
+    let nonce = first
+        .header("dpop-nonce")
+        .expect("a nonce to retry with")
+        .to_owned();
+
+    let retry = key.proof("GET", ME, &token, json!({ "nonce": nonce }));
+    let second = send(&app, dpop_request(&token, &[&retry])).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    let made_up = key.proof("GET", ME, &token, json!({ "nonce": "bm90LWEtbm9uY2U" }));
+    let third = send(&app, dpop_request(&token, &[&made_up])).await;
+    assert_eq!(third.body["error"], "use_dpop_nonce");
+}

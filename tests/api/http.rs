@@ -202,6 +202,12 @@ async fn cors_preflight_on_a_protected_route_is_answered_without_a_challenge() {
             .unwrap()
             .contains("www-authenticate")
     );
+    assert!(
+        rejected
+            .header("access-control-expose-headers")
+            .unwrap()
+            .contains("dpop-nonce")
+    );
 }
 
 #[actix_web::test]

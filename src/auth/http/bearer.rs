@@ -17,7 +17,7 @@ use super::dpop::{Dpop, Scheme};
 use super::rejection::{Challenge, Rejection, log_rejection};
 use super::source::{SourceIndex, TokenSources};
 use crate::auth::charset::is_b64token;
-use crate::auth::error::{AuthError, TokenError};
+use crate::auth::error::{AuthError, ProofError, TokenError};
 use crate::auth::verifier::Verifier;
 
 /// The header a DPoP proof arrives in (RFC 9449 §4.1).
@@ -201,7 +201,10 @@ pub async fn validate(
         }
         Err(error) => {
             log_rejection(req.request(), error);
-            let rejection = Rejection::new(error, Challenge::of(req.request()));
+            let mut rejection = Rejection::new(error, Challenge::of(req.request()));
+            if error == AuthError::InvalidDpopProof(ProofError::NonceRequired) {
+                rejection = rejection.with_dpop_nonce(Dpop::of(req.request()).nonce());
+            }
             Err((rejection.into(), req))
         }
     }

@@ -48,6 +48,7 @@ impl Dpop {
                 max_age: Duration::from_secs(rules.proof_max_age_seconds),
                 max_skew: Duration::from_secs(rules.proof_max_skew_seconds),
                 replay_cache_size: rules.replay_cache_size,
+                nonce_lifetime: rules.nonce_lifetime_seconds.map(Duration::from_secs),
             }),
             modes,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -87,11 +88,17 @@ impl Dpop {
                     max_age: Duration::ZERO,
                     max_skew: Duration::ZERO,
                     replay_cache_size: 0,
+                    nonce_lifetime: None,
                 }),
                 modes: Vec::new(),
                 public_url: String::new(),
             }),
         }
+    }
+
+    /// A fresh server nonce for the `DPoP-Nonce` header, where nonces are required.
+    pub fn nonce(&self) -> Option<String> {
+        self.checker.nonce(get_current_timestamp())
     }
 
     fn mode(&self, issuer: &str) -> DpopMode {

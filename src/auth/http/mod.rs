@@ -13,6 +13,6 @@ mod source;
 pub use bearer::{BearerToken, validate};
 pub use dpop::Dpop;
 pub use optional::optional_bearer;
-pub use rejection::{Challenge, Rejection};
+pub use rejection::{Challenge, DPOP_NONCE, Rejection};
 pub use require::Requirement;
 pub use source::TokenSources;

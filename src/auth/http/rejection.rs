@@ -5,12 +5,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError, web};
 
-use crate::auth::error::AuthError;
+use crate::auth::error::{AuthError, ProofError};
 use crate::auth::step_up::StepUp;
 use crate::problem::Problem;
+
+/// The response header carrying a server nonce (RFC 9449 §8.1).
+pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// Seconds a client is told to wait while no signing keys are loaded.
 const RETRY_AFTER_SECONDS: &str = "5";
@@ -114,6 +117,8 @@ pub struct Rejection {
     /// The route's step-up demand, named in the challenge of
     /// [`AuthError::InsufficientUserAuthentication`].
     step_up: Option<Arc<StepUp>>,
+    /// A fresh server nonce, sent as `DPoP-Nonce` with `use_dpop_nonce` (RFC 9449 §8).
+    dpop_nonce: Option<String>,
 }
 
 impl Rejection {
@@ -122,7 +127,14 @@ impl Rejection {
             error,
             challenge,
             step_up: None,
+            dpop_nonce: None,
         }
+    }
+
+    /// Sends `nonce` as the `DPoP-Nonce` the client must put in its next proof.
+    pub fn with_dpop_nonce(mut self, nonce: Option<String>) -> Self {
+        self.dpop_nonce = nonce;
+        self
     }
 
     /// A token that fell short of `step_up`.
@@ -134,6 +146,7 @@ impl Rejection {
             error: AuthError::InsufficientUserAuthentication,
             challenge,
             step_up: Some(step_up),
+            dpop_nonce: None,
         }
     }
 }
@@ -227,6 +240,11 @@ impl ResponseError for Rejection {
                 .with_oauth_error("insufficient_scope", reason),
                 Some("insufficient_scope"),
             ),
+            AuthError::InvalidDpopProof(ProofError::NonceRequired) => (
+                Problem::new(status, "use-dpop-nonce", "Unauthorized", reason)
+                    .with_oauth_error("use_dpop_nonce", reason),
+                Some("use_dpop_nonce"),
+            ),
             AuthError::InvalidDpopProof(_) => (
                 Problem::new(status, "invalid-dpop-proof", "Unauthorized", reason)
                     .with_oauth_error("invalid_dpop_proof", reason),
@@ -260,6 +278,9 @@ impl ResponseError for Rejection {
             _ => None,
         };
         let mut response = problem.response();
+        if let Some(nonce) = &self.dpop_nonce {
+            response.insert_header((DPOP_NONCE, nonce.as_str()));
+        }
         for (scheme, with_error) in self.schemes(status) {
             let error = oauth_error
                 .filter(|_| with_error)
