@@ -2,7 +2,8 @@
 # `make fuzz-api`: property-based fuzzing of the running release build against its own OpenAPI
 # document. Schemathesis (pinned, installed into .venv-tools on first use) generates requests
 # from /openapi.json, valid and invalid, sends them with a token holding every scope and role
-# any operation of that document requires, and runs all of its checks: no 5xx, every status, content type, header and body
+# any operation of that document requires (then again with a DPoP-bound token and a proof per
+# request), and runs all of its checks: no 5xx, every status, content type, header and body
 # as documented, invalid input refused, unsupported methods answered 405. Fails on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,6 +73,27 @@ status=0
 	--max-examples "$MAX_EXAMPLES" \
 	--seed "$SEED" \
 	--no-color || status=$?
+
+# The same operations again with a DPoP-bound token, each request with a proof of its own
+# (tests/fuzz_dpop.py), so the DPoP scheme and its header are fuzzed too.
+export DPOP_KEY_FILE="$work/dpop-client.pem"
+jkt=$(DPOP_THUMBPRINT=1 "$release/dpop-proof")
+echo "fuzzing again with a DPoP-bound token (cnf.jkt $jkt), a proof per request" >&2
+DPOP_TOKEN=$(TOKEN_SCOPE="$permissions" TOKEN_ROLES="${permissions// /,}" TOKEN_ACR="$acr" \
+	TOKEN_CNF_JKT="$jkt" "$release/dev-token") \
+	DPOP_BASE="http://127.0.0.1:$PORT" DPOP_PROOF_BINARY="$release/dpop-proof" \
+	PYTHONPATH=tests SCHEMATHESIS_HOOKS=fuzz_dpop \
+	.venv-tools/bin/schemathesis run "http://127.0.0.1:$PORT/openapi.json" \
+	--url "http://127.0.0.1:$PORT" \
+	--checks all \
+	--max-examples "$MAX_EXAMPLES" \
+	--seed "$SEED" \
+	--no-color 2>&1 | tee "$work/dpop-fuzz.log" || status=$?
+# Schemathesis only warns when its credentials are refused everywhere; here that is a failure.
+if grep -q "Authentication failed" "$work/dpop-fuzz.log"; then
+	echo "the DPoP-bound token or its proofs were refused" >&2
+	status=1
+fi
 
 if grep -qi "panicked" "$work/server.log"; then
 	echo "the server panicked:" >&2
