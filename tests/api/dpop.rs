@@ -344,3 +344,63 @@ async fn where_nonces_are_required_a_proof_without_one_gets_a_fresh_nonce_to_ret
     let third = send(&app, dpop_request(&token, &[&made_up])).await;
     assert_eq!(third.body["error"], "use_dpop_nonce");
 }
+
+#[actix_web::test]
+async fn each_issuer_has_its_own_dpop_mode() {
+    let strict = TestIssuer::start(standard_jwks());
+    let legacy = TestIssuer::start(standard_jwks());
+    let settings = crate::common::load_with_profile(
+        &format!(
+            r#"
+[[auth.issuers]]
+issuer = "{}"
+audience = "{}"
+dpop = "required"
+
+[[auth.issuers]]
+issuer = "{}"
+audience = "{}"
+dpop = "off"
+"#,
+            strict.url,
+            crate::common::AUDIENCE,
+            legacy.url,
+            crate::common::AUDIENCE
+        ),
+        &[],
+    )
+    .unwrap();
+    let state = state(&settings).await;
+    let app = service!(state);
+    let key = ClientKey::new();
+    let bearer = |token: &str| format!("Bearer {token}");
+
+    let strict_bearer = sign(&keys().ed, &claims(&strict.url));
+    let refused = get(&app, "/api/v1/me", Some(&bearer(&strict_bearer))).await;
+    assert_eq!(refused.error_description(), "token is not DPoP-bound");
+    let strict_bound = bound_token(&strict.url, &key);
+    let proof = key.proof("GET", ME, &strict_bound, json!({}));
+    assert_eq!(
+        send(&app, dpop_request(&strict_bound, &[&proof]))
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let legacy_bearer = sign(&keys().ed, &claims(&legacy.url));
+    assert_eq!(
+        get(&app, "/api/v1/me", Some(&bearer(&legacy_bearer)))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let legacy_bound = bound_token(&legacy.url, &key);
+    let proof = key.proof("GET", ME, &legacy_bound, json!({}));
+    let reply = send(&app, dpop_request(&legacy_bound, &[&proof])).await;
+    assert_eq!(
+        reply.error_description(),
+        "DPoP is not accepted for this issuer"
+    );
+    let metadata = get(&app, "/.well-known/oauth-protected-resource", None).await;
+    assert_eq!(metadata.body["dpop_bound_access_tokens_required"], false);
+}
