@@ -114,6 +114,13 @@ async fn a_bound_token_is_refused_as_a_bearer_token_or_with_another_keys_proof()
     let reply = send(&app, dpop_request(&token, &[&stolen])).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.error_description(), "token is bound to another key");
+    // The error of a DPoP request is on the DPoP challenge (RFC 9449 §7.1).
+    let offered = challenges(&reply);
+    assert!(!offered[0].contains("error="), "{offered:?}");
+    assert!(
+        offered[1].starts_with("DPoP ") && offered[1].contains(r#"error="invalid_token""#),
+        "{offered:?}"
+    );
 
     let unbound = sign(&keys().ed, &claims(&issuer.url));
     let proof = key.proof("GET", ME, &unbound, json!({}));
@@ -403,4 +410,29 @@ dpop = "off"
     );
     let metadata = get(&app, "/.well-known/oauth-protected-resource", None).await;
     assert_eq!(metadata.body["dpop_bound_access_tokens_required"], false);
+}
+
+#[actix_web::test]
+async fn a_dpop_request_without_the_routes_scope_is_refused_on_the_dpop_challenge() {
+    let (issuer, app) = crate::probe::probe_app().await;
+    let key = ClientKey::new();
+    let token = bound_token(&issuer.url, &key);
+    let scoped = "http://localhost:8080/probe/scoped/an-id";
+    let proof = key.proof("GET", scoped, &token, json!({}));
+
+    let reply = send(
+        &app,
+        dpop_request(&token, &[&proof]).uri("/probe/scoped/an-id"),
+    )
+    .await;
+
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let offered = challenges(&reply);
+    assert_eq!(offered.len(), 1, "{offered:?}");
+    assert!(
+        offered[0].starts_with("DPoP ")
+            && offered[0].contains(r#"error="insufficient_scope""#)
+            && offered[0].contains(r#"scope="probe:read""#),
+        "{offered:?}"
+    );
 }

@@ -196,12 +196,19 @@ pub async fn validate(
             if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
                 metrics.auth_accepted();
             }
-            req.extensions_mut().insert(caller);
+            let mut extensions = req.extensions_mut();
+            extensions.insert(caller);
+            if credentials.scheme == Scheme::Dpop {
+                // So that a refusal further in (scope, role, step-up) names the DPoP challenge.
+                extensions.insert(Scheme::Dpop);
+            }
+            drop(extensions);
             Ok(req)
         }
         Err(error) => {
             log_rejection(req.request(), error);
-            let mut rejection = Rejection::new(error, Challenge::of(req.request()));
+            let mut rejection = Rejection::new(error, Challenge::of(req.request()))
+                .answering_dpop(credentials.scheme == Scheme::Dpop);
             if error == AuthError::InvalidDpopProof(ProofError::NonceRequired) {
                 rejection = rejection.with_dpop_nonce(Dpop::of(req.request()).nonce());
             }

@@ -119,6 +119,8 @@ pub struct Rejection {
     step_up: Option<Arc<StepUp>>,
     /// A fresh server nonce, sent as `DPoP-Nonce` with `use_dpop_nonce` (RFC 9449 §8).
     dpop_nonce: Option<String>,
+    /// Whether the request used the `DPoP` scheme: its error then goes on the DPoP challenge.
+    dpop_request: bool,
 }
 
 impl Rejection {
@@ -128,7 +130,14 @@ impl Rejection {
             challenge,
             step_up: None,
             dpop_nonce: None,
+            dpop_request: false,
         }
+    }
+
+    /// Marks the rejection as the answer to a request sent with the `DPoP` scheme (§7.1).
+    pub fn answering_dpop(mut self, dpop_request: bool) -> Self {
+        self.dpop_request = dpop_request;
+        self
     }
 
     /// Sends `nonce` as the `DPoP-Nonce` the client must put in its next proof.
@@ -147,6 +156,7 @@ impl Rejection {
             challenge,
             step_up: Some(step_up),
             dpop_nonce: None,
+            dpop_request: false,
         }
     }
 }
@@ -159,14 +169,15 @@ enum Scheme {
 }
 
 impl Rejection {
-    /// The challenges to send, and which carries the error: a proof's error goes on `DPoP`'s,
-    /// any other on `Bearer`'s where bearer tokens are accepted. A 403 names only the scheme
+    /// The challenges to send, and which carries the error: a proof's error, and any error of
+    /// a request sent with the `DPoP` scheme, goes on `DPoP`'s; any other on `Bearer`'s where
+    /// bearer tokens are accepted. A 403 names only the scheme
     /// with the error; a 401 offers every scheme accepted (RFC 9449 §7.1).
     fn schemes(&self, status: StatusCode) -> Vec<(Scheme, bool)> {
         let dpop = self.challenge.dpop_algs.is_some();
         let bearer = self.challenge.bearer || !dpop;
         let proof_error = matches!(self.error, AuthError::InvalidDpopProof(_));
-        let error_on_dpop = proof_error || !bearer;
+        let error_on_dpop = proof_error || (self.dpop_request && dpop) || !bearer;
         let mut schemes = Vec::with_capacity(2);
         if bearer && (status == StatusCode::UNAUTHORIZED || !error_on_dpop) {
             schemes.push((Scheme::Bearer, !error_on_dpop));

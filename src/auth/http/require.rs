@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::{Error, FromRequest};
+use actix_web::{Error, FromRequest, HttpMessage};
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::get_current_timestamp;
 
+use super::dpop::Scheme;
 use super::rejection::{Challenge, Rejection, log_rejection};
 use crate::auth::caller::Caller;
 use crate::auth::error::AuthError;
@@ -134,7 +135,8 @@ where
                 }
                 (None, _) => None,
             };
-            match rejection {
+            let dpop = req.extensions().get::<Scheme>() == Some(&Scheme::Dpop);
+            match rejection.map(|rejection| rejection.answering_dpop(dpop)) {
                 None => service
                     .call(req)
                     .await
