@@ -436,3 +436,27 @@ async fn a_dpop_request_without_the_routes_scope_is_refused_on_the_dpop_challeng
         "{offered:?}"
     );
 }
+
+#[actix_web::test]
+async fn the_proof_window_is_configurable() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let window = [
+        ("APP__AUTH__DPOP_PROOF_MAX_AGE_SECONDS", "10"),
+        ("APP__AUTH__DPOP_PROOF_MAX_SKEW_SECONDS", "0"),
+    ];
+    let state = state(&settings(&issuer.url, &window)).await;
+    let app = service!(state);
+    let key = ClientKey::new();
+    let token = bound_token(&issuer.url, &key);
+    let now = get_current_timestamp();
+
+    for (iat, accepted) in [(now - 20, false), (now + 5, false), (now - 5, true)] {
+        let proof = key.proof("GET", ME, &token, json!({ "iat": iat }));
+        let reply = send(&app, dpop_request(&token, &[&proof])).await;
+        assert_eq!(
+            reply.status == StatusCode::OK,
+            accepted,
+            "iat {iat} at {now}"
+        );
+    }
+}
