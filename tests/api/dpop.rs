@@ -5,6 +5,8 @@
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use app::dev_client::DevClientKey;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::get_current_timestamp;
 use serde_json::{Value, json};
 
@@ -458,5 +460,61 @@ async fn the_proof_window_is_configurable() {
             accepted,
             "iat {iat} at {now}"
         );
+    }
+}
+
+#[actix_web::test]
+async fn a_proof_header_that_is_not_a_public_key_proof_is_refused_before_its_signature() {
+    let (issuer, app) = standard_app().await;
+    let key = ClientKey::new();
+    let token = bound_token(&issuer.url, &key);
+    let proof = key.proof("GET", ME, &token, json!({}));
+    let (header, rest) = proof.split_once('.').unwrap();
+    let decoded = |segment: &str| -> Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+    };
+    let header = decoded(header);
+    let with = |changes: Value| {
+        let mut changed = header.clone();
+        for (name, value) in changes.as_object().unwrap() {
+            changed[name] = value.clone();
+        }
+        format!("{}.{rest}", crate::common::b64(changed.to_string()))
+    };
+    let mut private = header["jwk"].clone();
+    private["d"] = json!(crate::common::b64([9u8; 32]));
+    let another_proof = ClientKey::new().proof("GET", ME, &token, json!({}));
+    let other_key = decoded(another_proof.split_once('.').unwrap().0)["jwk"].clone();
+
+    for (forged, reason) in [
+        (
+            with(json!({"typ": "JWT"})),
+            "DPoP proof typ is not dpop+jwt",
+        ),
+        (
+            with(json!({"alg": "none"})),
+            "DPoP proof algorithm not allowed",
+        ),
+        (
+            with(json!({"alg": "HS256"})),
+            "DPoP proof algorithm not allowed",
+        ),
+        (
+            with(json!({"jwk": private})),
+            "DPoP proof key is missing, private or unusable",
+        ),
+        (
+            with(json!({"jwk": null})),
+            "DPoP proof key is missing, private or unusable",
+        ),
+        (
+            with(json!({"jwk": other_key})),
+            "invalid DPoP proof signature",
+        ),
+    ] {
+        let reply = send(&app, dpop_request(&token, &[&forged])).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{reason}");
+        assert_eq!(reply.body["error"], "invalid_dpop_proof");
+        assert_eq!(reply.error_description(), reason);
     }
 }
