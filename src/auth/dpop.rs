@@ -396,7 +396,7 @@ mod tests {
         assert_eq!(check(json!({}), "POST"), Err(ProofError::MethodMismatch));
         assert_eq!(
             check(
-                json!({"htu": "https://api.example.com/api/v1/items"}),
+                json!({"htu": "https://api.example.com/api/v1/elsewhere"}),
                 "GET"
             ),
             Err(ProofError::UriMismatch)

@@ -145,7 +145,7 @@ async fn the_proof_must_be_for_this_request_whatever_the_host_headers_say() {
         (
             key.proof(
                 "GET",
-                "http://localhost:8080/api/v1/items",
+                "http://localhost:8080/api/v1/elsewhere",
                 &token,
                 json!({}),
             ),
