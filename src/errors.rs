@@ -8,12 +8,11 @@ use actix_web::error::{InternalError, JsonPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde_json::Value;
 
 use crate::problem::FieldError;
 use crate::problem::{PROBLEM_JSON, Problem};
-use crate::request_id::RequestId;
 
 /// Failures of API handlers. Each resource converts its own store's errors into these, naming
 /// itself where the client is told (`NotFound("item")`).
@@ -140,11 +139,7 @@ async fn as_problem<B: MessageBody>(
     response: ServiceResponse<B>,
     keep_body: bool,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let request_id = response
-        .request()
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.as_str().to_owned());
+    let request_id = crate::request_id::current();
     let status = response.status();
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         let cause = response

@@ -12,6 +12,7 @@ mod errors;
 pub mod items;
 pub mod logging;
 mod metrics;
+mod observe;
 mod problem;
 mod random;
 mod request_id;

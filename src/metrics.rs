@@ -3,17 +3,9 @@
 //! reasons and the configured issuers; never a kid, a subject or a token.
 
 use std::collections::HashMap;
-use std::future::{Future, Ready, ready};
-use std::pin::Pin;
 use std::sync::{PoisonError, RwLock};
-use std::task::{Context, Poll, ready};
-use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::Method;
-use actix_web::{Error, web};
-use pin_project_lite::pin_project;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -47,6 +39,13 @@ pub struct Metrics {
 struct Series {
     count: Counter,
     duration: Histogram,
+}
+
+impl Series {
+    fn record(&self, seconds: f64) {
+        self.count.inc();
+        self.duration.observe(seconds);
+    }
 }
 
 /// Each route's request series, resolved from the families once per route, method and status:
@@ -194,19 +193,22 @@ impl Metrics {
     }
 
     /// A request served by `route` (its pattern, or `unmatched`) that answered `status`.
-    fn request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+    pub(crate) fn request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
         let method = method_label(method);
-        let known = self
-            .requests
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(route)
-            .and_then(|by_status| by_status.get(&(method, status)))
-            .cloned();
-        let series = known.unwrap_or_else(|| self.resolve(route, method, status));
-        series.count.inc();
-        series.duration.observe(seconds);
+        {
+            let known = self
+                .requests
+                .0
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(series) = known
+                .get(route)
+                .and_then(|by_status| by_status.get(&(method, status)))
+            {
+                return series.record(seconds);
+            }
+        }
+        self.resolve(route, method, status).record(seconds);
     }
 
     /// The series of a route, method and status not seen before, remembered from now on.
@@ -254,86 +256,6 @@ pub struct KeySetGauges {
     pub keys: usize,
     /// How old the loaded set is; `None` (shown as -1) when none is loaded.
     pub age: Option<std::time::Duration>,
-}
-
-/// Middleware: counts and times every request by its route pattern, method and status.
-/// Written out rather than with `from_fn`, so that a request costs no boxed future.
-pub struct RecordRequests;
-
-impl<S, B> Transform<S, ServiceRequest> for RecordRequests
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Transform = RecordRequestsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RecordRequestsService { service }))
-    }
-}
-
-#[doc(hidden)]
-pub struct RecordRequestsService<S> {
-    service: S,
-}
-
-impl<S, B> Service<ServiceRequest> for RecordRequestsService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Future = Recorded<S::Future>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        Recorded {
-            started: Instant::now(),
-            metrics: req.app_data::<web::Data<Metrics>>().cloned(),
-            serving: self.service.call(req),
-        }
-    }
-}
-
-pin_project! {
-    #[doc(hidden)]
-    pub struct Recorded<F> {
-        #[pin]
-        serving: F,
-        started: Instant,
-        metrics: Option<web::Data<Metrics>>,
-    }
-}
-
-impl<F, B> Future for Recorded<F>
-where
-    F: Future<Output = Result<ServiceResponse<B>, Error>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let response = ready!(this.serving.poll(cx))?;
-        if let Some(metrics) = this.metrics.take() {
-            let request = response.request();
-            // Every routed resource is named after its pattern (see `routes::endpoint`), so the
-            // name is read without building the pattern.
-            let route = request.match_name().unwrap_or("unmatched");
-            metrics.request(
-                route,
-                request.method(),
-                response.status().as_u16(),
-                this.started.elapsed().as_secs_f64(),
-            );
-        }
-        Poll::Ready(Ok(response))
-    }
 }
 
 /// A method's label: the standard ones by name, any other as `other`, so that a client

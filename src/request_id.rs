@@ -1,129 +1,74 @@
 //! A request id on every request and response: the client's `x-request-id` when it is a sane
-//! value, else a new random one. Logs and problem bodies carry it, so one id follows a request
-//! from the gateway through this service.
+//! value, else a new one. Logs and problem bodies carry it, so one id follows a request from the
+//! gateway through this service. The id lives in the serving task (see [`current`]); the
+//! [`observe`](crate::observe) middleware assigns it and echoes it on the response.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use std::future::{Future, Ready, ready};
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{Error, HttpMessage};
-use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 
 /// The header read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the current request, in its extensions: a header value, so that the request's
-/// extensions, its task and its response share one buffer rather than copies.
+/// The id of one request. A generated id is held inline, so that handing it to the task and to
+/// the response costs no allocation beyond the response header's own; a client's is its header
+/// value, shared with the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(HeaderValue);
+pub struct RequestId(Repr);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr {
+    Generated([u8; 32]),
+    Received(HeaderValue),
+}
 
 impl RequestId {
+    /// The client's id when it is acceptable, else a new one.
+    pub fn for_request(req: &ServiceRequest) -> Self {
+        req.headers()
+            .get(&REQUEST_ID)
+            .filter(|value| value.to_str().is_ok_and(is_acceptable))
+            .map_or_else(generate, |value| Self(Repr::Received(value.clone())))
+    }
+
     /// The id as text (always ASCII: see [`is_acceptable`] and [`generate`]).
     pub fn as_str(&self) -> &str {
-        self.0.to_str().unwrap_or("-")
+        let bytes = match &self.0 {
+            Repr::Generated(digits) => digits.as_slice(),
+            Repr::Received(value) => value.as_bytes(),
+        };
+        std::str::from_utf8(bytes).unwrap_or("-")
+    }
+
+    /// The id as a response header value.
+    pub fn header_value(self) -> HeaderValue {
+        match self.0 {
+            // Hex digits are a valid header value; the fallback is never taken.
+            Repr::Generated(digits) => {
+                HeaderValue::from_bytes(&digits).unwrap_or(HeaderValue::from_static("-"))
+            }
+            Repr::Received(value) => value,
+        }
+    }
+
+    /// Serves `future` with this id as the task's [`current`] one.
+    pub fn scope<F: Future>(self, future: F) -> TaskLocalFuture<RequestId, F> {
+        CURRENT.scope(self, future)
     }
 }
 
 tokio::task_local! {
-    /// The id of the request the current task serves, for log lines written anywhere below.
+    /// The id of the request the current task serves, for log lines and problem bodies written
+    /// anywhere below the middleware.
     static CURRENT: RequestId;
 }
 
 /// The id of the request being served by this task, if any.
 pub fn current() -> Option<String> {
     CURRENT.try_with(|id| id.as_str().to_owned()).ok()
-}
-
-/// The current request's id, for log lines; `-` outside the middleware.
-pub fn of(req: &actix_web::HttpRequest) -> String {
-    req.extensions()
-        .get::<RequestId>()
-        .map_or_else(|| "-".to_owned(), |id| id.as_str().to_owned())
-}
-
-/// Middleware: assigns the id, serves the request with it (in its extensions and its task),
-/// then echoes it on the response. Written out rather than with `from_fn`, so that a request
-/// costs no boxed future.
-pub struct AssignRequestId;
-
-impl<S, B> Transform<S, ServiceRequest> for AssignRequestId
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Transform = AssignRequestIdService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(AssignRequestIdService { service }))
-    }
-}
-
-#[doc(hidden)]
-pub struct AssignRequestIdService<S> {
-    service: S,
-}
-
-impl<S, B> Service<ServiceRequest> for AssignRequestIdService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
-{
-    type Response = ServiceResponse<B>;
-    type Error = Error;
-    type Future = WithRequestId<TaskLocalFuture<RequestId, S::Future>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let id = req
-            .headers()
-            .get(&REQUEST_ID)
-            .filter(|value| value.to_str().is_ok_and(is_acceptable))
-            .cloned()
-            .map_or_else(generate, RequestId);
-        req.extensions_mut().insert(id.clone());
-        let echoed = Some(id.0.clone());
-        WithRequestId {
-            serving: CURRENT.scope(id, self.service.call(req)),
-            echoed,
-        }
-    }
-}
-
-pin_project! {
-    #[doc(hidden)]
-    pub struct WithRequestId<F> {
-        #[pin]
-        serving: F,
-        echoed: Option<HeaderValue>,
-    }
-}
-
-impl<F, B> Future for WithRequestId<F>
-where
-    F: Future<Output = Result<ServiceResponse<B>, Error>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.serving.poll(cx))?;
-        if let Some(id) = this.echoed.take() {
-            response.headers_mut().insert(REQUEST_ID, id);
-        }
-        Poll::Ready(Ok(response))
-    }
 }
 
 /// Up to 128 characters of letters, digits and `-_.:`: enough for UUIDs and trace ids, nothing
@@ -140,26 +85,29 @@ fn is_acceptable(id: &str) -> bool {
 /// (Drawing 128 random bits per request cost more than verifying a cached token.) A request id
 /// is a label, not a secret.
 fn generate() -> RequestId {
-    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static PREFIX: OnceLock<[u8; 16]> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let prefix = PREFIX.get_or_init(|| {
         let mut bytes = [0u8; 8];
         // A failed RNG still yields unique ids within the process.
         let _ = aws_lc_rs::rand::fill(&mut bytes);
-        u64::from_le_bytes(bytes)
+        hex(u64::from_le_bytes(bytes))
     });
-    let count = NEXT.fetch_add(1, Ordering::Relaxed);
-    // The two words in hex, digit by digit: `write!` with `{:016x}` cost more than the rest of
-    // this middleware together.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut id = [0u8; 32];
-    for (at, digit) in id.iter_mut().enumerate() {
-        let word = if at < 16 { *prefix } else { count };
-        let shift = 60 - 4 * (at % 16);
-        *digit = DIGITS[((word >> shift) & 0xf) as usize];
+    id[..16].copy_from_slice(prefix);
+    id[16..].copy_from_slice(&hex(NEXT.fetch_add(1, Ordering::Relaxed)));
+    RequestId(Repr::Generated(id))
+}
+
+/// A word as 16 lowercase hex digits, digit by digit: `write!` with `{:016x}` cost more than the
+/// rest of the middleware together.
+fn hex(word: u64) -> [u8; 16] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [0u8; 16];
+    for (at, digit) in digits.iter_mut().enumerate() {
+        *digit = DIGITS[((word >> (60 - 4 * at)) & 0xf) as usize];
     }
-    // Hex digits are a valid header value; the fallback is never taken.
-    RequestId(HeaderValue::from_bytes(&id).unwrap_or(HeaderValue::from_static("-")))
+    digits
 }
 
 #[cfg(test)]

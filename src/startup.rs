@@ -9,13 +9,13 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
-use actix_web::middleware::{Condition, Logger};
+use actix_web::middleware::Condition;
 use actix_web::{App, HttpServer, web};
 
 use crate::dev_issuer::DevIssuerError;
 use crate::settings::{CorsSettings, Settings};
 use crate::state::AppState;
-use crate::{errors, metrics, request_id, routes};
+use crate::{errors, observe, request_id, routes};
 
 /// Why the service could not start.
 #[derive(Debug)]
@@ -259,8 +259,8 @@ async fn termination_signal() -> std::io::Result<()> {
 }
 
 /// The whole application: routes (with authentication on the protected scope) inside, then,
-/// outward, problem responses, CORS, metrics, the request id and the access log, so a request
-/// meets them in the reverse order. CORS wraps authentication, so preflights are never
+/// outward, problem responses, CORS, and the request id with metrics and the access log, so a
+/// request meets them in the reverse order. CORS wraps authentication, so preflights are never
 /// challenged and error responses carry CORS headers; metrics and the log see every response,
 /// problems included, under its request id. Tests build the same application.
 pub fn app(
@@ -281,15 +281,7 @@ pub fn app(
             !state.cors.allowed_origins.is_empty(),
             cors(&state.cors),
         ))
-        .wrap(metrics::RecordRequests)
-        .wrap(request_id::AssignRequestId)
-        .wrap(Condition::new(access_log_enabled(), request_logger()))
-}
-
-/// Whether access-log lines would be written: when they would not (`RUST_LOG=warn`), the
-/// logger is left out, since it renders a request's fields before it knows the line is wanted.
-fn access_log_enabled() -> bool {
-    log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info)
+        .wrap(observe::Observe::new(state.metrics.clone()))
 }
 
 fn cors(settings: &CorsSettings) -> Cors {
@@ -311,11 +303,4 @@ fn cors(settings: &CorsSettings) -> Cors {
         };
     }
     cors
-}
-
-/// Access log with the request id and without the query string, where a misbehaving client
-/// might put a token.
-fn request_logger() -> Logger {
-    Logger::new("%a \"%{method}xi %U\" %s %b %Dms id=%{x-request-id}o")
-        .custom_request_replace("method", |req| req.method().to_string())
 }

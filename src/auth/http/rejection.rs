@@ -33,7 +33,7 @@ pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
         "{} {} id={}: rejected: {}",
         req.method(),
         req.path(),
-        crate::request_id::of(req),
+        crate::request_id::current().as_deref().unwrap_or("-"),
         error.reason()
     );
 }
