@@ -159,7 +159,8 @@ pub async fn validate(
     req: ServiceRequest,
     credentials: BearerToken,
 ) -> Result<ServiceRequest, (Error, ServiceRequest)> {
-    let Some(verifier) = req.app_data::<web::Data<Verifier>>().cloned() else {
+    // Borrowed, not cloned: a reference count every worker wrote on every request.
+    let Some(verifier) = req.app_data::<web::Data<Verifier>>() else {
         log::error!("no verifier is registered for {}", req.path());
         let rejection = Rejection::new(AuthError::KeysUnavailable, Challenge::of(req.request()));
         return Err((rejection.into(), req));
