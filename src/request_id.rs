@@ -112,7 +112,7 @@ fn hex(word: u64) -> [u8; 16] {
 
 #[cfg(test)]
 mod tests {
-    use super::{generate, is_acceptable};
+    use super::{generate, hex, is_acceptable};
 
     #[test]
     fn generated_ids_are_distinct_and_acceptable() {
@@ -126,6 +126,13 @@ mod tests {
             u64::from_str_radix(&second.as_str()[16..], 16).unwrap(),
         );
         assert!(b > a, "{a} then {b}");
+    }
+
+    #[test]
+    fn words_are_written_as_sixteen_hex_digits_most_significant_first() {
+        assert_eq!(&hex(0x0123_4567_89ab_cdef), b"0123456789abcdef");
+        assert_eq!(&hex(0xf), b"000000000000000f");
+        assert_eq!(&hex(u64::MAX), b"ffffffffffffffff");
     }
 
     #[test]
