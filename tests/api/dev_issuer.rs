@@ -2,7 +2,7 @@
 //! keys through the same path as a real issuer's, and `make token`'s binary signs tokens that
 //! the running service accepts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -98,7 +98,7 @@ async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
 #[actix_web::test]
 async fn the_token_binary_signs_with_the_keys_the_service_trusts() {
     let key_file = temp_key_file();
-    let key_path = key_file.to_str().unwrap();
+    let key_path = key_file.path().to_str().unwrap();
     let (url, application) = start(development(&[("APP__DEV_ISSUER__KEY_FILE", key_path)])).await;
     let port = application.port().to_string();
     actix_web::rt::spawn(application.run_until_stopped());
@@ -129,29 +129,24 @@ async fn the_token_binary_signs_with_the_keys_the_service_trusts() {
         serde_json::json!(["admin"]),
         "TOKEN_ROLES reaches the roles claim"
     );
-    let _ = std::fs::remove_file(&key_file);
 }
 
 #[actix_web::test]
 async fn the_dpop_binaries_bind_a_token_to_a_client_key_and_prove_it() {
     let key_file = temp_key_file();
-    let key_path = key_file.to_str().unwrap();
+    let key_path = key_file.path().to_str().unwrap();
     let (url, application) = start(development(&[("APP__DEV_ISSUER__KEY_FILE", key_path)])).await;
     let port = application.port().to_string();
     let me = format!("{}/api/v1/me", application.public_url());
     actix_web::rt::spawn(application.run_until_stopped());
     until_ready(&url).await;
-    let client_key = std::env::temp_dir().join(format!(
-        "dpop-client-{}-{}.pem",
-        std::process::id(),
-        jsonwebtoken::get_current_timestamp()
-    ));
+    let client_key = TempFile::new("dpop-client", "pem");
     let run = |binary: &str, vars: &[(&str, &str)]| {
         let output = Command::new(binary)
             .env("APP_ENV", "development")
             .env("APP__SERVER__PORT", &port)
             .env("APP__DEV_ISSUER__KEY_FILE", key_path)
-            .env("DPOP_KEY_FILE", &client_key)
+            .env("DPOP_KEY_FILE", client_key.path())
             .envs(vars.iter().copied())
             .output()
             .unwrap();
@@ -192,13 +187,12 @@ async fn the_dpop_binaries_bind_a_token_to_a_client_key_and_prove_it() {
         401,
         "not as a bearer token"
     );
-    let _ = std::fs::remove_file(&client_key);
 }
 
 #[test]
 fn a_key_file_from_before_es256_gains_an_es256_key_and_keeps_its_others() {
     let key_file = temp_key_file();
-    let issuer = || DevIssuer::load_or_create("http://127.0.0.1:1".into(), Some(&key_file));
+    let issuer = || DevIssuer::load_or_create("http://127.0.0.1:1".into(), Some(key_file.path()));
     let kids = |issuer: &DevIssuer| -> Vec<String> {
         let jwks = issuer.jwks();
         let keys = jwks["keys"].as_array().unwrap();
@@ -208,12 +202,12 @@ fn a_key_file_from_before_es256_gains_an_es256_key_and_keeps_its_others() {
     };
     let before = kids(&issuer().unwrap());
     let mut old: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(key_file.path()).unwrap()).unwrap();
     old.as_object_mut()
         .unwrap()
         .remove("es256_private_key")
         .unwrap();
-    std::fs::write(&key_file, old.to_string()).unwrap();
+    std::fs::write(key_file.path(), old.to_string()).unwrap();
 
     let upgraded = issuer().unwrap();
     let after = kids(&upgraded);
@@ -221,20 +215,40 @@ fn a_key_file_from_before_es256_gains_an_es256_key_and_keeps_its_others() {
     assert_eq!(after[..2], before[..2], "the EdDSA and RS256 keys are kept");
     assert_ne!(after[2], before[2], "a new ES256 key");
     let saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(key_file.path()).unwrap()).unwrap();
     assert!(saved["es256_private_key"].is_string());
     assert_eq!(
         kids(&issuer().unwrap()),
         after,
         "the added key is kept on the next load"
     );
-    let _ = std::fs::remove_file(&key_file);
 }
 
-fn temp_key_file() -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    std::env::temp_dir().join(format!("dev-issuer-{}-{nanos}.json", std::process::id()))
+fn temp_key_file() -> TempFile {
+    TempFile::new("dev-issuer", "json")
+}
+
+/// A path in the temporary directory, unique to this process and moment; the file is removed
+/// when the test ends, failed or not.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(stem: &str, extension: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("{stem}-{}-{nanos}.{extension}", std::process::id());
+        Self(std::env::temp_dir().join(name))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
