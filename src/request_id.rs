@@ -1,7 +1,7 @@
 //! A request id on every request and response: the client's `x-request-id` when it is a sane
 //! value, else a new one. Logs and problem bodies carry it, so one id follows a request from the
 //! gateway through this service. The id lives in the serving task (see [`current`]); the
-//! [`observe`](crate::observe) middleware assigns it and echoes it on the response.
+//! request middleware (`observe`) assigns it and echoes it on the response.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
