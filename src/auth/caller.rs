@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::claims::VerifiedClaims;
 
@@ -18,7 +18,7 @@ use super::claims::VerifiedClaims;
 pub struct RolesClaim(pub String);
 
 impl RolesClaim {
-    fn find<'a>(&self, claims: &'a VerifiedClaims) -> Option<&'a Value> {
+    fn find<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
         claims.get(&self.0).or_else(|| {
             let mut parts = self.0.split('.');
             let first = claims.get(parts.next()?)?;
@@ -37,6 +37,9 @@ struct Permissions {
     claims: VerifiedClaims,
     scopes: Names,
     roles: Names,
+    /// The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6), read once
+    /// per token because every request is checked against it.
+    bound_key: Option<Box<str>>,
 }
 
 /// Sorted, distinct names, held as compactly as they can be: each cached token keeps one set
@@ -49,19 +52,28 @@ fn names<'a>(words: impl Iterator<Item = &'a str>) -> Names {
 }
 
 impl Caller {
-    /// Reads permissions out of verified claims.
-    pub fn new(claims: VerifiedClaims, roles_claim: &RolesClaim) -> Self {
+    /// Reads permissions out of verified claims, and holds the claims for handlers.
+    pub fn new(
+        claims: &Map<String, Value>,
+        roles_claim: &RolesClaim,
+    ) -> Result<Self, serde_json::Error> {
         let scopes = names(
             ["scope", "scp", "permissions"]
                 .into_iter()
                 .flat_map(|name| words_ref(claims.get(name))),
         );
-        let roles = names(words_ref(roles_claim.find(&claims)));
-        Self(Arc::new(Permissions {
-            claims,
+        let roles = names(words_ref(roles_claim.find(claims)));
+        let bound_key = claims
+            .get("cnf")
+            .and_then(|cnf| cnf.get("jkt"))
+            .and_then(Value::as_str)
+            .map(Box::from);
+        Ok(Self(Arc::new(Permissions {
+            claims: VerifiedClaims::new(claims)?,
             scopes,
             roles,
-        }))
+            bound_key,
+        })))
     }
 
     /// The `sub` claim, when the issuer sets one.
@@ -112,6 +124,11 @@ impl Caller {
             .is_ok()
     }
 
+    /// The thumbprint of the DPoP key the token is bound to, if it is bound.
+    pub fn bound_key(&self) -> Option<&str> {
+        self.0.bound_key.as_deref()
+    }
+
     /// All verified claims, for custom fields.
     pub fn claims(&self) -> &VerifiedClaims {
         &self.0.claims
@@ -133,8 +150,7 @@ mod tests {
     use serde_json::json;
 
     fn caller(claims: Value, roles: &str) -> Caller {
-        let claims = VerifiedClaims::new(claims.as_object().cloned().unwrap());
-        Caller::new(claims, &RolesClaim(roles.to_owned()))
+        Caller::new(claims.as_object().unwrap(), &RolesClaim(roles.to_owned())).unwrap()
     }
 
     #[test]

@@ -1,37 +1,108 @@
 //! The verified claims of the current request, handed to handlers through an extractor (see
 //! [`Caller`](super::Caller)) so that no handler ever parses a token again.
+//!
+//! The claims are held as their JSON text, not as a parsed map: every cached token keeps one,
+//! and a map of ten claims costs about four times the bytes of its text. A response that
+//! includes them copies the text. The map is built the first time a handler reads a claim
+//! by name, and kept from then on; issuer and subject are read on every request, so they are
+//! held apart.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// Claims of a token whose signature, issuer, audience and lifetime have been verified.
-/// Cloning is cheap: the claims are parsed once and shared.
-#[derive(Debug, Clone, Serialize)]
-#[serde(transparent)]
-pub struct VerifiedClaims(Arc<Map<String, Value>>);
+/// Cloning is cheap: the claims are shared.
+#[derive(Debug, Clone)]
+pub struct VerifiedClaims(Arc<Claims>);
+
+#[derive(Debug)]
+struct Claims {
+    /// The claims written out once, in the order a parsed map holds them (sorted, each name
+    /// once), so a response shows what the verifier checked rather than the token's own text.
+    json: Box<RawValue>,
+    issuer: Box<str>,
+    subject: Option<Box<str>>,
+    parsed: OnceLock<Map<String, Value>>,
+}
 
 impl VerifiedClaims {
-    pub(crate) fn new(claims: Map<String, Value>) -> Self {
-        Self(Arc::new(claims))
+    /// Holds verified `claims` as their JSON text.
+    pub(crate) fn new(claims: &Map<String, Value>) -> Result<Self, serde_json::Error> {
+        let text = |name| claims.get(name).and_then(Value::as_str).map(Box::from);
+        Ok(Self(Arc::new(Claims {
+            json: serde_json::value::to_raw_value(claims)?,
+            issuer: text("iss").unwrap_or_default(),
+            subject: text("sub"),
+            parsed: OnceLock::new(),
+        })))
     }
 
     /// The `sub` claim, when the issuer sets one.
     pub fn subject(&self) -> Option<&str> {
-        self.0.get("sub").and_then(Value::as_str)
+        self.0.subject.as_deref()
     }
 
     /// The `iss` claim (always present and verified).
     pub fn issuer(&self) -> &str {
-        self.0
-            .get("iss")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
+        &self.0.issuer
     }
 
-    /// Any claim by name, for custom fields.
+    /// Any claim by name, for custom fields. The first call for a token parses its claims.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
+        self.0
+            .parsed
+            .get_or_init(|| serde_json::from_str(self.0.json.get()).unwrap_or_default())
+            .get(name)
+    }
+}
+
+/// Written as the claims object, copied from the held text.
+impl Serialize for VerifiedClaims {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.json.serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn claims(value: Value) -> VerifiedClaims {
+        VerifiedClaims::new(value.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn claims_read_by_name_are_those_verified() {
+        let claims =
+            claims(json!({"iss": "https://issuer", "sub": "alice", "n": 7, "o": {"p": [1]}}));
+        assert_eq!(claims.issuer(), "https://issuer");
+        assert_eq!(claims.subject(), Some("alice"));
+        assert_eq!(claims.get("n"), Some(&json!(7)));
+        assert_eq!(claims.get("o"), Some(&json!({"p": [1]})));
+        assert_eq!(claims.get("missing"), None);
+    }
+
+    #[test]
+    fn claims_are_written_as_the_object_they_were_verified_as() {
+        let verified =
+            json!({"sub": "alice", "aud": ["a", "b"], "exp": 1_800_000_000, "x": {"y": null}});
+        let claims = claims(verified.clone());
+        assert_eq!(serde_json::to_value(&claims).unwrap(), verified);
+        assert_eq!(
+            serde_json::to_string(&claims).unwrap(),
+            r#"{"aud":["a","b"],"exp":1800000000,"sub":"alice","x":{"y":null}}"#
+        );
+    }
+
+    #[test]
+    fn a_token_without_subject_or_issuer_has_neither() {
+        let claims = claims(json!({"sub": 7}));
+        assert_eq!(claims.subject(), None);
+        assert_eq!(claims.issuer(), "");
     }
 }

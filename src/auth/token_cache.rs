@@ -104,7 +104,6 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::auth::caller::RolesClaim;
-    use crate::auth::claims::VerifiedClaims;
     use crate::auth::keys::KeySet;
     use serde_json::Map;
 
@@ -113,10 +112,7 @@ mod tests {
         let set = KeySet::parse(jwks, &[Algorithm::EdDSA], 1, None).unwrap();
         let name = KeyName::Kid("k".to_owned());
         Arc::new(Verified {
-            caller: Caller::new(
-                VerifiedClaims::new(Map::new()),
-                &RolesClaim("roles".to_owned()),
-            ),
+            caller: Caller::new(&Map::new(), &RolesClaim("roles".to_owned())).unwrap(),
             issuer: 0,
             key: Arc::clone(set.find(&name, Algorithm::EdDSA).unwrap()),
             key_name: name,

@@ -15,7 +15,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::caller::Caller;
-use super::claims::VerifiedClaims;
 use super::error::{AuthError, TokenError};
 use super::header::TokenHeader;
 use super::jwks::{JwksStore, KeyLookupError};
@@ -151,9 +150,10 @@ impl Verifier {
             .get("exp")
             .and_then(Value::as_f64)
             .unwrap_or(0.0);
-        let claims = VerifiedClaims::new(data.claims);
+        let caller = Caller::new(&data.claims, &issuer.policy.roles_claim)
+            .map_err(|_| TokenError::MalformedClaims)?;
         Ok(Verified {
-            caller: Caller::new(claims, &issuer.policy.roles_claim),
+            caller,
             issuer: index,
             key_name: header.key,
             alg: header.alg,

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, web};
 use jsonwebtoken::get_current_timestamp;
-use serde_json::Value;
 
 use crate::auth::caller::Caller;
 use crate::auth::dpop::{ProofChecker, ProofError, ProofRequest, ProofRules};
@@ -119,11 +118,7 @@ impl Dpop {
         method: &str,
         path: &str,
     ) -> Result<(), AuthError> {
-        let bound_to = caller
-            .claims()
-            .get("cnf")
-            .and_then(|cnf| cnf.get("jkt"))
-            .and_then(Value::as_str);
+        let bound_to = caller.bound_key();
         let mode = self.mode(caller.issuer());
         match scheme {
             // Presenting a bound token as a bearer token would drop its binding (§7.1).
