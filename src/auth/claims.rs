@@ -2,10 +2,10 @@
 //! [`Caller`](super::Caller)) so that no handler ever parses a token again.
 //!
 //! The claims are held as their JSON text, not as a parsed map: every cached token keeps one,
-//! and a map of ten claims costs about four times the bytes of its text. A response that
-//! includes them copies the text. The map is built the first time a handler reads a claim
-//! by name, and kept from then on; issuer and subject are read on every request, so they are
-//! held apart.
+//! and the map of a development token's ten claims took over three times the bytes of its text
+//! (BENCHMARKS.md). A response that includes them copies the text. The map is built the first
+//! time a handler reads a claim by name, and kept from then on; issuer and subject are read on
+//! every request, so they are held apart.
 
 use std::sync::{Arc, OnceLock};
 

@@ -8,6 +8,7 @@
 //! The hash is keyed with a secret drawn at startup, so no caller can work out where a token
 //! of its own lands in the cache; that makes the digest itself a fit hash for the cache's table
 //! and frequency sketch, and the cache hashes nothing a second time.
+
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
