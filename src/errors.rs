@@ -1,15 +1,14 @@
 //! HTTP errors outside authentication, all as RFC 9457 problems: the API's own failures
-//! ([`ApiError`]), JSON body errors, unknown routes and methods, and a last middleware that turns
+//! ([`ApiError`]), JSON body errors, unknown routes and methods, and [`as_problem`], which turns
 //! any other error response (the framework's own, a 500) into a problem carrying the request id.
 
-use actix_web::body::{EitherBody, MessageBody, to_bytes};
+use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::error::{InternalError, JsonPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use serde_json::Value;
 
 use crate::problem::FieldError;
 use crate::problem::{PROBLEM_JSON, Problem};
@@ -111,37 +110,30 @@ pub fn method_not_allowed(allow: String) -> impl Fn() -> std::future::Ready<Http
     }
 }
 
-/// Makes every error response a problem with the request id. Problems get a `request_id`
-/// member; other JSON bodies (the readiness report) pass as they are; anything else (the
-/// framework's plain-text errors) and every 500 is replaced by the problem for its status,
-/// keeping its headers (`Allow`, `WWW-Authenticate`, CORS).
-pub fn problem_responses<B: MessageBody + 'static>() -> ErrorHandlers<B> {
-    ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
-        let media_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .map(|value| value.as_bytes().to_vec())
-            .unwrap_or_default();
-        let internal = response.status() == StatusCode::INTERNAL_SERVER_ERROR;
-        if media_type == b"application/json" && !internal {
-            return Ok(ErrorHandlerResponse::Response(
-                response.map_into_left_body(),
-            ));
-        }
-        let keep_body = media_type == PROBLEM_JSON.as_bytes() && !internal;
-        Ok(ErrorHandlerResponse::Future(Box::pin(as_problem(
-            response, keep_body,
-        ))))
-    })
-}
-
-async fn as_problem<B: MessageBody>(
+/// Every error response as it leaves: the framework's own (plain text) and every 500, whatever
+/// it said, are replaced by the problem for their status, with `request_id` when known and
+/// keeping their headers (`Allow`, `WWW-Authenticate`, CORS); a 500's cause is logged, never
+/// sent. Problems of this service's own, which carry their request id from when they were made,
+/// and other JSON bodies (the readiness report) pass as they are. No body is read, so the
+/// request middleware (`observe`) does this in place as the response passes.
+pub fn as_problem<B>(
     response: ServiceResponse<B>,
-    keep_body: bool,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let request_id = crate::request_id::current();
+    request_id: Option<&str>,
+) -> ServiceResponse<EitherBody<B>> {
     let status = response.status();
-    if status == StatusCode::INTERNAL_SERVER_ERROR {
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response.map_into_left_body();
+    }
+    let internal = status == StatusCode::INTERNAL_SERVER_ERROR;
+    let media_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(HeaderValue::as_bytes);
+    let already_json = matches!(media_type, Some(json) if json == b"application/json" || json == PROBLEM_JSON.as_bytes());
+    if already_json && !internal {
+        return response.map_into_left_body();
+    }
+    if internal {
         let cause = response
             .response()
             .error()
@@ -150,25 +142,26 @@ async fn as_problem<B: MessageBody>(
             "{} {} id={}: {status}: {cause}",
             response.request().method(),
             response.request().path(),
-            request_id.as_deref().unwrap_or("-")
+            request_id.unwrap_or("-")
         );
     }
-    let (request, response) = response.into_parts();
-    let (mut head, body) = response.into_parts();
-    let mut problem = match to_bytes(body).await {
-        Ok(bytes) if keep_body => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    if !problem.is_object() {
-        problem = serde_json::to_value(Problem::for_status(status)).unwrap_or(Value::Null);
-    }
-    if let (Some(id), Some(members)) = (request_id, problem.as_object_mut()) {
-        members.insert("request_id".to_owned(), Value::String(id));
+    let mut problem = Problem::for_status(status);
+    if let Some(id) = request_id {
+        problem = problem.with_request_id(id);
     }
     let body = serde_json::to_vec(&problem).unwrap_or_default();
-    head.headers_mut().remove(CONTENT_LENGTH);
-    head.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    let response = head.set_body(body).map_into_boxed_body();
-    Ok(ServiceResponse::new(request, response).map_into_right_body())
+    response.map_body(|head, _| {
+        head.headers.remove(CONTENT_LENGTH);
+        head.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        EitherBody::right(BoxBody::new(body))
+    })
+}
+
+/// [`as_problem`] as a layer, for a server without the request middleware (`/metrics` on its
+/// own port).
+pub fn problem_responses<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
+        Ok(ErrorHandlerResponse::Response(as_problem(response, None)))
+    })
 }

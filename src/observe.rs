@@ -1,8 +1,9 @@
 //! The middleware every request passes first: it assigns the request's id (serving the request
-//! with it, then echoing it on the response), counts and times the request by route, method and
-//! status, and writes its access-log line. One layer for the three, written out rather than with
-//! `from_fn`, because they run on every request: a layer each cost a future more, moved and
-//! polled, and a disabled access logger still cost its layer.
+//! with it, then echoing it on the response), makes an error response a problem
+//! ([`errors::as_problem`]), counts and times the request by route, method and status, and
+//! writes its access-log line. One layer for the four, written out rather than with `from_fn`,
+//! because they run on every request: a layer each cost a future more, moved and polled, and a
+//! disabled access logger still cost its layer.
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -10,12 +11,13 @@ use std::rc::Rc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use actix_web::body::{BodySize, MessageBody};
+use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, web};
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 
+use crate::errors;
 use crate::metrics::Metrics;
 use crate::request_id::{REQUEST_ID, RequestId};
 
@@ -36,9 +38,9 @@ impl Observe {
 impl<S, B> Transform<S, ServiceRequest> for Observe
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
+    B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Transform = ObserveService<S>;
     type InitError = ();
@@ -66,9 +68,9 @@ pub struct ObserveService<S> {
 impl<S, B> Service<ServiceRequest> for ObserveService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
-    B: MessageBody,
+    B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Future = Observed<TaskLocalFuture<RequestId, S::Future>>;
 
@@ -101,13 +103,15 @@ pin_project! {
 impl<F, B> Future for Observed<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, Error>>,
-    B: MessageBody,
+    B: MessageBody + 'static,
 {
-    type Output = F::Output;
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = ready!(this.serving.poll(cx))?;
+        let served = ready!(this.serving.poll(cx))?;
+        let id = this.echoed.take();
+        let mut response = errors::as_problem(served, id.as_ref().map(RequestId::as_str));
         let request = response.request();
         // Every routed resource is named after its pattern (see `routes::endpoint`), so the name
         // is read without building the pattern.
@@ -115,9 +119,10 @@ where
         let seconds = this.started.elapsed().as_secs_f64();
         this.metrics
             .request(route, request.method(), response.status().as_u16(), seconds);
-        if let Some(id) = this.echoed.take() {
+        if let Some(id) = id {
             if *this.access_log {
-                log::info!(target: ACCESS_LOG, "{}", access_line(&response, seconds, &id));
+                let line = access_line(&response, seconds, &id);
+                id.in_scope(|| log::info!(target: ACCESS_LOG, "{line}"));
             }
             response.headers_mut().insert(REQUEST_ID, id.header_value());
         }

@@ -26,7 +26,7 @@ impl FieldError {
 
 /// An RFC 9457 problem. `type` URIs are tag URIs (RFC 4151) named after the package, so a
 /// generated service names its own problems without any templating. Every problem this service
-/// sends also carries the `request_id` of its request.
+/// sends also carries the `request_id` of its request, taken when the problem is made.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -44,12 +44,16 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<FieldError>>)]
     errors: Option<serde_json::Value>,
+    /// The request's id, as echoed in its `x-request-id` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
     #[serde(skip)]
     status_code: StatusCode,
 }
 
 impl Problem {
-    /// A problem of the kind named by `slug` (e.g. `invalid-token`).
+    /// A problem of the kind named by `slug` (e.g. `invalid-token`), for the request this task
+    /// is serving.
     pub fn new(
         status: StatusCode,
         slug: &str,
@@ -64,8 +68,15 @@ impl Problem {
             error: None,
             error_description: None,
             errors: None,
+            request_id: crate::request_id::current(),
             status_code: status,
         }
+    }
+
+    /// Names the request it answers, for a problem made outside the task serving it.
+    pub fn with_request_id(mut self, id: &str) -> Self {
+        self.request_id = Some(id.to_owned());
+        self
     }
 
     /// Adds the RFC 6750 `error` and `error_description` members.

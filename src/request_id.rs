@@ -54,6 +54,12 @@ impl RequestId {
         }
     }
 
+    /// Runs `f` with this id as the [`current`] one: for a log line written after the request
+    /// was served, outside its task's scope.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        CURRENT.sync_scope(self.clone(), f)
+    }
+
     /// Serves `future` with this id as the task's [`current`] one.
     pub fn scope<F: Future>(self, future: F) -> TaskLocalFuture<RequestId, F> {
         CURRENT.scope(self, future)
@@ -112,7 +118,7 @@ fn hex(word: u64) -> [u8; 16] {
 
 #[cfg(test)]
 mod tests {
-    use super::{generate, hex, is_acceptable};
+    use super::{current, generate, hex, is_acceptable};
 
     #[test]
     fn generated_ids_are_distinct_and_acceptable() {
@@ -126,6 +132,13 @@ mod tests {
             u64::from_str_radix(&second.as_str()[16..], 16).unwrap(),
         );
         assert!(b > a, "{a} then {b}");
+    }
+
+    #[test]
+    fn an_id_is_current_within_its_scope_only() {
+        let id = generate();
+        assert_eq!(id.in_scope(current).as_deref(), Some(id.as_str()));
+        assert_eq!(current(), None);
     }
 
     #[test]

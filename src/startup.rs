@@ -259,10 +259,10 @@ async fn termination_signal() -> std::io::Result<()> {
 }
 
 /// The whole application: routes (with authentication on the protected scope) inside, then,
-/// outward, problem responses, CORS, and the request id with metrics and the access log, so a
-/// request meets them in the reverse order. CORS wraps authentication, so preflights are never
-/// challenged and error responses carry CORS headers; metrics and the log see every response,
-/// problems included, under its request id. Tests build the same application.
+/// outward, CORS, and the request middleware (request id, problem responses, metrics, access
+/// log), so a request meets them in the reverse order. CORS wraps authentication, so preflights
+/// are never challenged and error responses carry CORS headers; metrics and the log see every
+/// response, problems included, under its request id. Tests build the same application.
 pub fn app(
     state: AppState,
 ) -> App<
@@ -276,7 +276,6 @@ pub fn app(
 > {
     App::new()
         .configure(|cfg| routes::configure(cfg, &state))
-        .wrap(errors::problem_responses())
         .wrap(Condition::new(
             !state.cors.allowed_origins.is_empty(),
             cors(&state.cors),

@@ -125,6 +125,37 @@ async fn bad_json_bodies_get_413_415_and_400() {
 }
 
 #[actix_web::test]
+async fn a_plain_text_error_leaves_as_the_problem_for_its_status_with_its_headers() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let app = probe_service!(state(&settings(&issuer.url, &[])).await);
+    let token = sign(&keys().ed, &claims(&issuer.url));
+
+    let reply = send(
+        &app,
+        bearer(TestRequest::get().uri("/probe/plain"), &token)
+            .insert_header(("x-request-id", "trace-7")),
+    )
+    .await;
+
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.header("x-probe"), Some("kept"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(
+        reply.body,
+        json!({
+            "type": format!("tag:{},2026:problems/bad-request", env!("CARGO_PKG_NAME")),
+            "title": "Bad Request",
+            "status": 400,
+            "detail": "the request could not be understood",
+            "request_id": "trace-7",
+        })
+    );
+}
+
+#[actix_web::test]
 async fn the_request_id_is_taken_or_made_and_echoed_everywhere() {
     let (_issuer, app) = standard_app().await;
 
@@ -183,6 +214,23 @@ async fn cors_preflight_on_a_protected_route_is_answered_without_a_challenge() {
         Some("https://app.example.com")
     );
     assert!(preflight.header("www-authenticate").is_none());
+
+    let foreign = send(
+        &app,
+        TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/api/v1/me")
+            .insert_header(("origin", "https://evil.example.net"))
+            .insert_header(("access-control-request-method", "GET")),
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        foreign.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert!(foreign.header("access-control-allow-origin").is_none());
+    assert_eq!(foreign.body_without_request_id()["status"], 400);
 
     let rejected = send(
         &app,

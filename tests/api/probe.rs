@@ -16,9 +16,10 @@ pub const PROBE_SCOPE: &str = "probe:read";
 /// The role `GET /probe/role` requires.
 pub const PROBE_ROLE: &str = "admin";
 
-/// `GET /probe/scoped/{id}` (scope [`PROBE_SCOPE`]), `GET /probe/role` (role [`PROBE_ROLE`]) and
-/// `POST /probe/echo` (a JSON body, read under the app's JSON limits), behind the same bearer
-/// middleware as `/api/v1`.
+/// `GET /probe/scoped/{id}` (scope [`PROBE_SCOPE`]), `GET /probe/role` (role [`PROBE_ROLE`]),
+/// `POST /probe/echo` (a JSON body, read under the app's JSON limits) and `GET /probe/plain` (an
+/// error answered in plain text, as the framework's own are), behind the same bearer middleware
+/// as `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let probe = RouteTable::default().protected("/probe");
     cfg.service(
@@ -31,7 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .get(Requirement::Scope(PROBE_SCOPE), answer),
             )
             .service(probe.at("/role").get(Requirement::Role(PROBE_ROLE), answer))
-            .service(probe.at("/echo").post(Requirement::Token, echo)),
+            .service(probe.at("/echo").post(Requirement::Token, echo))
+            .service(probe.at("/plain").get(Requirement::Token, plain)),
     );
 }
 
@@ -43,6 +45,13 @@ async fn answer(caller: Caller) -> HttpResponse {
 /// The JSON body back, so the app-wide body limits are seen on a route of no resource.
 async fn echo(body: web::Json<serde_json::Value>) -> HttpResponse {
     HttpResponse::Ok().json(body.into_inner())
+}
+
+/// A 400 in plain text with a header of its own, as an extractor of the framework answers.
+async fn plain() -> HttpResponse {
+    HttpResponse::BadRequest()
+        .insert_header(("x-probe", "kept"))
+        .body("can not parse the path")
 }
 
 /// An app serving the production routing table and the probe routes over `state`.
