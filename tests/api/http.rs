@@ -115,6 +115,13 @@ async fn bad_json_bodies_get_413_415_and_400() {
     )
     .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        malformed.body["type"],
+        format!(
+            "tag:{},2026:problems/malformed-json",
+            env!("CARGO_PKG_NAME")
+        )
+    );
     for reply in [large, wrong_type, malformed] {
         assert_eq!(
             reply.header("content-type"),

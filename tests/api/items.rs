@@ -86,6 +86,7 @@ async fn an_item_goes_through_its_whole_life() {
         gone.header("content-type"),
         Some("application/problem+json")
     );
+    assert_eq!(gone.body["detail"], "no item with this id");
 }
 
 #[actix_web::test]
