@@ -7,7 +7,6 @@ use actix_web::dev::ServiceResponse;
 use actix_web::error::{InternalError, JsonPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::problem::FieldError;
@@ -155,13 +154,5 @@ pub fn as_problem<B>(
         head.headers
             .insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         EitherBody::right(BoxBody::new(body))
-    })
-}
-
-/// [`as_problem`] as a layer, for a server without the request middleware (`/metrics` on its
-/// own port).
-pub fn problem_responses<B: 'static>() -> ErrorHandlers<B> {
-    ErrorHandlers::new().default_handler(|response: ServiceResponse<B>| {
-        Ok(ErrorHandlerResponse::Response(as_problem(response, None)))
     })
 }

@@ -211,8 +211,8 @@ fn metrics_server(
             .app_data(metrics.clone())
             .app_data(verifier.clone())
             .service(routes::metrics_route())
+            // Its errors (404, 405) are problems as made, without the request middleware.
             .default_service(web::to(errors::not_found))
-            .wrap(errors::problem_responses())
     })
     .listen(listener)
     .map_err(StartupError::Bind)?

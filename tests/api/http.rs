@@ -24,11 +24,16 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
         Some("application/problem+json")
     );
     assert_eq!(missing.body["status"], 404);
+    assert_eq!(missing.body["detail"], "no resource at this path");
 
     let wrong = send(&app, TestRequest::post().uri("/health")).await;
     assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
     assert_eq!(wrong.body["status"], 405);
+    assert_eq!(
+        wrong.body["detail"],
+        "this resource does not support that method"
+    );
 
     let token = sign(&keys().ed, &claims(&issuer.url));
     let wrong = send(
@@ -99,6 +104,7 @@ async fn bad_json_bodies_get_413_415_and_400() {
     );
     let large = send(&app, post().set_json(json!({"name": "x".repeat(100)}))).await;
     assert_eq!(large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(large.body["detail"], "the request body is too large");
     let wrong_type = send(
         &app,
         post()
@@ -107,6 +113,10 @@ async fn bad_json_bodies_get_413_415_and_400() {
     )
     .await;
     assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        wrong_type.body["detail"],
+        "the request body must be application/json"
+    );
     let malformed = send(
         &app,
         post()

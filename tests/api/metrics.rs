@@ -169,6 +169,20 @@ async fn metrics_can_move_to_their_own_port_and_leave_the_api_and_its_document()
         404,
         "the metrics port serves nothing else"
     );
+    assert_eq!(
+        elsewhere.headers()["content-type"],
+        "application/problem+json"
+    );
+    let wrong_method = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(
+        wrong_method.headers()["content-type"],
+        "application/problem+json"
+    );
 
     shutdown.begin().await;
     serving.await.unwrap().unwrap();
