@@ -124,11 +124,13 @@ pub fn as_problem<B>(
         return response.map_into_left_body();
     }
     let internal = status == StatusCode::INTERNAL_SERVER_ERROR;
-    let media_type = response
+    let already_json = response
         .headers()
         .get(CONTENT_TYPE)
-        .map(HeaderValue::as_bytes);
-    let already_json = matches!(media_type, Some(json) if json == b"application/json" || json == PROBLEM_JSON.as_bytes());
+        .is_some_and(|media_type| {
+            let media_type = media_type.as_bytes();
+            media_type == b"application/json" || media_type == PROBLEM_JSON.as_bytes()
+        });
     if already_json && !internal {
         return response.map_into_left_body();
     }
