@@ -202,6 +202,15 @@ async fn the_request_id_is_taken_or_made_and_echoed_everywhere() {
     assert_eq!(forged.body["request_id"], replaced);
 }
 
+/// A CORS preflight of `GET /api/v1/me` from `origin`.
+fn preflight_from(origin: &str) -> TestRequest {
+    TestRequest::default()
+        .method(actix_web::http::Method::OPTIONS)
+        .uri("/api/v1/me")
+        .insert_header(("origin", origin))
+        .insert_header(("access-control-request-method", "GET"))
+}
+
 #[actix_web::test]
 async fn cors_preflight_on_a_protected_route_is_answered_without_a_challenge() {
     let issuer = TestIssuer::start(standard_jwks());
@@ -214,15 +223,10 @@ async fn cors_preflight_on_a_protected_route_is_answered_without_a_challenge() {
 
     let preflight = send(
         &app,
-        TestRequest::default()
-            .method(actix_web::http::Method::OPTIONS)
-            .uri("/api/v1/me")
-            .insert_header(("origin", "https://app.example.com"))
-            .insert_header(("access-control-request-method", "GET"))
-            .insert_header((
-                "access-control-request-headers",
-                "authorization, content-type, dpop",
-            )),
+        preflight_from("https://app.example.com").insert_header((
+            "access-control-request-headers",
+            "authorization, content-type, dpop",
+        )),
     )
     .await;
     assert!(preflight.status.is_success(), "{}", preflight.status);
@@ -232,15 +236,7 @@ async fn cors_preflight_on_a_protected_route_is_answered_without_a_challenge() {
     );
     assert!(preflight.header("www-authenticate").is_none());
 
-    let foreign = send(
-        &app,
-        TestRequest::default()
-            .method(actix_web::http::Method::OPTIONS)
-            .uri("/api/v1/me")
-            .insert_header(("origin", "https://evil.example.net"))
-            .insert_header(("access-control-request-method", "GET")),
-    )
-    .await;
+    let foreign = send(&app, preflight_from("https://evil.example.net")).await;
     assert_eq!(foreign.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         foreign.header("content-type"),
