@@ -11,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::problem::FieldError;
 use crate::problem::{PROBLEM_JSON, Problem};
+use crate::request_id::RequestId;
 
 /// Failures of API handlers. Each resource converts its own store's errors into these, naming
 /// itself where the client is told (`NotFound("item")`).
@@ -117,7 +118,7 @@ pub fn method_not_allowed(allow: String) -> impl Fn() -> std::future::Ready<Http
 /// request middleware (`observe`) does this in place as the response passes.
 pub fn as_problem<B>(
     response: ServiceResponse<B>,
-    request_id: Option<&str>,
+    request_id: Option<&RequestId>,
 ) -> ServiceResponse<EitherBody<B>> {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -139,16 +140,23 @@ pub fn as_problem<B>(
             .response()
             .error()
             .map_or_else(|| "no error attached".to_owned(), ToString::to_string);
-        log::error!(
-            "{} {} id={}: {status}: {cause}",
-            response.request().method(),
-            response.request().path(),
-            request_id.unwrap_or("-")
-        );
+        let log = || {
+            log::error!(
+                "{} {} id={}: {status}: {cause}",
+                response.request().method(),
+                response.request().path(),
+                request_id.map_or("-", RequestId::as_str)
+            );
+        };
+        // Inside the id's scope, so that a JSON log line names the request as well.
+        match request_id {
+            Some(id) => id.in_scope(log),
+            None => log(),
+        }
     }
     let mut problem = Problem::for_status(status);
     if let Some(id) = request_id {
-        problem = problem.with_request_id(id);
+        problem = problem.with_request_id(id.as_str());
     }
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     response.map_body(|head, _| {

@@ -111,7 +111,7 @@ where
         let this = self.project();
         let served = ready!(this.serving.poll(cx))?;
         let id = this.echoed.take();
-        let mut response = errors::as_problem(served, id.as_ref().map(RequestId::as_str));
+        let mut response = errors::as_problem(served, id.as_ref());
         let request = response.request();
         // Every routed resource is named after its pattern (see `routes::endpoint`), so the name
         // is read without building the pattern.
