@@ -4,7 +4,8 @@
 # be compared across runs and on a busy machine. Each case is one release server (one worker)
 # under callgrind: warmed with 100 requests, counters zeroed, then REQUESTS requests on one
 # keep-alive connection; the count is divided by REQUESTS. The bare actix-web hello world
-# (benches/hello.rs) is the ceiling, as in benches/load.sh.
+# (benches/hello.rs) is the ceiling, as in benches/load.sh, and the same server verifying each
+# token with one bare `jsonwebtoken::decode` is each family's crypto bound.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +67,19 @@ token() { # alg
 }
 # The development issuer's keys must exist before tokens are signed with them.
 "$TARGET/release/dev-token" >/dev/null
+# The bound's keys, issuer and audience: the service's JWKS, and the claims its tokens carry.
+"$server_binary" >"$work/jwks-server.log" 2>&1 &
+jwks_server=$!
+for _ in $(seq 1 100); do
+	curl -sf "http://127.0.0.1:$PORT/.well-known/jwks.json" -o "$work/jwks.json" && break
+	sleep 0.1
+done
+kill "$jwks_server" && wait "$jwks_server" || true
+claim() { python3 -c 'import base64, json, sys
+payload = sys.argv[1].split(".")[1]
+value = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[sys.argv[2]]
+print(value if isinstance(value, str) else value[0])' "$(token RS256)" "$1"; }
+issuer=$(claim iss) audience=$(claim aud)
 
 {
 	measure hello-actix / "" "$TARGET/release/examples/hello"
@@ -73,12 +87,18 @@ token() { # alg
 	APP__AUTH__TOKEN_CACHE_SIZE=10000 measure me-cached /api/v1/me "$(token EdDSA)" "$server_binary"
 	for alg in RS256 EdDSA ES256; do
 		APP__AUTH__TOKEN_CACHE_SIZE=0 measure "me-$alg-uncached" /api/v1/me "$(token $alg)" "$server_binary"
+		JWKS_FILE="$work/jwks.json" ISSUER=$issuer AUDIENCE=$audience \
+			measure "bound-$alg" "/$alg" "$(token $alg)" "$TARGET/release/examples/hello"
 	done
 } >"$work/counts.txt"
 
 hello=$(awk '$1 == "hello-actix" {print $2}' "$work/counts.txt")
-echo "| case | instructions a request | bare actix-web over this case |"
-echo "|---|---|---|"
+echo "| case | instructions a request | bare actix-web over this case | its bound over this case |"
+echo "|---|---|---|---|"
 while read -r name count; do
-	awk -v n="$name" -v c="$count" -v h="$hello" 'BEGIN {printf "| %s | %d | %.1f%% |\n", n, c, 100 * h / c}'
+	alg=${name#me-}
+	bound=$(awk -v b="bound-${alg%-uncached}" '$1 == b {print $2}' "$work/counts.txt")
+	awk -v n="$name" -v c="$count" -v h="$hello" -v b="${bound:-0}" 'BEGIN {
+		printf "| %s | %d | %.1f%% | %s |\n", n, c, 100 * h / c, b ? sprintf("%.1f%%", 100 * b / c) : "–"
+	}'
 done <"$work/counts.txt"
