@@ -261,6 +261,17 @@ impl KeySet {
         }
     }
 
+    /// Whether both sets hold the very same keys in the same order, so that every lookup in
+    /// one finds what it finds in the other.
+    pub fn same_keys(&self, other: &KeySet) -> bool {
+        self.all.len() == other.all.len()
+            && self
+                .all
+                .iter()
+                .zip(&other.all)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
+    }
+
     /// Number of usable keys.
     pub fn len(&self) -> usize {
         self.all.len()
@@ -381,6 +392,22 @@ fn modulus_bits(n: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_set_that_took_over_every_key_and_added_none_has_the_same_keys() {
+        let one = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let two = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+            {"kty":"OKP","crv":"Ed25519","kid":"b","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let parse = |body: &[u8], previous| KeySet::parse(body, &[Algorithm::EdDSA], 10, previous);
+        let first = parse(one, None).unwrap();
+        assert!(first.same_keys(&parse(one, Some(&first)).unwrap()));
+        assert!(
+            !first.same_keys(&parse(one, None).unwrap()),
+            "keys parsed anew are other keys"
+        );
+        assert!(!first.same_keys(&parse(two, Some(&first)).unwrap()));
+        assert!(!parse(two, None).unwrap().same_keys(&first));
+    }
 
     #[test]
     fn each_unusable_key_type_is_skipped_with_its_own_reason() {

@@ -18,6 +18,7 @@ use moka::Expiry;
 use moka::sync::Cache;
 
 use super::caller::Caller;
+use super::jwks::SetNumber;
 use super::keys::{KeyName, VerificationKey};
 
 /// What a verification established, and what must still hold to reuse it.
@@ -29,6 +30,8 @@ pub struct Verified {
     pub key_name: KeyName,
     pub alg: Algorithm,
     pub key: Arc<VerificationKey>,
+    /// The key set that served `key` when the verification was remembered, if it still did.
+    pub checked_in: Option<SetNumber>,
     /// Seconds since the epoch after which the token is expired, leeway included.
     pub valid_until: u64,
 }
@@ -156,6 +159,7 @@ mod tests {
             key: Arc::clone(set.find(&name, Algorithm::EdDSA).unwrap()),
             key_name: name,
             alg: Algorithm::EdDSA,
+            checked_in: None,
             valid_until,
         })
     }

@@ -97,7 +97,7 @@ impl Verifier {
             && let Some(hit) = self.cache.get(digest, get_current_timestamp())
         {
             let store = &self.issuers[hit.issuer].store;
-            if store.still_serves(&hit.key_name, hit.alg, &hit.key) {
+            if store.still_serves(&hit.key_name, hit.alg, &hit.key, hit.checked_in) {
                 self.metrics.token_cache_lookup(true);
                 return Ok(hit.caller.clone());
             }
@@ -106,9 +106,12 @@ impl Verifier {
         if digest.is_some() {
             self.metrics.token_cache_lookup(false);
         }
-        let verified = self.verify_fully(token).await?;
+        let mut verified = self.verify_fully(token).await?;
         let caller = verified.caller.clone();
         if let Some(digest) = digest {
+            let store = &self.issuers[verified.issuer].store;
+            verified.checked_in =
+                store.set_serving(&verified.key_name, verified.alg, &verified.key);
             self.cache.insert(digest, Arc::new(verified));
         }
         Ok(caller)
@@ -158,6 +161,7 @@ impl Verifier {
             key_name: header.key,
             alg: header.alg,
             key,
+            checked_in: None,
             valid_until: (expires.max(0.0) as u64).saturating_add(issuer.policy.leeway_seconds),
         })
     }

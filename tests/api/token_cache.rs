@@ -8,7 +8,8 @@ use jsonwebtoken::get_current_timestamp;
 use serde_json::json;
 
 use crate::common::{
-    SHORT_LIFETIMES, TestIssuer, claims, eventually, keys, me, settings, sign, standard_jwks, state,
+    SHORT_LIFETIMES, TestIssuer, claims, eventually, keys, me, metric, rsa_key, settings, sign,
+    standard_jwks, state,
 };
 use crate::service;
 
@@ -34,6 +35,35 @@ async fn a_cached_token_is_still_rejected_once_it_expires() {
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
     assert_eq!(me(&app, &token).await.error_description(), "token expired");
+}
+
+#[actix_web::test]
+async fn a_cached_token_stays_cached_across_a_refresh_that_added_a_key() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let state = state(&settings(&issuer.url, &SHORT_LIFETIMES)).await;
+    let app = service!(state);
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+
+    let mut jwks = standard_jwks();
+    jwks["keys"]
+        .as_array_mut()
+        .unwrap()
+        .push(rsa_key("added").jwk);
+    issuer.set_jwks(jwks);
+    let store = state.stores().next().unwrap();
+    eventually("the refreshed set holds the added key", || {
+        store.status().kids.contains(&"added".to_owned())
+    })
+    .await;
+
+    assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+    let hits = r#"token_cache_lookups_total{result="hit"}"#;
+    assert_eq!(
+        metric(&app, hits).await,
+        1.0,
+        "the key is looked up in the new set and still serves"
+    );
 }
 
 #[actix_web::test]

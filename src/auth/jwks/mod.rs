@@ -93,11 +93,33 @@ struct LoadedSet {
     jwks_uri: Url,
     fetched_at: Instant,
     lifetime: Duration,
+    number: SetNumber,
+}
+
+/// Which loaded key set a verification was checked against, unique in the process (a counter,
+/// never an address that a later set could reuse). Sets never change once loaded, so while the
+/// set of that number is the current one, the key it served still serves, and a cached token
+/// is answered without looking its key up again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetNumber(u64);
+
+impl SetNumber {
+    fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
 }
 
 impl LoadedSet {
     fn expires_at(&self) -> Instant {
         self.fetched_at + self.lifetime
+    }
+
+    /// Whether this set would choose `key` for this name and algorithm.
+    fn serves(&self, name: &KeyName, alg: Algorithm, key: &Arc<VerificationKey>) -> bool {
+        self.keys
+            .find(name, alg)
+            .is_ok_and(|current| Arc::ptr_eq(current, key))
     }
 
     /// When the background task refreshes it: at four fifths of its lifetime.
@@ -248,11 +270,18 @@ impl JwksStore {
         )
         .map_err(RefreshError::KeySet)?;
         let lifetime = self.source.lifetime(fetched.max_age);
+        // A set that took over every key of the one before, and holds no other, keeps its
+        // number: the verifications remembered against it stay answered without a lookup.
+        let number = match &previous {
+            Some(previous) if previous.keys.same_keys(&keys) => previous.number,
+            _ => SetNumber::next(),
+        };
         Ok(LoadedSet {
             keys,
             jwks_uri,
             fetched_at: Instant::now(),
             lifetime,
+            number,
         })
     }
 
@@ -342,16 +371,42 @@ impl JwksStore {
         true
     }
 
+    /// The number of the current set if it (within its staleness bound) would choose `key` for
+    /// this name and algorithm; remembered with a verification, for [`JwksStore::still_serves`].
+    pub fn set_serving(
+        &self,
+        name: &KeyName,
+        alg: Algorithm,
+        key: &Arc<VerificationKey>,
+    ) -> Option<SetNumber> {
+        let set = self.current.load();
+        set.as_deref()
+            .filter(|set| self.within_staleness(set) && set.serves(name, alg, key))
+            .map(|set| set.number)
+    }
+
     /// Whether `key` is still the key the current set (within its staleness bound) would choose
-    /// for this name and algorithm: a remembered verification stays good only while it is.
-    pub fn still_serves(&self, name: &KeyName, alg: Algorithm, key: &Arc<VerificationKey>) -> bool {
+    /// for this name and algorithm: a remembered verification stays good only while it is. When
+    /// the current set is the one the verification was checked against (`checked_in`), it is,
+    /// without a lookup.
+    pub fn still_serves(
+        &self,
+        name: &KeyName,
+        alg: Algorithm,
+        key: &Arc<VerificationKey>,
+        checked_in: Option<SetNumber>,
+    ) -> bool {
         // Borrowed, not cloned: on the cached path of every worker at once, taking a reference
         // count on the shared set and key would make each hit contend for their cache lines.
         let set = self.current.load();
-        set.as_deref()
-            .filter(|set| Instant::now() <= set.expires_at() + self.source.max_stale)
-            .and_then(|set| set.keys.find(name, alg).ok())
-            .is_some_and(|current| Arc::ptr_eq(current, key))
+        set.as_deref().is_some_and(|set| {
+            self.within_staleness(set)
+                && (checked_in == Some(set.number) || set.serves(name, alg, key))
+        })
+    }
+
+    fn within_staleness(&self, set: &LoadedSet) -> bool {
+        Instant::now() <= set.expires_at() + self.source.max_stale
     }
 
     fn snapshot(&self) -> Option<Arc<LoadedSet>> {
@@ -360,8 +415,7 @@ impl JwksStore {
 
     /// The set, unless it is past its lifetime by more than the staleness bound.
     fn usable_snapshot(&self) -> Option<Arc<LoadedSet>> {
-        self.snapshot()
-            .filter(|set| Instant::now() <= set.expires_at() + self.source.max_stale)
+        self.snapshot().filter(|set| self.within_staleness(set))
     }
 
     /// What the store holds now.
