@@ -81,10 +81,7 @@ tokens $UNCACHED_PORT ES256 1000 "$work/es256.txt"
 tokens $CACHED_PORT EdDSA 1 "$work/repeated.txt"
 
 # The issuer and audience the tokens carry, read from the first one's payload.
-claim() { python3 -c 'import base64, json, sys
-payload = sys.argv[1].split(".")[1]
-value = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[sys.argv[2]]
-print(value if isinstance(value, str) else value[0])' "$(head -1 "$work/rs256.txt")" "$1"; }
+claim() { python3 benches/claim.py "$(head -1 "$work/rs256.txt")" "$1"; }
 issuer=$(claim iss) audience=$(claim aud)
 
 # The crypto bound served: the hello world plus one bare decode, with the service's keys.

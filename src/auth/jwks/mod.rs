@@ -24,7 +24,11 @@ pub use super::keys::KeyLookupError;
 use super::keys::{KeyName, KeySet, KeySetError, SkippedKey, VerificationKey};
 use crate::metrics::Metrics;
 
+mod loaded;
 mod refresher;
+
+use loaded::LoadedSet;
+pub use loaded::SetNumber;
 
 /// Where the keys of one issuer come from and how long they are trusted.
 #[derive(Debug, Clone)]
@@ -86,46 +90,6 @@ pub struct StoreStatus {
     pub stale: bool,
     pub skipped: Vec<SkippedKey>,
     pub last_error: Option<String>,
-}
-
-struct LoadedSet {
-    keys: KeySet,
-    jwks_uri: Url,
-    fetched_at: Instant,
-    lifetime: Duration,
-    number: SetNumber,
-}
-
-/// Which loaded key set a verification was checked against, unique in the process (a counter,
-/// never an address that a later set could reuse). Sets never change once loaded, so while the
-/// set of that number is the current one, the key it served still serves, and a cached token
-/// is answered without looking its key up again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SetNumber(u64);
-
-impl SetNumber {
-    fn next() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        Self(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-}
-
-impl LoadedSet {
-    fn expires_at(&self) -> Instant {
-        self.fetched_at + self.lifetime
-    }
-
-    /// Whether this set would choose `key` for this name and algorithm.
-    fn serves(&self, name: &KeyName, alg: Algorithm, key: &Arc<VerificationKey>) -> bool {
-        self.keys
-            .find(name, alg)
-            .is_ok_and(|current| Arc::ptr_eq(current, key))
-    }
-
-    /// When the background task refreshes it: at four fifths of its lifetime.
-    fn refresh_at(&self) -> Instant {
-        self.fetched_at + self.lifetime.mul_f64(0.8)
-    }
 }
 
 /// What the fetch lock guards: where the JWKS is (found once by discovery), and the number of
@@ -270,19 +234,12 @@ impl JwksStore {
         )
         .map_err(RefreshError::KeySet)?;
         let lifetime = self.source.lifetime(fetched.max_age);
-        // A set that took over every key of the one before, and holds no other, keeps its
-        // number: the verifications remembered against it stay answered without a lookup.
-        let number = match &previous {
-            Some(previous) if previous.keys.same_keys(&keys) => previous.number,
-            _ => SetNumber::next(),
-        };
-        Ok(LoadedSet {
+        Ok(LoadedSet::new(
             keys,
             jwks_uri,
-            fetched_at: Instant::now(),
             lifetime,
-            number,
-        })
+            previous.as_deref(),
+        ))
     }
 
     /// The key that must verify a token naming `name` and signed with `alg`.
@@ -381,8 +338,8 @@ impl JwksStore {
     ) -> Option<SetNumber> {
         let set = self.current.load();
         set.as_deref()
-            .filter(|set| self.within_staleness(set) && set.serves(name, alg, key))
-            .map(|set| set.number)
+            .filter(|set| self.within_staleness(set))
+            .and_then(|set| set.number_serving(name, alg, key))
     }
 
     /// Whether `key` is still the key the current set (within its staleness bound) would choose
@@ -400,8 +357,7 @@ impl JwksStore {
         // count on the shared set and key would make each hit contend for their cache lines.
         let set = self.current.load();
         set.as_deref().is_some_and(|set| {
-            self.within_staleness(set)
-                && (checked_in == Some(set.number) || set.serves(name, alg, key))
+            self.within_staleness(set) && set.still_serves(name, alg, key, checked_in)
         })
     }
 
