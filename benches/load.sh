@@ -5,8 +5,8 @@
 # bare actix-web hello world (benches/hello.rs, same actix-web, same profile) served in the same
 # rounds. Every distinct-token case is set against its crypto bound from the same round, the
 # same tokens served by the hello world plus one bare `jsonwebtoken::decode` a request
-# (benches/hello.rs with a JWKS); each round also times that decode on the server's core with criterion,
-# for the bound computed as 1 / (1 / hello + decode), the method of earlier runs. Prints req/s
+# (benches/hello.rs with a JWKS); each round also times that decode on the server's core with
+# criterion, for the bound computed as 1 / (1 / hello + decode), as earlier runs did. Prints req/s
 # and p50/p99 per case (medians over the rounds), each case's ratio to the hello world and to
 # both bounds, the JWKS fetches made during the load, and each server's peak RSS; then one round
 # with two server workers and two wrk threads, nothing pinned, as measured.
@@ -192,7 +192,7 @@ hello_rps=$(cat "$work"/hello-actix.*.txt | awk '/Requests\/sec/ {print $2}' | m
 # A distinct-token case's share of its crypto bound in one round: against the bound served, and
 # against 1 / (1/hello + criterion's bare decode).
 of_served_bound() { # case family round
-	awk -v rps="$(rps_of "$1" "$3")" -v bound="$(rps_of "bound-$(echo "$2" | tr '[:upper:]' '[:lower:]')" "$3")" \
+	awk -v rps="$(rps_of "$1" "$3")" -v bound="$(rps_of "bound-${2,,}" "$3")" \
 		'BEGIN {print 100 * rps / bound}'
 }
 of_bound() { # case family round
