@@ -17,15 +17,9 @@ pub fn is_b64token(token: &[u8]) -> bool {
 fn is_b64token_byte(b: u8) -> bool {
     // Setting bit 5 maps A–Z onto a–z and nothing else onto a–z.
     let letter = (b | 0x20).wrapping_sub(b'a') < 26;
-    let digit = b.wrapping_sub(b'0') < 10;
-    letter
-        | digit
-        | (b == b'-')
-        | (b == b'.')
-        | (b == b'_')
-        | (b == b'~')
-        | (b == b'+')
-        | (b == b'/')
+    // `-`, `.`, `/` and the digits are one run of ASCII, 0x2D to 0x39: one test for the five.
+    let dash_to_nine = b.wrapping_sub(b'-') < 13;
+    letter | dash_to_nine | (b == b'_') | (b == b'~') | (b == b'+')
 }
 
 /// Unpadded base64url (RFC 4648 §5), as every segment of a compact JWS is (RFC 7515 §2).

@@ -50,6 +50,11 @@ impl VerifiedClaims {
         &self.0.issuer
     }
 
+    /// The length of the claims' JSON text, to size a response that includes it.
+    pub fn json_len(&self) -> usize {
+        self.0.json.get().len()
+    }
+
     /// Any claim by name, for custom fields. The first call for a token parses its claims.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0

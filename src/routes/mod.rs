@@ -15,6 +15,7 @@ mod api;
 pub mod endpoint;
 mod health;
 mod items;
+mod json;
 mod metrics;
 pub mod openapi;
 mod well_known;
