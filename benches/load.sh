@@ -6,14 +6,17 @@
 # rounds. Every distinct-token case is set against its crypto bound from the same round, the
 # same tokens served by the hello world plus one bare `jsonwebtoken::decode` a request
 # (benches/hello.rs with a JWKS); each round also times that decode on the server's core with
-# criterion, for the bound computed as 1 / (1 / hello + decode), as earlier runs did. Prints req/s
-# and p50/p99 per case (medians over the rounds), each case's ratio to the hello world and to
-# both bounds, the JWKS fetches made during the load, and each server's peak RSS; then one round
-# with two server workers and two wrk threads, nothing pinned, as measured.
+# criterion, for the bound computed as 1 / (1 / hello + decode), as earlier runs did. A ratio is
+# taken within a round, between runs seconds apart (/health and the cached token between two
+# hello world runs, each distinct-token case right after its bound), so that drift between runs
+# cancels, and reported as the median over the rounds with the lowest and highest round. Prints
+# req/s and p50/p99 per case (medians over the rounds), those ratios, the JWKS fetches made
+# during the load, and each server's peak RSS; then one round with two server workers and two
+# wrk threads, nothing pinned, as measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 SECONDS_PER_CASE=${SECONDS_PER_CASE:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 UNCACHED_PORT=18080
@@ -159,17 +162,20 @@ round=0
 run warmup $UNCACHED_PORT "$work/rs256.txt"
 fetches_before=$(fetches)
 
-cases="hello-actix health bound-rs256 rs256-distinct bound-eddsa eddsa-distinct bound-es256 es256-distinct repeated-cached $node_case"
+# Each case runs next to what it is measured against: /health and the cached token between two
+# hello world runs, each distinct-token case right after its bound.
+cases="hello-actix health repeated-cached hello-actix-after bound-rs256 rs256-distinct bound-eddsa eddsa-distinct bound-es256 es256-distinct $node_case"
 for round in $(seq 1 "$ROUNDS"); do
 	run hello-actix "http://127.0.0.1:$HELLO_PORT/"
-	run bound-rs256 $BOUND_PORT "$work/rs256.txt" /RS256
-	run bound-eddsa $BOUND_PORT "$work/eddsa.txt" /EdDSA
-	run bound-es256 $BOUND_PORT "$work/es256.txt" /ES256
 	run health $UNCACHED_PORT
-	run rs256-distinct $UNCACHED_PORT "$work/rs256.txt"
-	run eddsa-distinct $UNCACHED_PORT "$work/eddsa.txt"
-	run es256-distinct $UNCACHED_PORT "$work/es256.txt"
 	run repeated-cached $CACHED_PORT "$work/repeated.txt"
+	run hello-actix-after "http://127.0.0.1:$HELLO_PORT/"
+	run bound-rs256 $BOUND_PORT "$work/rs256.txt" /RS256
+	run rs256-distinct $UNCACHED_PORT "$work/rs256.txt"
+	run bound-eddsa $BOUND_PORT "$work/eddsa.txt" /EdDSA
+	run eddsa-distinct $UNCACHED_PORT "$work/eddsa.txt"
+	run bound-es256 $BOUND_PORT "$work/es256.txt" /ES256
+	run es256-distinct $UNCACHED_PORT "$work/es256.txt"
 	[ -n "$node_case" ] && run "$node_case" $NODE_PORT "$work/rs256.txt"
 	bare_decode "$round"
 done
@@ -188,7 +194,14 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 to_us() { awk '{v = $1; if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print v * 1000; else if (v ~ /s$/) print v * 1000000}'; }
 
 rps_of() { awk '/Requests\/sec/ {print $2}' "$work/$1.$2.txt"; }
-hello_rps=$(cat "$work"/hello-actix.*.txt | awk '/Requests\/sec/ {print $2}' | median)
+# The hello world of a round: the mean of its two runs, before and after /health and the cache.
+hello_of() { # round
+	awk -v a="$(rps_of hello-actix "$1")" -v b="$(rps_of hello-actix-after "$1")" 'BEGIN {print (a + b) / 2}'
+}
+# A case's share of the hello world in one round.
+of_hello() { # case family round
+	awk -v rps="$(rps_of "$1" "$3")" -v hello="$(hello_of "$3")" 'BEGIN {print 100 * rps / hello}'
+}
 # A distinct-token case's share of its crypto bound in one round: against the bound served, and
 # against 1 / (1/hello + criterion's bare decode).
 of_served_bound() { # case family round
@@ -196,7 +209,7 @@ of_served_bound() { # case family round
 		'BEGIN {print 100 * rps / bound}'
 }
 of_bound() { # case family round
-	awk -v rps="$(rps_of "$1" "$3")" -v hello="$(rps_of hello-actix "$3")" \
+	awk -v rps="$(rps_of "$1" "$3")" -v hello="$(hello_of "$3")" \
 		-v bare="$(awk -v f="$2" '$1 == f {print $2}' "$work/bare.$3.txt")" \
 		'BEGIN {print 100 * rps * (1e6 / hello + bare) / 1e6}'
 }
@@ -204,20 +217,31 @@ family_of() { case $1 in rs256-* | *-rs256) echo RS256 ;; eddsa-*) echo EdDSA ;;
 median_over_rounds() { # function case family
 	for round in $(seq 1 "$ROUNDS"); do "$1" "$2" "$3" "$round"; done | median | awk '{printf "%.1f%%", $1}'
 }
+spread_over_rounds() { # function case family: the lowest and highest round
+	for round in $(seq 1 "$ROUNDS"); do "$1" "$2" "$3" "$round"; done | sort -g |
+		awk 'NR == 1 {low = $1} {high = $1} END {printf "%.1f–%.1f%%", low, high}'
+}
 echo
-echo "| case | req/s (median of $ROUNDS) | of bare actix-web | of its bound served | of 1/(1/hello + decode) | p50 | p99 |"
-echo "|---|---|---|---|---|---|---|"
+echo "Ratios are taken within each round (a case against the hello world or the bound run beside it),"
+echo "then the median over the $ROUNDS rounds, with the lowest and highest round."
+echo
+echo "| case | req/s (median of $ROUNDS) | of bare actix-web | rounds | of its bound served | rounds | of 1/(1/hello + decode) | p50 | p99 |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for case in $cases; do
 	rps=$(cat "$work/$case".*.txt | awk '/Requests\/sec/ {print $2}' | median)
 	p50=$(cat "$work/$case".*.txt | awk '$1 == "50%" {print $2}' | to_us | median)
 	p99=$(cat "$work/$case".*.txt | awk '$1 == "99%" {print $2}' | to_us | median)
-	ratio=$(awk -v a="$rps" -v b="$hello_rps" 'BEGIN {printf "%.1f%%", 100 * a / b}')
-	served="–" bound="–"
-	if [[ $case != bound-* ]] && family=$(family_of "$case") && [ -n "$family" ]; then
+	family=$(family_of "$case")
+	ratio=$(median_over_rounds of_hello "$case" "$family")
+	ratio_spread=$(spread_over_rounds of_hello "$case" "$family")
+	served="–" served_spread="–" bound="–"
+	if [[ $case != bound-* ]] && [ -n "$family" ]; then
 		served=$(median_over_rounds of_served_bound "$case" "$family")
+		served_spread=$(spread_over_rounds of_served_bound "$case" "$family")
 		bound=$(median_over_rounds of_bound "$case" "$family")
 	fi
-	printf '| %s | %.0f | %s | %s | %s | %.0f µs | %.0f µs |\n' "$case" "$rps" "$ratio" "$served" "$bound" "$p50" "$p99"
+	printf '| %s | %.0f | %s | %s | %s | %s | %s | %.0f µs | %.0f µs |\n' "$case" "$rps" "$ratio" \
+		"$ratio_spread" "$served" "$served_spread" "$bound" "$p50" "$p99"
 done
 echo
 echo "raw req/s by round:"
