@@ -44,13 +44,26 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         )))
         .app_data(web::Data::new(routes.clone()))
         .app_data(errors::json_config(state.max_json_bytes))
+        // actix-web tries routes in the order registered, each miss costing a match attempt:
+        // the probe most called and the guarded API first, the rarely called routes after.
         .service(routes.public("/health", health::health))
-        .service(routes.public("/ready", health::ready))
-        .service(routes.public("/openapi.json", openapi::serve))
-        .service(routes.public(
-            "/.well-known/oauth-protected-resource",
-            well_known::protected_resource,
-        ));
+        // Before the guarded scope, which would otherwise take every path under its prefix.
+        .service(routes.optional_auth("/api/v1/greeting", api::greeting));
+    let api = routes.protected("/api/v1");
+    cfg.service(
+        // One line per resource; the bearer middleware wraps the whole scope.
+        api.scope()
+            .service(api.at("/me").get(Requirement::Token, api::me))
+            .configure(|cfg| items::configure(cfg, &api, &state.items))
+            .configure(|cfg| admin::configure(cfg, &api, &state.step_up))
+            .wrap(HttpAuthentication::with_fn(validate)),
+    )
+    .service(routes.public("/ready", health::ready))
+    .service(routes.public("/openapi.json", openapi::serve))
+    .service(routes.public(
+        "/.well-known/oauth-protected-resource",
+        well_known::protected_resource,
+    ));
     if state.metrics_beside_api {
         cfg.service(routes.public("/metrics", metrics::exposition));
     }
@@ -62,18 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
             ))
             .service(routes.public("/.well-known/jwks.json", well_known::dev_jwks));
     }
-    // Before the guarded scope, which would otherwise take every path under its prefix.
-    cfg.service(routes.optional_auth("/api/v1/greeting", api::greeting));
-    let api = routes.protected("/api/v1");
-    cfg.service(
-        // One line per resource; the bearer middleware wraps the whole scope.
-        api.scope()
-            .service(api.at("/me").get(Requirement::Token, api::me))
-            .configure(|cfg| items::configure(cfg, &api, &state.items))
-            .configure(|cfg| admin::configure(cfg, &api, &state.step_up))
-            .wrap(HttpAuthentication::with_fn(validate)),
-    )
-    .default_service(web::to(errors::not_found));
+    cfg.default_service(web::to(errors::not_found));
 }
 
 /// `GET /metrics` on its own port.
