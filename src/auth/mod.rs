@@ -26,6 +26,7 @@ mod policy;
 mod setup;
 mod step_up;
 mod token_cache;
+mod token_digest;
 mod verifier;
 
 pub use caller::{Caller, RolesClaim};
