@@ -112,7 +112,8 @@ impl Verifier {
             let store = &self.issuers[verified.issuer].store;
             verified.checked_in =
                 store.set_serving(&verified.key_name, verified.alg, &verified.key);
-            self.cache.insert(digest, Arc::new(verified));
+            self.cache
+                .insert(digest, Arc::new(verified), get_current_timestamp());
         }
         Ok(caller)
     }
