@@ -18,6 +18,8 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::used_proofs::{Use, UsedProofs};
+
 /// The largest proof read: a proof carries one public key, well under this.
 const MAX_PROOF_BYTES: usize = 8 * 1024;
 
@@ -90,8 +92,7 @@ pub struct ProofRequest<'a> {
 /// bounded and per replica: across replicas, the short window bounds a replay.
 pub struct ProofChecker {
     rules: ProofRules,
-    /// Used proofs, by a digest of their key's thumbprint and `jti`.
-    seen: moka::sync::Cache<[u8; 32], ()>,
+    used: UsedProofs,
     nonces: Option<Nonces>,
 }
 
@@ -148,14 +149,11 @@ struct ProofClaims {
 
 impl ProofChecker {
     pub fn new(rules: ProofRules) -> Self {
-        let seen = moka::sync::Cache::builder()
-            .max_capacity(rules.replay_cache_size)
-            .time_to_live(rules.max_age + rules.max_skew)
-            .build();
+        let used = UsedProofs::new(rules.replay_cache_size);
         let nonces = rules.nonce_lifetime.map(Nonces::new);
         Self {
             rules,
-            seen,
+            used,
             nonces,
         }
     }
@@ -233,7 +231,9 @@ impl ProofChecker {
             .as_ref()
             .try_into()
             .map_err(|_| ProofError::Malformed)?;
-        if !self.seen.entry(used).or_insert(()).is_fresh() {
+        // Acceptable until `max_age` past its `iat`; after that it is stale anyway.
+        let valid_until = claims.iat.saturating_add(self.rules.max_age.as_secs());
+        if self.used.record(used, valid_until, now) == Use::Again {
             return Err(ProofError::Replayed);
         }
         Ok(thumbprint)

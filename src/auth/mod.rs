@@ -27,6 +27,7 @@ mod setup;
 mod step_up;
 mod token_cache;
 mod token_digest;
+mod used_proofs;
 mod verifier;
 
 pub use caller::{Caller, RolesClaim};
