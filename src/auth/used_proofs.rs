@@ -124,6 +124,14 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_of_no_proofs_remembers_none_and_never_fails() {
+        // The rules of an application with no DPoP registered, under which no proof is checked.
+        let used = UsedProofs::new(0);
+        assert_eq!(used.record(proof(1), 100, 0), Use::First);
+        assert_eq!(used.held(), 0);
+    }
+
+    #[test]
     fn of_many_requests_with_one_proof_at_once_one_is_first() {
         let used = UsedProofs::new(1_000);
         for n in 0..50 {
