@@ -92,6 +92,7 @@ pub struct ProofRequest<'a> {
 /// bounded and per replica: across replicas, the short window bounds a replay.
 pub struct ProofChecker {
     rules: ProofRules,
+    /// Proofs already used, by a digest of their key's thumbprint and `jti`.
     used: UsedProofs,
     nonces: Option<Nonces>,
 }

@@ -1,9 +1,9 @@
 //! The DPoP proofs already used (RFC 9449 §11.1), so each is accepted once while it could still
 //! be fresh. Bounded, and first in, first out (within each of the cache's shards): when full,
-//! the proof remembered longest ago is forgotten, the one nearest the end of its window. A cache that keeps what is asked for most
-//! would do the opposite here: every proof is asked for once, so when full it keeps the old
-//! proofs and declines to remember new ones, and each new proof could then be replayed until
-//! the old ones expire.
+//! the proof remembered longest ago is forgotten, the one nearest the end of its window. A
+//! cache that keeps what is asked for most would do the opposite here: every proof is asked
+//! for once, so when full it keeps the old proofs and declines to remember new ones, and each
+//! new proof could then be replayed until the old ones expire.
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use quick_cache::{DefaultHashBuilder, OptionsBuilder};
 /// it could be accepted in.
 pub struct UsedProofs(Cache<[u8; 32], u64>);
 
-/// What became of a proof's first use.
+/// Whether a use of a proof is its first.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Use {
     First,
