@@ -40,8 +40,10 @@ pub struct Verified {
 /// keys.) When full, its S3-FIFO policy evicts tokens seen once before tokens asked for again.
 ///
 /// Expiry is per entry and checked on every hit: an entry is never served after its token
-/// expires, and is dropped when met. One never met again stays until eviction reaches it, which
-/// is soon, as nothing asks for it; the memory held stays within the capacity either way.
+/// expires, and is dropped when met. One never met again stays until eviction reaches it: soon
+/// for a token seen once, later for one in the share kept for tokens asked for again, which
+/// leaves only as newer repeat tokens displace it. The memory held stays within the capacity
+/// either way.
 pub struct TokenCache(Option<Enabled>);
 
 struct Enabled {
