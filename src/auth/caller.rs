@@ -8,8 +8,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::claim_set::ClaimSet;
 use super::claims::VerifiedClaims;
 
 /// Where the roles claim lives: a top-level claim name (which may itself contain dots, as
@@ -18,11 +19,13 @@ use super::claims::VerifiedClaims;
 pub struct RolesClaim(pub String);
 
 impl RolesClaim {
-    fn find<'a>(&self, claims: &'a Map<String, Value>) -> Option<&'a Value> {
+    fn find(&self, claims: &ClaimSet<'_>) -> Option<Value> {
         claims.get(&self.0).or_else(|| {
             let mut parts = self.0.split('.');
             let first = claims.get(parts.next()?)?;
-            parts.try_fold(first, |value, part| value.get(part))
+            parts.try_fold(first, |mut value, part| {
+                value.get_mut(part).map(Value::take)
+            })
         })
     }
 }
@@ -53,27 +56,22 @@ fn names<'a>(words: impl Iterator<Item = &'a str>) -> Names {
 
 impl Caller {
     /// Reads permissions out of verified claims, and holds the claims for handlers.
-    pub fn new(
-        claims: &Map<String, Value>,
-        roles_claim: &RolesClaim,
-    ) -> Result<Self, serde_json::Error> {
-        let scopes = names(
-            ["scope", "scp", "permissions"]
-                .into_iter()
-                .flat_map(|name| words_ref(claims.get(name))),
-        );
-        let roles = names(words_ref(roles_claim.find(claims)));
+    pub fn new(claims: &ClaimSet<'_>, roles_claim: &RolesClaim) -> Self {
+        let granted: Vec<Value> = ["scope", "scp", "permissions"]
+            .into_iter()
+            .filter_map(|name| claims.get(name))
+            .collect();
+        let scopes = names(granted.iter().flat_map(|value| words_ref(Some(value))));
+        let roles = names(words_ref(roles_claim.find(claims).as_ref()));
         let bound_key = claims
             .get("cnf")
-            .and_then(|cnf| cnf.get("jkt"))
-            .and_then(Value::as_str)
-            .map(Box::from);
-        Ok(Self(Arc::new(Permissions {
-            claims: VerifiedClaims::new(claims)?,
+            .and_then(|cnf| cnf.get("jkt").and_then(Value::as_str).map(Box::from));
+        Self(Arc::new(Permissions {
+            claims: VerifiedClaims::new(claims),
             scopes,
             roles,
             bound_key,
-        })))
+        }))
     }
 
     /// The `sub` claim, when the issuer sets one.
@@ -147,10 +145,11 @@ fn words_ref(value: Option<&Value>) -> Box<dyn Iterator<Item = &str> + '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::claim_set;
     use serde_json::json;
 
     fn caller(claims: Value, roles: &str) -> Caller {
-        Caller::new(claims.as_object().unwrap(), &RolesClaim(roles.to_owned())).unwrap()
+        Caller::new(&claim_set::for_test(&claims), &RolesClaim(roles.to_owned()))
     }
 
     #[test]

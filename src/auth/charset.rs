@@ -1,6 +1,6 @@
-//! The two token alphabets checked on every request, over every byte of every token. The
-//! bearer check folds branch-free range tests over the whole token, which the compiler turns
-//! into SIMD (16 bytes at a time); the header segments, short, use a byte table.
+//! The two token alphabets checked on every request, over every byte of every token. Both fold
+//! branch-free range tests over the bytes, which the compiler turns into SIMD (16 bytes at a
+//! time): a byte table, looked up a byte at a time, cost an RS256 token ~3,800 instructions.
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
 pub fn is_b64token(token: &[u8]) -> bool {
@@ -24,29 +24,30 @@ fn is_b64token_byte(b: u8) -> bool {
 
 /// Unpadded base64url (RFC 4648 §5), as every segment of a compact JWS is (RFC 7515 §2).
 pub fn is_base64url(segment: &[u8]) -> bool {
-    segment.iter().all(|&b| BASE64URL[usize::from(b)])
+    segment
+        .iter()
+        .fold(true, |valid, &b| valid & is_base64url_byte(b))
 }
 
-const BASE64URL: [bool; 256] = alphanumerics_and(b"-_");
-
-const fn alphanumerics_and(extra: &[u8]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        table[byte] = (byte as u8).is_ascii_alphanumeric();
-        byte += 1;
-    }
-    let mut i = 0;
-    while i < extra.len() {
-        table[extra[i] as usize] = true;
-        i += 1;
-    }
-    table
+/// One byte of the base64url alphabet, without branches, as [`is_b64token_byte`].
+#[inline]
+fn is_base64url_byte(b: u8) -> bool {
+    let letter = (b | 0x20).wrapping_sub(b'a') < 26;
+    let digit = b.wrapping_sub(b'0') < 10;
+    letter | digit | (b == b'-') | (b == b'_')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An alphabet as a table, the plain statement the branch-free tests are checked against.
+    fn alphanumerics_and(extra: &[u8]) -> [bool; 256] {
+        std::array::from_fn(|byte| {
+            let byte = byte as u8;
+            byte.is_ascii_alphanumeric() || extra.contains(&byte)
+        })
+    }
 
     #[test]
     fn b64token_allows_its_alphabet_and_trailing_padding_only() {
@@ -64,6 +65,18 @@ mod tests {
         for byte in 0..=255u8 {
             assert_eq!(
                 is_b64token_byte(byte),
+                alphabet[usize::from(byte)],
+                "{byte:#04x}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_branch_free_base64url_test_agrees_with_the_alphabet_on_every_byte() {
+        let alphabet = alphanumerics_and(b"-_");
+        for byte in 0..=255u8 {
+            assert_eq!(
+                is_base64url_byte(byte),
                 alphabet[usize::from(byte)],
                 "{byte:#04x}"
             );

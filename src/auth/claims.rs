@@ -13,6 +13,8 @@ use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::claim_set::ClaimSet;
+
 /// Claims of a token whose signature, issuer, audience and lifetime have been verified.
 /// Cloning is cheap: the claims are shared.
 #[derive(Debug, Clone)]
@@ -20,8 +22,8 @@ pub struct VerifiedClaims(Arc<Claims>);
 
 #[derive(Debug)]
 struct Claims {
-    /// The claims written out once, in the order a parsed map holds them (sorted, each name
-    /// once), so a response shows what the verifier checked rather than the token's own text.
+    /// The claims object as the token's payload wrote it, each name once (a [`ClaimSet`]
+    /// refuses duplicates), so a response shows exactly what the verifier checked.
     json: Box<RawValue>,
     issuer: Box<str>,
     subject: Option<Box<str>>,
@@ -30,14 +32,14 @@ struct Claims {
 
 impl VerifiedClaims {
     /// Holds verified `claims` as their JSON text.
-    pub(crate) fn new(claims: &Map<String, Value>) -> Result<Self, serde_json::Error> {
-        let text = |name| claims.get(name).and_then(Value::as_str).map(Box::from);
-        Ok(Self(Arc::new(Claims {
-            json: serde_json::value::to_raw_value(claims)?,
+    pub(crate) fn new(claims: &ClaimSet<'_>) -> Self {
+        let text = |name| claims.text(name).ok().flatten().map(Box::from);
+        Self(Arc::new(Claims {
+            json: claims.json().to_owned(),
             issuer: text("iss").unwrap_or_default(),
             subject: text("sub"),
             parsed: OnceLock::new(),
-        })))
+        }))
     }
 
     /// The `sub` claim, when the issuer sets one.
@@ -76,9 +78,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::auth::claim_set;
 
     fn claims(value: Value) -> VerifiedClaims {
-        VerifiedClaims::new(value.as_object().unwrap()).unwrap()
+        VerifiedClaims::new(&claim_set::for_test(&value))
     }
 
     #[test]

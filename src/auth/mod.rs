@@ -3,15 +3,17 @@
 //!
 //! The core: `setup` builds, from the settings, one `jwks` store per issuer (`fetch` for its
 //! HTTP, `keys` for its parsed set) and the `verifier` over them (`header` first, then
-//! `jsonwebtoken`, then the issuer's `policy`, remembered in `token_cache`), which turns a token
-//! into a `caller` or a typed `error`; `metadata` is the RFC 9728 document naming the issuers;
-//! `step_up` is what a route demands of the caller's authentication (RFC 9470).
+//! `jsonwebtoken`, its claims read once as a `claim_set`, then the issuer's `policy`,
+//! remembered in `token_cache`), which turns a token into a `caller` or a typed `error`;
+//! `metadata` is the RFC 9728 document naming the issuers; `step_up` is what a route demands of
+//! the caller's authentication (RFC 9470).
 //! The adapter: `http::bearer`, the bearer middleware, puts the caller on the request for the
 //! extractors and `http::require`; `http::rejection` maps every failure to RFC 6750 challenges
 //! and RFC 9457 problems.
 
 mod caller;
 mod charset;
+mod claim_set;
 mod claims;
 mod crypto;
 mod dpop;

@@ -59,7 +59,7 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn claims(value: Value) -> VerifiedClaims {
-        VerifiedClaims::new(value.as_object().unwrap()).unwrap()
+        VerifiedClaims::new(&crate::auth::claim_set::for_test(&value))
     }
 
     #[test]

@@ -118,16 +118,20 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::auth::caller::RolesClaim;
+    use crate::auth::claim_set;
     use crate::auth::keys::KeySet;
     use jsonwebtoken::get_current_timestamp;
-    use serde_json::Map;
+    use serde_json::json;
 
     fn verified(valid_until: u64) -> Arc<Verified> {
         let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
         let set = KeySet::parse(jwks, &[Algorithm::EdDSA], 1, None).unwrap();
         let name = KeyName::Kid("k".to_owned());
         Arc::new(Verified {
-            caller: Caller::new(&Map::new(), &RolesClaim("roles".to_owned())).unwrap(),
+            caller: Caller::new(
+                &claim_set::for_test(&json!({})),
+                &RolesClaim("roles".to_owned()),
+            ),
             issuer: 0,
             key: Arc::clone(set.find(&name, Algorithm::EdDSA).unwrap()),
             key_name: name,

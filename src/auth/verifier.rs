@@ -12,9 +12,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, TokenData, Validation, get_current_timestamp};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::caller::Caller;
+use super::claim_set::ClaimSet;
 use super::error::{AuthError, TokenError};
 use super::header::TokenHeader;
 use super::jwks::{JwksStore, KeyLookupError};
@@ -147,15 +149,11 @@ impl Verifier {
             decoded => decoded,
         }
         .map_err(|kind| token_error(&kind))?;
-        check_claim_types(&data.claims, issuer.policy.leeway_seconds)?;
-        issuer.policy.check(header.typ.as_deref(), &data.claims)?;
-        let expires = data
-            .claims
-            .get("exp")
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0);
-        let caller = Caller::new(&data.claims, &issuer.policy.roles_claim)
-            .map_err(|_| TokenError::MalformedClaims)?;
+        let claims = ClaimSet::parse(&data.claims).map_err(|_| TokenError::MalformedClaims)?;
+        check_claim_types(&claims, issuer.policy.leeway_seconds)?;
+        issuer.policy.check(header.typ.as_deref(), &claims)?;
+        let expires = claims.number("exp").ok().flatten().unwrap_or(0.0);
+        let caller = Caller::new(&claims, &issuer.policy.roles_claim);
         Ok(Verified {
             caller,
             issuer: index,
@@ -220,12 +218,13 @@ impl Verifier {
     }
 }
 
-/// `jsonwebtoken::decode` into a claims map, its error reduced to its kind.
+/// `jsonwebtoken::decode`, its error reduced to its kind. The claims come out as their JSON
+/// text, read once into a [`ClaimSet`] afterwards.
 fn decode(
     token: &str,
     key: &VerificationKey,
     validation: &Validation,
-) -> Result<TokenData<Map<String, Value>>, ErrorKind> {
+) -> Result<TokenData<Box<RawValue>>, ErrorKind> {
     jsonwebtoken::decode(token, &key.decoding_key, validation).map_err(|error| error.into_kind())
 }
 
@@ -240,18 +239,15 @@ fn lookup_error(error: KeyLookupError) -> AuthError {
 
 /// Checks the library leaves to us: `iss` a single string (not an array), `sub` a string,
 /// `iat` a number not in the future.
-fn check_claim_types(claims: &Map<String, Value>, leeway: u64) -> Result<(), TokenError> {
-    if !claims.get("iss").is_some_and(Value::is_string) {
+fn check_claim_types(claims: &ClaimSet<'_>, leeway: u64) -> Result<(), TokenError> {
+    if !claims.text("iss").is_ok_and(|iss| iss.is_some()) || claims.text("sub").is_err() {
         return Err(TokenError::MalformedClaims);
     }
-    if claims.get("sub").is_some_and(|sub| !sub.is_string()) {
-        return Err(TokenError::MalformedClaims);
-    }
-    if let Some(iat) = claims.get("iat") {
-        let iat = iat.as_f64().ok_or(TokenError::MalformedClaims)?;
-        if iat > (get_current_timestamp() + leeway) as f64 {
-            return Err(TokenError::IssuedInFuture);
-        }
+    let iat = claims
+        .number("iat")
+        .map_err(|_| TokenError::MalformedClaims)?;
+    if iat.is_some_and(|iat| iat > (get_current_timestamp() + leeway) as f64) {
+        return Err(TokenError::IssuedInFuture);
     }
     Ok(())
 }
@@ -284,8 +280,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn claims(value: Value) -> Map<String, Value> {
-        value.as_object().cloned().unwrap()
+    fn claims(value: Value) -> ClaimSet<'static> {
+        crate::auth::claim_set::for_test(&value)
     }
 
     #[test]

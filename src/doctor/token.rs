@@ -244,7 +244,7 @@ fn explain_rules(
     }
     for required in &policy.required_claims {
         check(
-            required.holds(claims),
+            required.accepts(claims.get(&required.name)),
             format!(
                 "claim {} is one of {:?} (required_claims)",
                 required.name, required.one_of

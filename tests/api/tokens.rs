@@ -189,6 +189,38 @@ async fn claims_of_the_wrong_json_type_are_rejected() {
 }
 
 #[actix_web::test]
+async fn a_claim_name_given_twice_is_refused() {
+    let (issuer, app) = standard_app().await;
+    {
+        // RFC 7519 §4: reject, or take the last. Taking the last would let a scope the token's
+        // text shows differ from the one granted, so the service rejects.
+        let claims = claims(&issuer.url).to_string();
+        for (duplicate, reason) in [
+            (
+                r#""scope":"items:read","scope":"items:write""#,
+                "malformed claims",
+            ),
+            (r#""sub":"mallory""#, "malformed token"),
+        ] {
+            let text = format!("{},{duplicate}}}", claims.strip_suffix('}').unwrap());
+            let payload = serde_json::value::RawValue::from_string(text).unwrap();
+            let token = jsonwebtoken::encode(
+                &jsonwebtoken::Header {
+                    kid: Some(keys().ed.kid.clone()),
+                    ..jsonwebtoken::Header::new(keys().ed.alg)
+                },
+                &payload,
+                &keys().ed.encoding,
+            )
+            .unwrap();
+            let reply = me(&app, &token).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{duplicate}");
+            assert_eq!(reply.error_description(), reason, "{duplicate}");
+        }
+    }
+}
+
+#[actix_web::test]
 async fn alg_none_is_rejected_in_any_casing() {
     let (issuer, app) = standard_app().await;
     {
