@@ -5,7 +5,6 @@
 //! Entra ID and Okta send it) and `permissions` (an array, as Auth0 sends it). Roles come from
 //! one configurable claim, which may be a nested path such as Keycloak's `realm_access.roles`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -46,11 +45,14 @@ struct Permissions {
 }
 
 /// Sorted, distinct names, held as compactly as they can be: each cached token keeps one set
-/// of each (a `BTreeSet` node alone is ~280 bytes, most of a set of two short scopes).
+/// of each (a `BTreeSet` node alone is ~280 bytes, most of a set of two short scopes). Sorted
+/// in a `Vec` too, not a `BTreeSet`, whose nodes cost an allocation per token verified.
 type Names = Box<[Box<str>]>;
 
 fn names<'a>(words: impl Iterator<Item = &'a str>) -> Names {
-    let names: BTreeSet<&str> = words.collect();
+    let mut names: Vec<&str> = words.collect();
+    names.sort_unstable();
+    names.dedup();
     names.into_iter().map(Box::from).collect()
 }
 
@@ -61,8 +63,9 @@ impl Caller {
             .into_iter()
             .filter_map(|name| claims.get(name))
             .collect();
-        let scopes = names(granted.iter().flat_map(|value| words_ref(Some(value))));
-        let roles = names(words_ref(roles_claim.find(claims).as_ref()));
+        let scopes = names(granted.iter().flat_map(words));
+        let roles = roles_claim.find(claims);
+        let roles = names(roles.iter().flat_map(words));
         let bound_key = claims
             .get("cnf")
             .and_then(|cnf| cnf.get("jkt").and_then(Value::as_str).map(Box::from));
@@ -86,7 +89,12 @@ impl Caller {
 
     /// The audiences the token names.
     pub fn audience(&self) -> Vec<&str> {
-        words_ref(self.0.claims.get("aud")).collect()
+        self.0
+            .claims
+            .get("aud")
+            .into_iter()
+            .flat_map(words)
+            .collect()
     }
 
     /// When the token expires, in seconds since the Unix epoch.
@@ -133,13 +141,18 @@ impl Caller {
     }
 }
 
-/// Space-separated words of a string, or the strings of an array.
-fn words_ref(value: Option<&Value>) -> Box<dyn Iterator<Item = &str> + '_> {
-    match value {
-        Some(Value::String(text)) => Box::new(text.split_whitespace()),
-        Some(Value::Array(items)) => Box::new(items.iter().filter_map(Value::as_str)),
-        _ => Box::new(std::iter::empty()),
-    }
+/// Space-separated words of a string, or the strings of an array (one iterator type for
+/// both, so none is boxed).
+fn words(value: &Value) -> impl Iterator<Item = &str> {
+    let (text, items) = match value {
+        Value::String(text) => (Some(text.as_str()), None),
+        Value::Array(items) => (None, Some(items)),
+        _ => (None, None),
+    };
+    let items = items.into_iter().flatten().filter_map(Value::as_str);
+    text.into_iter()
+        .flat_map(str::split_whitespace)
+        .chain(items)
 }
 
 #[cfg(test)]
