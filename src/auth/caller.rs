@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::claim_set::ClaimSet;
 use super::claims::VerifiedClaims;
+use super::provenance::Provenance;
 
 /// Where the roles claim lives: a top-level claim name (which may itself contain dots, as
 /// Auth0's namespaced claims do) or a dotted path into nested objects.
@@ -42,6 +43,8 @@ struct Permissions {
     /// The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6), read once
     /// per token because every request is checked against it.
     bound_key: Option<Box<str>>,
+    /// What the verification rested on, checked again whenever the token cache answers.
+    provenance: Provenance,
 }
 
 /// Sorted, distinct names, held as compactly as they can be: each cached token keeps one set
@@ -58,7 +61,11 @@ fn names<'a>(words: impl Iterator<Item = &'a str>) -> Names {
 
 impl Caller {
     /// Reads permissions out of verified claims, and holds the claims for handlers.
-    pub fn new(claims: &ClaimSet<'_>, roles_claim: &RolesClaim) -> Self {
+    pub(crate) fn new(
+        claims: &ClaimSet<'_>,
+        roles_claim: &RolesClaim,
+        provenance: Provenance,
+    ) -> Self {
         let granted: Vec<Value> = ["scope", "scp", "permissions"]
             .into_iter()
             .filter_map(|name| claims.get(name))
@@ -74,7 +81,13 @@ impl Caller {
             scopes,
             roles,
             bound_key,
+            provenance,
         }))
+    }
+
+    /// What the verification rested on.
+    pub(crate) fn provenance(&self) -> &Provenance {
+        &self.0.provenance
     }
 
     /// The `sub` claim, when the issuer sets one.
@@ -158,11 +171,15 @@ fn words(value: &Value) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::claim_set;
+    use crate::auth::{claim_set, provenance};
     use serde_json::json;
 
     fn caller(claims: Value, roles: &str) -> Caller {
-        Caller::new(&claim_set::for_test(&claims), &RolesClaim(roles.to_owned()))
+        Caller::new(
+            &claim_set::for_test(&claims),
+            &RolesClaim(roles.to_owned()),
+            provenance::for_test(0),
+        )
     }
 
     #[test]

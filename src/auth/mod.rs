@@ -25,6 +25,7 @@ mod jwks;
 mod keys;
 mod metadata;
 mod policy;
+mod provenance;
 mod setup;
 mod step_up;
 mod token_cache;

@@ -5,37 +5,19 @@
 //! uniform and secret, so the cache hashes nothing a second time.
 
 use std::hash::BuildHasherDefault;
-use std::sync::Arc;
 
-use jsonwebtoken::Algorithm;
 use quick_cache::UnitWeighter;
 use quick_cache::sync::Cache;
 
 use super::caller::Caller;
-use super::jwks::SetNumber;
-use super::keys::{KeyName, VerificationKey};
 use super::token_digest::{DigestHasher, TokenDigest, TokenDigester};
 
-/// What a verification established, and what must still hold to reuse it.
-pub struct Verified {
-    /// The caller, permissions read once per token rather than once per request.
-    pub caller: Caller,
-    /// Index of the issuer in the verifier.
-    pub issuer: usize,
-    pub key_name: KeyName,
-    pub alg: Algorithm,
-    pub key: Arc<VerificationKey>,
-    /// The key set that served `key` when the verification was remembered, if it still did.
-    pub checked_in: Option<SetNumber>,
-    /// Seconds since the epoch after which the token is expired, leeway included.
-    pub valid_until: u64,
-}
-
-/// A bounded, concurrent map of token digests to verifications. A capacity of 0 disables it.
+/// A bounded, concurrent map of token digests to verified callers, each carrying what its
+/// verification rested on (its `Provenance`). A capacity of 0 disables it.
 ///
 /// quick_cache splits the map into shards, each behind its own read-write lock, and a hit only
-/// takes its shard's read lock and marks the entry used: two workers rarely touch the same
-/// memory, so they scale. (moka, used before, records every read in one buffer all threads
+/// takes its shard's read lock (its reader count kept per thread) and marks the entry used; the
+/// one shared write left is the hit caller's reference count. (moka, used before, records every read in one buffer all threads
 /// append to, and spent ~160 ns a hit against ~25 here, in a standalone loop over 1,000 live
 /// keys.) When full, its S3-FIFO policy evicts tokens seen once before tokens asked for again.
 ///
@@ -48,7 +30,7 @@ pub struct TokenCache(Option<Enabled>);
 
 struct Enabled {
     digester: TokenDigester,
-    entries: Cache<TokenDigest, Arc<Verified>, UnitWeighter, BuildHasherDefault<DigestHasher>>,
+    entries: Cache<TokenDigest, Caller, UnitWeighter, BuildHasherDefault<DigestHasher>>,
 }
 
 impl TokenCache {
@@ -79,12 +61,12 @@ impl TokenCache {
         Some(self.0.as_ref()?.digester.digest(token))
     }
 
-    /// The verification remembered for this digest, if it has not expired by `now`. Shared, so a
-    /// hit copies nothing.
-    pub fn get(&self, key: &TokenDigest, now: u64) -> Option<Arc<Verified>> {
+    /// The caller remembered for this digest, if its token has not expired by `now`. Shared, so a
+    /// hit copies nothing and takes one reference count.
+    pub fn get(&self, key: &TokenDigest, now: u64) -> Option<Caller> {
         let entries = &self.0.as_ref()?.entries;
         let entry = entries.get(key)?;
-        if now <= entry.valid_until {
+        if now <= entry.provenance().valid_until {
             return Some(entry);
         }
         entries.remove(key);
@@ -98,12 +80,12 @@ impl TokenCache {
         }
     }
 
-    /// Remembers a verification, unless its token has already expired by `now`.
-    pub fn insert(&self, key: TokenDigest, verified: Arc<Verified>, now: u64) {
+    /// Remembers a verified caller, unless its token has already expired by `now`.
+    pub fn insert(&self, key: TokenDigest, caller: Caller, now: u64) {
         if let Some(enabled) = &self.0
-            && now <= verified.valid_until
+            && now <= caller.provenance().valid_until
         {
-            enabled.entries.insert(key, verified);
+            enabled.entries.insert(key, caller);
         }
     }
 
@@ -118,27 +100,16 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::auth::caller::RolesClaim;
-    use crate::auth::claim_set;
-    use crate::auth::keys::KeySet;
+    use crate::auth::{claim_set, provenance};
     use jsonwebtoken::get_current_timestamp;
     use serde_json::json;
 
-    fn verified(valid_until: u64) -> Arc<Verified> {
-        let jwks = br#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
-        let set = KeySet::parse(jwks, &[Algorithm::EdDSA], 1, None).unwrap();
-        let name = KeyName::Kid("k".to_owned());
-        Arc::new(Verified {
-            caller: Caller::new(
-                &claim_set::for_test(&json!({})),
-                &RolesClaim("roles".to_owned()),
-            ),
-            issuer: 0,
-            key: Arc::clone(set.find(&name, Algorithm::EdDSA).unwrap()),
-            key_name: name,
-            alg: Algorithm::EdDSA,
-            checked_in: None,
-            valid_until,
-        })
+    fn verified(valid_until: u64) -> Caller {
+        Caller::new(
+            &claim_set::for_test(&json!({})),
+            &RolesClaim("roles".to_owned()),
+            provenance::for_test(valid_until),
+        )
     }
 
     #[test]

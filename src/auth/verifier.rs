@@ -22,7 +22,8 @@ use super::header::TokenHeader;
 use super::jwks::{JwksStore, KeyLookupError};
 use super::keys::VerificationKey;
 pub use super::policy::IssuerPolicy;
-use super::token_cache::{TokenCache, Verified};
+use super::provenance::Provenance;
+use super::token_cache::TokenCache;
 use crate::metrics::Metrics;
 
 struct TrustedIssuer {
@@ -98,29 +99,28 @@ impl Verifier {
         if let Some(digest) = &digest
             && let Some(hit) = self.cache.get(digest, get_current_timestamp())
         {
-            let store = &self.issuers[hit.issuer].store;
-            if store.still_serves(&hit.key_name, hit.alg, &hit.key, hit.checked_in) {
+            let source = hit.provenance();
+            let store = &self.issuers[source.issuer].store;
+            if store.still_serves(&source.key_name, source.alg, &source.key, source.checked_in) {
                 self.metrics.token_cache_lookup(true);
-                return Ok(hit.caller.clone());
+                return Ok(hit);
             }
             self.cache.remove(digest);
         }
         if digest.is_some() {
             self.metrics.token_cache_lookup(false);
         }
-        let mut verified = self.verify_fully(token).await?;
-        let caller = verified.caller.clone();
+        let caller = self.verify_fully(token, digest.is_some()).await?;
         if let Some(digest) = digest {
-            let store = &self.issuers[verified.issuer].store;
-            verified.checked_in =
-                store.set_serving(&verified.key_name, verified.alg, &verified.key);
             self.cache
-                .insert(digest, Arc::new(verified), get_current_timestamp());
+                .insert(digest, caller.clone(), get_current_timestamp());
         }
         Ok(caller)
     }
 
-    async fn verify_fully(&self, token: &str) -> Result<Verified, AuthError> {
+    /// Verifies `token` in full; when it is to be `remembered`, its provenance notes the key
+    /// set that served its key now, so that cache hits skip the key lookup while that set lasts.
+    async fn verify_fully(&self, token: &str, remembered: bool) -> Result<Caller, AuthError> {
         let header = TokenHeader::parse(token, &self.algorithms)?;
         let (index, mut key) = self.key_for(token, &header).await?;
         let issuer = &self.issuers[index];
@@ -153,16 +153,18 @@ impl Verifier {
         check_claim_types(&claims, issuer.policy.leeway_seconds)?;
         issuer.policy.check(header.typ.as_deref(), &claims)?;
         let expires = claims.number("exp").ok().flatten().unwrap_or(0.0);
-        let caller = Caller::new(&claims, &issuer.policy.roles_claim);
-        Ok(Verified {
-            caller,
+        let checked_in = remembered
+            .then(|| issuer.store.set_serving(&header.key, header.alg, &key))
+            .flatten();
+        let provenance = Provenance {
             issuer: index,
             key_name: header.key,
             alg: header.alg,
             key,
-            checked_in: None,
+            checked_in,
             valid_until: (expires.max(0.0) as u64).saturating_add(issuer.policy.leeway_seconds),
-        })
+        };
+        Ok(Caller::new(&claims, &issuer.policy.roles_claim, provenance))
     }
 
     /// The issuer whose key must verify the token, and that key. With one issuer, the key is
