@@ -3,6 +3,7 @@
 //! gateway through this service. The id lives in the serving task (see [`current`]); the
 //! request middleware (`observe`) assigns it and echoes it on the response.
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -87,21 +88,30 @@ fn is_acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// A random per-process prefix and a counter: unique across requests and restarts, and cheap.
-/// (Drawing 128 random bits per request cost more than verifying a cached token.) A request id
-/// is a label, not a secret.
+/// A prefix per thread (a random per-process word mixed with the thread's number) and a count
+/// per thread: unique across requests, threads and restarts, and cheap. (Drawing 128 random bits
+/// per request cost more than verifying a cached token; one counter for every worker was a write
+/// per request on a line all their cores share.) A request id is a label, not a secret.
 fn generate() -> RequestId {
-    static PREFIX: OnceLock<[u8; 16]> = OnceLock::new();
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let prefix = PREFIX.get_or_init(|| {
-        let mut bytes = [0u8; 8];
-        // A failed RNG still yields unique ids within the process.
-        let _ = aws_lc_rs::rand::fill(&mut bytes);
-        hex(u64::from_le_bytes(bytes))
-    });
+    static PROCESS: OnceLock<u64> = OnceLock::new();
+    static THREADS: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static PREFIX: [u8; 16] = {
+            let process = PROCESS.get_or_init(|| {
+                let mut bytes = [0u8; 8];
+                // A failed RNG still yields unique ids within the process.
+                let _ = aws_lc_rs::rand::fill(&mut bytes);
+                u64::from_le_bytes(bytes)
+            });
+            // Distinct thread numbers keep distinct prefixes: the mix is one-to-one.
+            hex(process ^ THREADS.fetch_add(1, Ordering::Relaxed))
+        };
+        static NEXT: Cell<u64> = const { Cell::new(0) };
+    }
     let mut id = [0u8; 32];
-    id[..16].copy_from_slice(prefix);
-    id[16..].copy_from_slice(&hex(NEXT.fetch_add(1, Ordering::Relaxed)));
+    PREFIX.with(|prefix| id[..16].copy_from_slice(prefix));
+    let count = NEXT.with(|next| next.replace(next.get() + 1));
+    id[16..].copy_from_slice(&hex(count));
     RequestId(Repr::Generated(id))
 }
 
@@ -132,6 +142,18 @@ mod tests {
             u64::from_str_radix(&second.as_str()[16..], 16).unwrap(),
         );
         assert!(b > a, "{a} then {b}");
+    }
+
+    #[test]
+    fn threads_generate_ids_of_their_own() {
+        let ids: std::collections::HashSet<String> = (0..4)
+            .map(|_| std::thread::spawn(|| generate().as_str().to_owned()))
+            .map(|thread| thread.join().unwrap())
+            .chain([generate().as_str().to_owned()])
+            .collect();
+        assert_eq!(ids.len(), 5, "{ids:?}");
+        let prefixes: std::collections::HashSet<&str> = ids.iter().map(|id| &id[..16]).collect();
+        assert_eq!(prefixes.len(), 5, "each thread counts under its own prefix");
     }
 
     #[test]
