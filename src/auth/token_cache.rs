@@ -17,9 +17,10 @@ use super::token_digest::{DigestHasher, TokenDigest, TokenDigester};
 ///
 /// quick_cache splits the map into shards, each behind its own read-write lock, and a hit only
 /// takes its shard's read lock (its reader count kept per thread) and marks the entry used; the
-/// one shared write left is the hit caller's reference count. (moka, used before, records every read in one buffer all threads
-/// append to, and spent ~160 ns a hit against ~25 here, in a standalone loop over 1,000 live
-/// keys.) When full, its S3-FIFO policy evicts tokens seen once before tokens asked for again.
+/// one shared write left is the hit caller's reference count. (moka, used before, records every
+/// read in one buffer all threads append to, and spent ~160 ns a hit against ~25 here, in a
+/// standalone loop over 1,000 live keys.) When full, its S3-FIFO policy evicts tokens seen once
+/// before tokens asked for again.
 ///
 /// Expiry is per entry and checked on every hit: an entry is never served after its token
 /// expires, and is dropped when met. One never met again stays until eviction reaches it: soon
