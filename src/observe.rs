@@ -18,7 +18,7 @@ use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 
 use crate::errors;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestRecorder};
 use crate::request_id::{REQUEST_ID, RequestId};
 
 /// The access log's target: `RUST_LOG=info,access=warn` turns its lines off.
@@ -49,19 +49,19 @@ where
     fn new_transform(&self, service: S) -> Self::Future {
         ready(Ok(ObserveService {
             service,
-            metrics: Rc::new(self.metrics.clone()),
+            requests: Rc::new(RequestRecorder::new(self.metrics.clone())),
             // Asked once per worker: the filter is set when logging starts.
             access_log: log::log_enabled!(target: ACCESS_LOG, log::Level::Info),
         }))
     }
 }
 
-/// One worker's instance. Its requests share the metrics through an `Rc`, so a request counts
-/// no atomic reference that every worker's requests would write.
+/// One worker's instance. Its requests share the worker's recorder through an `Rc`, so a
+/// request counts no atomic reference that every worker's requests would write.
 #[doc(hidden)]
 pub struct ObserveService<S> {
     service: S,
-    metrics: Rc<web::Data<Metrics>>,
+    requests: Rc<RequestRecorder>,
     access_log: bool,
 }
 
@@ -80,7 +80,7 @@ where
         let id = RequestId::for_request(&req);
         Observed {
             started: Instant::now(),
-            metrics: self.metrics.clone(),
+            requests: self.requests.clone(),
             access_log: self.access_log,
             echoed: Some(id.clone()),
             serving: id.scope(self.service.call(req)),
@@ -94,7 +94,7 @@ pin_project! {
         #[pin]
         serving: F,
         started: Instant,
-        metrics: Rc<web::Data<Metrics>>,
+        requests: Rc<RequestRecorder>,
         access_log: bool,
         echoed: Option<RequestId>,
     }
@@ -117,8 +117,8 @@ where
         // is read without building the pattern.
         let route = request.match_name().unwrap_or("unmatched");
         let seconds = this.started.elapsed().as_secs_f64();
-        this.metrics
-            .request(route, request.method(), response.status().as_u16(), seconds);
+        this.requests
+            .record(route, request.method(), response.status().as_u16(), seconds);
         if let Some(id) = id {
             if *this.access_log {
                 let line = access_line(&response, seconds, &id);

@@ -1,7 +1,8 @@
 //! A counter value spread over cache lines, each thread adding to its own. The counters every
-//! authenticated request moves (accepted tokens, cache hits and misses) were one atomic word
-//! that every core wrote: each increment took the line from the core before it. Here an
-//! increment stays on the thread's line; reading (a scrape) sums them.
+//! request moves (requests by route, accepted tokens, cache hits and misses) were one atomic
+//! word that every core wrote: each increment took the line from the core before it. Here an
+//! increment stays on the thread's line; reading (a scrape) sums them. The latency histogram
+//! (`histogram`) spreads its counts over the same lines.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -9,7 +10,7 @@ use prometheus_client::metrics::counter::Atomic;
 
 /// Lines per counter: more than the cores this service is sized for, so that threads rarely
 /// share one (sharing only costs speed, never a count).
-const LINES: usize = 8;
+pub(super) const LINES: usize = 8;
 
 /// One count on a cache line of its own (two 64-byte lines: x86 fetches lines in pairs).
 #[derive(Debug, Default)]
@@ -40,7 +41,7 @@ impl Atomic<u64> for Spread {
 }
 
 /// This thread's line, handed out in turn as threads first count.
-fn line() -> usize {
+pub(super) fn line() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static LINE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % LINES;
