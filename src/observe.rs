@@ -72,7 +72,7 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = Observed<TaskLocalFuture<RequestId, S::Future>>;
+    type Future = Observed<S::Future>;
 
     forward_ready!(service);
 
@@ -82,7 +82,6 @@ where
             started: Instant::now(),
             requests: self.requests.clone(),
             access_log: self.access_log,
-            echoed: Some(id.clone()),
             serving: id.scope(self.service.call(req)),
         }
     }
@@ -91,12 +90,13 @@ where
 pin_project! {
     #[doc(hidden)]
     pub struct Observed<F> {
+        // The request served with its id as the task's: the id is taken back from it to be
+        // echoed, so it is never copied.
         #[pin]
-        serving: F,
+        serving: TaskLocalFuture<RequestId, F>,
         started: Instant,
         requests: Rc<RequestRecorder>,
         access_log: bool,
-        echoed: Option<RequestId>,
     }
 }
 
@@ -108,9 +108,9 @@ where
     type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let served = ready!(this.serving.poll(cx))?;
-        let id = this.echoed.take();
+        let mut this = self.project();
+        let served = ready!(this.serving.as_mut().poll(cx))?;
+        let id = this.serving.take_value();
         let mut response = errors::as_problem(served, id.as_ref());
         let request = response.request();
         // Every routed resource is named after its pattern (see `routes::endpoint`), so the name
