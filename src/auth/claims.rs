@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::claim_set::ClaimSet;
+use super::issuer_alias;
 
 /// Claims of a token whose signature, issuer, audience and lifetime have been verified.
 /// Cloning is cheap: the claims are shared.
@@ -33,11 +34,14 @@ struct Claims {
 impl VerifiedClaims {
     /// Holds verified `claims` as their JSON text.
     pub(crate) fn new(claims: &ClaimSet<'_>) -> Self {
-        let text = |name| claims.text(name).ok().flatten().map(Box::from);
+        let text = |name| claims.text(name).ok().flatten();
         Self(Arc::new(Claims {
             json: claims.json().to_owned(),
-            issuer: text("iss").unwrap_or_default(),
-            subject: text("sub"),
+            // Google's schemeless `iss` is named by its identifier (see `issuer_alias`).
+            issuer: text("iss")
+                .map(|iss| Box::from(issuer_alias::identifier(&iss)))
+                .unwrap_or_default(),
+            subject: text("sub").map(Box::from),
             parsed: OnceLock::new(),
         }))
     }
@@ -47,7 +51,8 @@ impl VerifiedClaims {
         self.0.subject.as_deref()
     }
 
-    /// The `iss` claim (always present and verified).
+    /// The verified issuer: the `iss` claim, or for Google's schemeless `iss` the identifier it
+    /// stands for (`https://accounts.google.com`).
     pub fn issuer(&self) -> &str {
         &self.0.issuer
     }

@@ -21,6 +21,7 @@ mod error;
 mod fetch;
 mod header;
 mod http;
+mod issuer_alias;
 mod jwks;
 mod keys;
 mod metadata;
@@ -44,6 +45,7 @@ pub use http::{
     BearerToken, Challenge, DPOP_NONCE, Dpop, Rejection, Requirement, TokenSources,
     optional_bearer, validate,
 };
+pub(crate) use issuer_alias::identifier as issuer_identifier;
 pub use jwks::{JwksSource, JwksStore, StoreStatus};
 pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};
 pub use metadata::ResourceMetadata;

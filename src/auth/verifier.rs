@@ -19,6 +19,7 @@ use super::caller::Caller;
 use super::claim_set::ClaimSet;
 use super::error::{AuthError, TokenError};
 use super::header::TokenHeader;
+use super::issuer_alias;
 use super::jwks::{JwksStore, KeyLookupError};
 use super::keys::VerificationKey;
 pub use super::policy::IssuerPolicy;
@@ -63,7 +64,7 @@ impl Verifier {
             .iter()
             .map(|&alg| {
                 let mut validation = Validation::new(alg);
-                validation.set_issuer(&[store.issuer()]);
+                validation.set_issuer(&issuer_alias::accepted_iss(store.issuer()));
                 validation.set_audience(&policy.audience);
                 validation.set_required_spec_claims(policy.required_spec_claims());
                 validation.validate_nbf = true;
@@ -218,7 +219,7 @@ impl Verifier {
         self.issuers
             .iter()
             .enumerate()
-            .find(|(_, issuer)| issuer.store.issuer() == iss)
+            .find(|(_, issuer)| issuer.store.issuer() == issuer_alias::identifier(&iss))
             .ok_or(TokenError::IssuerMismatch)
     }
 }

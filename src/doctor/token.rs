@@ -14,6 +14,7 @@ use crate::auth::IssuerPolicy;
 use crate::auth::KeyLookupError;
 use crate::auth::TokenHeader;
 use crate::auth::Verifier;
+use crate::auth::issuer_identifier;
 
 /// Writes one line per check; true when the verifier accepts the token.
 pub(super) async fn explain(
@@ -72,7 +73,8 @@ fn explain_checks(
         .get("iss")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let Some(issuer) = issuers.iter().find(|issuer| issuer.source.issuer == iss) else {
+    let named = issuer_identifier(iss);
+    let Some(issuer) = issuers.iter().find(|issuer| issuer.source.issuer == named) else {
         let trusted: Vec<&str> = issuers.iter().map(|i| i.source.issuer.as_str()).collect();
         return check(
             false,

@@ -339,6 +339,52 @@ async fn google_id_tokens_verify_with_the_readme_settings() {
     );
 }
 
+/// Google documents `accounts.google.com` without a scheme as the other `iss` of its ID tokens:
+/// accepted for that issuer only, and named by its identifier wherever an issuer is compared.
+#[actix_web::test]
+async fn google_id_tokens_with_the_schemeless_iss_verify_too() {
+    let keys_server = TestIssuer::start(json!({ "keys": [
+        { "n": keys().rsa.jwk["n"], "use": "sig", "kty": "RSA", "alg": "RS256", "kid": "g1", "e": "AQAB" },
+    ] }));
+    let google = "https://accounts.google.com";
+    let client = "407408718192.apps.googleusercontent.com";
+    // The keys come from the loopback server; the issuer is Google's own identifier.
+    let jwks_uri = format!("{}/keys", keys_server.url);
+    let rules = [
+        ("APP__AUTH__AUDIENCE", client),
+        ("APP__AUTH__JWKS_URI", jwks_uri.as_str()),
+    ];
+    let state = state(&settings(google, &rules)).await;
+    let app = probe_service!(state);
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("g1".to_owned());
+    let token = |iss: &str| {
+        let claims = json!({
+            "iss": iss, "azp": client, "aud": client, "sub": "110169484474386276334",
+            "iat": now(), "exp": now() + 3600,
+        });
+        sign_with_header(&header, &keys().rsa, &claims)
+    };
+
+    for iss in [google, "accounts.google.com"] {
+        let reply = me(&app, &token(iss)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{iss}: {}", reply.body);
+        assert_eq!(
+            reply.body["user"]["iss"], iss,
+            "the claims as the token wrote them"
+        );
+    }
+    for iss in [
+        "https://accounts.google.com/",
+        "accounts.google.com.evil.example",
+        "google.com",
+    ] {
+        let reply = me(&app, &token(iss)).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{iss}");
+        assert_eq!(reply.error_description(), "issuer mismatch", "{iss}");
+    }
+}
+
 #[actix_web::test]
 async fn pingfederate_access_tokens_without_aud_verify_with_the_readme_settings() {
     let issuer = TestIssuer::start(json!({ "keys": [
