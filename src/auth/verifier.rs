@@ -12,8 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, TokenData, Validation, get_current_timestamp};
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use super::caller::Caller;
 use super::claim_set::ClaimSet;
@@ -152,7 +152,7 @@ impl Verifier {
         } else {
             first
         }
-        .map_err(|kind| token_error(&kind))?;
+        .map_err(|kind| claims_error(token, &kind))?;
         let claims = ClaimSet::parse(&data.claims).map_err(|_| TokenError::MalformedClaims)?;
         check_claim_types(&claims, issuer.policy.leeway_seconds)?;
         issuer.policy.check(header.typ.as_deref(), &claims)?;
@@ -205,10 +205,7 @@ impl Verifier {
         struct UnverifiedIssuer {
             iss: Option<Value>,
         }
-        let payload = token.split('.').nth(1).ok_or(TokenError::Malformed)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| TokenError::Malformed)?;
+        let bytes = payload(token).ok_or(TokenError::Malformed)?;
         let claims: UnverifiedIssuer =
             serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
         let iss = match claims.iss {
@@ -256,6 +253,27 @@ fn check_claim_types(claims: &ClaimSet<'_>, leeway: u64) -> Result<(), TokenErro
         return Err(TokenError::IssuedInFuture);
     }
     Ok(())
+}
+
+/// The decoded payload segment of a compact token, unverified.
+fn payload(token: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()
+}
+
+/// The refusal for a decode error. `jsonwebtoken` reports a required claim it cannot read (an
+/// `exp` written as text, an `aud` as a number) as missing; one the payload does hold is
+/// malformed, which is what its issuer must fix. The payload is read again only then, after
+/// the signature has verified.
+fn claims_error(token: &str, kind: &ErrorKind) -> TokenError {
+    let present = |name: &str| {
+        payload(token)
+            .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
+            .is_some_and(|claims| claims.contains_key(name))
+    };
+    match kind {
+        ErrorKind::MissingRequiredClaim(name) if present(name) => TokenError::MalformedClaims,
+        kind => token_error(kind),
+    }
 }
 
 fn token_error(kind: &ErrorKind) -> TokenError {
