@@ -42,7 +42,7 @@ pub use error::{AuthError, TokenError};
 pub use fetch::Fetcher;
 pub use header::TokenHeader;
 pub use http::{
-    BearerToken, Challenge, DPOP_NONCE, Dpop, Rejection, Requirement, TokenSources,
+    BearerToken, Challenge, DPOP_NONCE, Dpop, Rejection, Requirement, Scheme, TokenSources,
     optional_bearer, validate,
 };
 pub(crate) use issuer_alias::identifier as issuer_identifier;

@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::auth::Dpop;
 use crate::auth::Fetcher;
 use crate::auth::IssuerPolicy;
 use crate::auth::JwksSource;
@@ -46,10 +47,11 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
     if let Some(token) = token {
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
         let verifier = Verifier::from_settings(&settings.auth, &public_url, &metrics);
+        let dpop = Dpop::from_settings(&settings.auth, &public_url);
         healthy &= token::explain(
             token,
             &findings,
-            &verifier,
+            (&verifier, &dpop),
             settings.auth.max_token_bytes,
             out,
         )

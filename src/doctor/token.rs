@@ -10,17 +10,24 @@ use jsonwebtoken::{Algorithm, Validation, get_current_timestamp};
 use serde_json::{Map, Value};
 
 use super::IssuerFindings;
+use crate::auth::AuthError;
+use crate::auth::Dpop;
 use crate::auth::IssuerPolicy;
 use crate::auth::KeyLookupError;
+use crate::auth::Scheme;
+use crate::auth::TokenError;
 use crate::auth::TokenHeader;
 use crate::auth::Verifier;
 use crate::auth::issuer_identifier;
 
 /// Writes one line per check; true when the verifier accepts the token.
+///
+/// The verdict is the verifier's, then the DPoP rules' (the same check a request passes): a
+/// bound token is accepted only as a DPoP token, and an issuer may refuse either kind.
 pub(super) async fn explain(
     token: &str,
     issuers: &[IssuerFindings],
-    verifier: &Verifier,
+    (verifier, dpop): (&Verifier, &Dpop),
     max_token_bytes: usize,
     out: &mut String,
 ) -> bool {
@@ -29,16 +36,33 @@ pub(super) async fn explain(
     for store in verifier.stores() {
         let _ = store.refresh().await;
     }
-    match verifier.verify(token).await {
-        Ok(_) => {
-            let _ = writeln!(out, "  verdict: accepted");
-            true
-        }
+    let caller = match verifier.verify(token).await {
+        Ok(caller) => caller,
         Err(error) => {
             let _ = writeln!(out, "  verdict: rejected: {}", error.reason());
-            false
+            return false;
         }
-    }
+    };
+    let presented = |scheme| dpop.check(&caller, token, scheme, None, "GET", "/");
+    let verdict = match presented(Scheme::Bearer) {
+        Ok(()) => Ok("accepted"),
+        Err(AuthError::InvalidToken(TokenError::DpopBoundAsBearer)) => {
+            match presented(Scheme::Dpop) {
+                // Accepted up to the proof, which no token alone carries.
+                Ok(()) | Err(AuthError::InvalidDpopProof(_)) => Ok(
+                    "accepted as a DPoP token: it is bound to a client key (cnf.jkt), so send it \
+                     as `Authorization: DPoP <token>` with a proof by that key (make dpop-proof)",
+                ),
+                Err(error) => Err(error),
+            }
+        }
+        Err(error) => Err(error),
+    };
+    let _ = match verdict {
+        Ok(verdict) => writeln!(out, "  verdict: {verdict}"),
+        Err(error) => writeln!(out, "  verdict: rejected: {}", error.reason()),
+    };
+    verdict.is_ok()
 }
 
 fn explain_checks(

@@ -74,6 +74,52 @@ async fn doctor_explains_each_failure_of_a_bad_token() {
     }
 }
 
+/// A token the verifier accepts may still be refused as it would be sent: the verdict is the
+/// DPoP rules' too, as for a request.
+#[actix_web::test]
+async fn doctor_says_how_a_bound_token_must_be_sent_and_when_dpop_refuses_a_token() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let mut bound = claims(&issuer.url);
+    bound["cnf"] = json!({ "jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" });
+    let bound = sign(&keys().ed, &bound);
+    let unbound = sign(&keys().ed, &claims(&issuer.url));
+
+    let (output, report) = doctor(&issuer.url, Some(&bound)).await;
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains("  verdict: accepted as a DPoP token: it is bound to a client key"),
+        "{report}"
+    );
+
+    for (mode, token, verdict) in [
+        (
+            "off",
+            &bound,
+            "  verdict: rejected: DPoP is not accepted for this issuer",
+        ),
+        (
+            "required",
+            &unbound,
+            "  verdict: rejected: token is not DPoP-bound",
+        ),
+    ] {
+        let (output, report) =
+            doctor_with(&issuer.url, Some(token), &[("APP__AUTH__DPOP", mode)]).await;
+        assert_eq!(output.status.code(), Some(1), "{mode}: {report}");
+        assert!(
+            report.contains(verdict),
+            "{mode}: missing `{verdict}` in:\n{report}"
+        );
+    }
+    let (output, report) = doctor_with(
+        &issuer.url,
+        Some(&bound),
+        &[("APP__AUTH__DPOP", "required")],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{report}");
+}
+
 #[actix_web::test]
 async fn doctor_fails_when_the_issuer_cannot_be_reached() {
     let (output, report) = doctor(&dead_url(), None).await;

@@ -11,7 +11,7 @@ mod require;
 mod source;
 
 pub use bearer::{BearerToken, validate};
-pub use dpop::Dpop;
+pub use dpop::{Dpop, Scheme};
 pub use optional::optional_bearer;
 pub use rejection::{Challenge, DPOP_NONCE, Rejection};
 pub use require::Requirement;
