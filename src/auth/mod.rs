@@ -53,3 +53,4 @@ pub use policy::IssuerPolicy;
 pub use setup::trusted_issuers;
 pub use step_up::StepUp;
 pub use verifier::Verifier;
+pub(crate) use verifier::unverified_claims;

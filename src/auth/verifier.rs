@@ -260,16 +260,19 @@ fn payload(token: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()
 }
 
+/// The payload of a compact token as a JSON object, unverified: for explaining a refusal,
+/// never for granting anything.
+pub(crate) fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+    serde_json::from_slice(&payload(token)?).ok()
+}
+
 /// The refusal for a decode error. `jsonwebtoken` reports a required claim it cannot read (an
 /// `exp` written as text, an `aud` as a number) as missing; one the payload does hold is
 /// malformed, which is what its issuer must fix. The payload is read again only then, after
 /// the signature has verified.
 fn claims_error(token: &str, kind: &ErrorKind) -> TokenError {
-    let present = |name: &str| {
-        payload(token)
-            .and_then(|bytes| serde_json::from_slice::<Map<String, Value>>(&bytes).ok())
-            .is_some_and(|claims| claims.contains_key(name))
-    };
+    let present =
+        |name: &str| unverified_claims(token).is_some_and(|claims| claims.contains_key(name));
     match kind {
         ErrorKind::MissingRequiredClaim(name) if present(name) => TokenError::MalformedClaims,
         kind => token_error(kind),

@@ -4,8 +4,6 @@
 use std::fmt::Write;
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation, get_current_timestamp};
 use serde_json::{Map, Value};
 
@@ -19,6 +17,7 @@ use crate::auth::TokenError;
 use crate::auth::TokenHeader;
 use crate::auth::Verifier;
 use crate::auth::issuer_identifier;
+use crate::auth::unverified_claims;
 
 /// Writes one line per check; true when the verifier accepts the token.
 ///
@@ -162,11 +161,6 @@ fn explain_checks(
     explain_audience(&claims, &issuer.policy, &mut check);
     explain_times(&claims, issuer.policy.leeway_seconds, &mut check);
     explain_rules(header.typ.as_deref(), &claims, &issuer.policy, &mut check);
-}
-
-fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
-    let payload = token.split('.').nth(1)?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
 /// The signature alone: every claim check off, so a failure here is the signature's.
