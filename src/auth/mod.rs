@@ -29,6 +29,7 @@ mod policy;
 mod provenance;
 mod setup;
 mod step_up;
+mod thread_handles;
 mod token_cache;
 mod token_digest;
 mod used_proofs;

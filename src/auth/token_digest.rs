@@ -89,6 +89,16 @@ fn sha256_in_hardware() -> bool {
     false
 }
 
+impl TokenDigest {
+    /// Eight bytes of the digest that its hash does not use, as uniform and secret: a short
+    /// mark of the token, for the thread handles' admission.
+    pub fn mark(&self) -> u64 {
+        let mut word = [0; 8];
+        word.copy_from_slice(&self.0[8..16]);
+        u64::from_le_bytes(word)
+    }
+}
+
 /// Its first eight bytes are its hash: they are already uniform and secret.
 impl Hash for TokenDigest {
     fn hash<H: Hasher>(&self, state: &mut H) {
