@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
+use futures_util::future::join_all;
 use jsonwebtoken::get_current_timestamp;
 use serde_json::json;
 
@@ -26,11 +27,14 @@ async fn a_cached_token_is_still_rejected_once_it_expires() {
     short["exp"] = json!(get_current_timestamp() + 1);
     let token = sign(&keys().ed, &short);
     assert_eq!(me(&app, &token).await.status, StatusCode::OK);
-    assert_eq!(
-        me(&app, &token).await.status,
-        StatusCode::OK,
-        "served again, from the cache"
-    );
+    // Again and again: from the shared cache, then from this worker's own handle.
+    for _ in 0..3 {
+        assert_eq!(
+            me(&app, &token).await.status,
+            StatusCode::OK,
+            "served again, from the cache"
+        );
+    }
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
@@ -84,6 +88,49 @@ async fn a_cached_token_is_rejected_once_its_key_leaves_the_set() {
     assert_eq!(
         me(&app, &token).await.error_description(),
         "unknown signing key"
+    );
+}
+
+#[actix_web::test]
+async fn across_the_real_servers_workers_a_token_each_holds_is_refused_once_its_key_leaves() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let overrides = [
+        SHORT_LIFETIMES[0],
+        SHORT_LIFETIMES[1],
+        ("APP__SERVER__WORKERS", "2"),
+    ];
+    let base = crate::common::serve_until_ready(settings(&issuer.url, &overrides)).await;
+    let client = reqwest::Client::new();
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    let statuses = |count: usize| {
+        let requests = (0..count).map(|_| {
+            let request = client.get(format!("{base}/api/v1/me")).bearer_auth(&token);
+            async move { request.send().await.unwrap().status().as_u16() }
+        });
+        join_all(requests)
+    };
+    // Many at once, over many connections, so that both workers meet the token again and
+    // again, and each answers it from a handle of its own.
+    for _ in 0..3 {
+        let answered = statuses(40).await;
+        assert!(answered.iter().all(|s| *s == 200), "{answered:?}");
+    }
+
+    issuer.set_jwks(json!({ "keys": [keys().rsa.jwk] }));
+    let mut refused = false;
+    for _ in 0..300 {
+        if statuses(1).await == [401] {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused, "never refused after its key left the set");
+
+    let answered = statuses(40).await;
+    assert!(
+        answered.iter().all(|s| *s == 401),
+        "no worker serves it from its handle: {answered:?}"
     );
 }
 
