@@ -1,8 +1,9 @@
 //! Tokens already verified, remembered so a repeated token skips signature verification, as
-//! Envoy's `jwt_authn` does. An entry is keyed by the token's keyed digest (`token_digest`: any
-//! altered byte misses, and the token itself is never held) and serves only until the token
-//! expires or its key leaves the issuer's key set, whichever comes first. The digest is already
-//! uniform and secret, so the cache hashes nothing a second time.
+//! Envoy's `jwt_authn` does. A shared entry is keyed by the token's keyed digest (`token_digest`:
+//! any altered byte misses, and the shared map never holds the token itself), a thread's handle
+//! by the token's text (`thread_handles`), and either serves only until the token expires or its
+//! key leaves the issuer's key set, whichever comes first. The digest is already uniform and
+//! secret, so the shared map hashes nothing a second time.
 
 use std::cell::RefCell;
 use std::hash::BuildHasherDefault;
@@ -76,40 +77,40 @@ impl TokenCache {
         }))
     }
 
-    /// The token's digest, or `None` when the cache is off (so no hashing is done).
-    pub fn digest(&self, token: &str) -> Option<TokenDigest> {
-        Some(self.0.as_ref()?.digester.digest(token))
-    }
-
-    /// The caller remembered for this digest, if its token has not expired by `now`: through
-    /// this thread's handle when it holds one, and otherwise from the shared map.
-    pub fn get(&self, key: &TokenDigest, now: u64) -> Option<Caller> {
-        let enabled = self.0.as_ref()?;
-        let thread = enabled.thread_handles();
-        let held = thread.borrow().get(key);
-        let (caller, from_shared) = match held {
-            Some(caller) => (caller, false),
-            None => (enabled.entries.get(key)?, true),
+    /// What the cache knows of `token` by `now`: its caller, through this thread's handle when
+    /// it holds one (found by the token's text, so no digest is computed) and otherwise from the
+    /// shared map; or, when neither remembers it unexpired, the digest to remember it under.
+    pub fn get(&self, token: &str, now: u64) -> Lookup {
+        let Some(enabled) = &self.0 else {
+            return Lookup::Off;
         };
-        if now > caller.provenance().valid_until {
-            self.remove(key);
-            return None;
+        let thread = enabled.thread_handles();
+        let held = thread.borrow().get(token);
+        if let Some(caller) = held {
+            if now <= caller.provenance().valid_until {
+                return Lookup::Hit(caller);
+            }
+            return Lookup::Miss(enabled.forget(thread, token));
         }
-        if !from_shared {
-            return Some(caller);
+        let key = enabled.digester.digest(token);
+        match enabled.entries.get(&key) {
+            Some(caller) if now <= caller.provenance().valid_until => {
+                Lookup::Hit(thread.borrow_mut().answer(token, &key, caller))
+            }
+            Some(_) => {
+                enabled.entries.remove(&key);
+                Lookup::Miss(key)
+            }
+            None => Lookup::Miss(key),
         }
-        Some(thread.borrow_mut().answer(key, caller))
     }
 
-    /// Forgets a digest whose key has left the set, in the shared map and this thread's. Other
-    /// threads' handles stay until met: every hit checks the key again, and drops it then.
-    pub fn remove(&self, key: &TokenDigest) {
-        if let Some(enabled) = &self.0 {
-            enabled.entries.remove(key);
-            if let Some(thread) = enabled.threads.get() {
-                thread.borrow_mut().remove(key);
-            }
-        }
+    /// Forgets a token whose key has left the set, in the shared map and this thread's, and
+    /// gives the digest to remember it under if it verifies again. Other threads' handles stay
+    /// until met: every hit checks the key again, and drops it then.
+    pub fn forget(&self, token: &str) -> Option<TokenDigest> {
+        let enabled = self.0.as_ref()?;
+        Some(enabled.forget(enabled.thread_handles(), token))
     }
 
     /// Remembers a verified caller, unless its token has already expired by `now`. Only in the
@@ -137,10 +138,28 @@ impl TokenCache {
     }
 }
 
+/// What [`TokenCache::get`] found.
+pub enum Lookup {
+    /// The caller of a verification remembered unexpired; whether its key still serves is the
+    /// verifier's to check.
+    Hit(Caller),
+    /// Not remembered: a verified caller is remembered under this digest.
+    Miss(TokenDigest),
+    /// The cache is off, so nothing was hashed.
+    Off,
+}
+
 impl Enabled {
     fn thread_handles(&self) -> &RefCell<ThreadHandles> {
         self.threads
             .get_or(|| RefCell::new(ThreadHandles::new(self.thread_capacity)))
+    }
+
+    fn forget(&self, thread: &RefCell<ThreadHandles>, token: &str) -> TokenDigest {
+        thread.borrow_mut().remove(token);
+        let key = self.digester.digest(token);
+        self.entries.remove(&key);
+        key
     }
 }
 
@@ -160,16 +179,31 @@ mod tests {
         )
     }
 
+    /// Remembers `caller` for `token` as the verifier does after a miss.
+    fn remember(cache: &TokenCache, token: &str, caller: Caller, now: u64) {
+        match cache.get(token, now) {
+            Lookup::Miss(key) => cache.insert(key, caller, now),
+            Lookup::Hit(_) => panic!("{token} is remembered already"),
+            Lookup::Off => panic!("the cache is off"),
+        }
+    }
+
+    fn hit(cache: &TokenCache, token: &str, now: u64) -> Option<Caller> {
+        match cache.get(token, now) {
+            Lookup::Hit(caller) => Some(caller),
+            Lookup::Miss(_) | Lookup::Off => None,
+        }
+    }
+
     #[test]
     fn entries_serve_until_they_expire() {
         let cache = TokenCache::new(4);
-        let key = cache.digest("a.b.c").unwrap();
         let valid_until = get_current_timestamp() + 100;
-        cache.insert(key, verified(valid_until), valid_until - 100);
-        assert!(cache.get(&key, valid_until).is_some());
-        assert!(cache.get(&key, valid_until + 1).is_none());
+        remember(&cache, "a.b.c", verified(valid_until), valid_until - 100);
+        assert!(hit(&cache, "a.b.c", valid_until).is_some());
+        assert!(hit(&cache, "a.b.c", valid_until + 1).is_none());
         assert!(
-            cache.get(&key, valid_until - 50).is_none(),
+            hit(&cache, "a.b.c", valid_until - 50).is_none(),
             "an expired entry is dropped when met"
         );
         assert_eq!(cache.len(), 0);
@@ -178,11 +212,10 @@ mod tests {
     #[test]
     fn a_token_already_expired_is_not_held() {
         let cache = TokenCache::new(4);
-        let key = cache.digest("a.b.c").unwrap();
         let now = get_current_timestamp();
-        cache.insert(key, verified(now - 1), now);
+        remember(&cache, "a.b.c", verified(now - 1), now);
         assert_eq!(cache.len(), 0);
-        cache.insert(key, verified(now), now);
+        remember(&cache, "a.b.c", verified(now), now);
         assert_eq!(cache.len(), 1, "valid through its last second");
     }
 
@@ -190,12 +223,16 @@ mod tests {
     fn any_altered_byte_misses_and_the_size_is_bounded() {
         let cache = TokenCache::new(100);
         let now = get_current_timestamp();
-        let original = cache.digest("a.b.c").unwrap();
-        cache.insert(original, verified(now + 100), now);
-        assert!(cache.get(&cache.digest("a.b.d").unwrap(), now).is_none());
+        remember(&cache, "a.b.c", verified(now + 100), now);
+        for _ in 0..2 {
+            assert!(hit(&cache, "a.b.c", now).is_some());
+        }
+        assert_eq!(cache.held_here(), 1, "met twice, so held here too");
+        for altered in ["a.b.d", "a.b.c.", "A.b.c", ".b.c"] {
+            assert!(hit(&cache, altered, now).is_none(), "{altered}");
+        }
         for n in 0..1_000 {
-            let token = format!("x.y.{n}");
-            cache.insert(cache.digest(&token).unwrap(), verified(now + 100), now);
+            remember(&cache, &format!("x.y.{n}"), verified(now + 100), now);
         }
         let held = cache.len();
         assert!(
@@ -205,41 +242,38 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_entry_is_gone() {
+    fn a_forgotten_token_is_gone_from_both_maps() {
         let cache = TokenCache::new(4);
-        let key = cache.digest("a.b.c").unwrap();
         let now = get_current_timestamp();
-        cache.insert(key, verified(now + 100), now);
+        remember(&cache, "a.b.c", verified(now + 100), now);
         for _ in 0..2 {
-            assert!(cache.get(&key, now).is_some());
+            assert!(hit(&cache, "a.b.c", now).is_some());
         }
         assert_eq!(cache.held_here(), 1, "met twice, so held here too");
-        cache.remove(&key);
-        assert!(cache.get(&key, now).is_none());
+        let key = cache.forget("a.b.c").unwrap();
+        assert!(matches!(cache.get("a.b.c", now), Lookup::Miss(miss) if miss == key));
         assert_eq!((cache.len(), cache.held_here()), (0, 0));
     }
 
     #[test]
     fn an_expired_handle_is_dropped_from_both_maps() {
         let cache = TokenCache::new(16);
-        let key = cache.digest("a.b.c").unwrap();
         let now = get_current_timestamp();
-        cache.insert(key, verified(now + 10), now);
+        remember(&cache, "a.b.c", verified(now + 10), now);
         for _ in 0..2 {
-            assert!(cache.get(&key, now).is_some());
+            assert!(hit(&cache, "a.b.c", now).is_some());
         }
         assert_eq!(cache.held_here(), 1);
-        assert!(cache.get(&key, now + 11).is_none());
+        assert!(hit(&cache, "a.b.c", now + 11).is_none());
         assert_eq!((cache.len(), cache.held_here()), (0, 0));
     }
 
     #[test]
     fn threads_answer_a_repeated_token_through_handles_of_their_own() {
         let cache = TokenCache::new(16);
-        let key = cache.digest("a.b.c").unwrap();
         let now = get_current_timestamp();
         let inserted = verified(now + 100);
-        cache.insert(key, inserted.clone(), now);
+        remember(&cache, "a.b.c", inserted.clone(), now);
         assert_eq!(cache.held_here(), 0, "a token verified takes no handle");
         // Both threads alive at once: a thread ended gives its slot to the next one started.
         let both_have_met_it = std::sync::Barrier::new(2);
@@ -247,10 +281,10 @@ mod tests {
             let threads: Vec<_> = (0..2)
                 .map(|_| {
                     scope.spawn(|| {
-                        let from_shared = cache.get(&key, now).unwrap();
+                        let from_shared = hit(&cache, "a.b.c", now).unwrap();
                         assert!(from_shared.same_handle(&inserted), "met once: shared");
-                        let first = cache.get(&key, now).unwrap();
-                        let again = cache.get(&key, now).unwrap();
+                        let first = hit(&cache, "a.b.c", now).unwrap();
+                        let again = hit(&cache, "a.b.c", now).unwrap();
                         both_have_met_it.wait();
                         assert!(again.same_handle(&first), "the handle taken when met twice");
                         assert_eq!(cache.held_here(), 1);
@@ -273,15 +307,13 @@ mod tests {
     fn each_thread_holds_handles_for_its_share_of_the_capacity() {
         let cache = TokenCache::new(80);
         let now = get_current_timestamp();
-        let keys: Vec<TokenDigest> = (0..60)
-            .map(|n| cache.digest(&format!("t.{n}.s")).unwrap())
-            .collect();
-        for key in &keys {
-            cache.insert(*key, verified(now + 100), now);
+        let tokens: Vec<String> = (0..60).map(|n| format!("t.{n}.s")).collect();
+        for token in &tokens {
+            remember(&cache, token, verified(now + 100), now);
         }
-        for key in &keys {
+        for token in &tokens {
             for _ in 0..2 {
-                assert!(cache.get(key, now).is_some(), "every token answered");
+                assert!(hit(&cache, token, now).is_some(), "every token answered");
             }
         }
         let held = cache.held_here();
@@ -292,7 +324,8 @@ mod tests {
     #[test]
     fn a_zero_capacity_cache_hashes_nothing() {
         let cache = TokenCache::new(0);
-        assert!(cache.digest("a.b.c").is_none());
+        assert!(matches!(cache.get("a.b.c", 0), Lookup::Off));
+        assert!(cache.forget("a.b.c").is_none());
         assert_eq!(cache.len(), 0);
     }
 
@@ -306,7 +339,7 @@ mod tests {
                 let (cache, tokens) = (&cache, &tokens);
                 scope.spawn(move || {
                     for token in tokens.iter().skip(worker).step_by(4) {
-                        cache.insert(cache.digest(token).unwrap(), verified(now + 100), now);
+                        remember(cache, token, verified(now + 100), now);
                     }
                 });
             }
@@ -316,8 +349,10 @@ mod tests {
                 let (cache, tokens) = (&cache, &tokens);
                 scope.spawn(move || {
                     for token in tokens.iter().skip((worker + 1) % 4).step_by(4) {
-                        let hit = cache.get(&cache.digest(token).unwrap(), now);
-                        assert!(hit.is_some(), "{token} inserted by another worker");
+                        for _ in 0..3 {
+                            let hit = hit(cache, token, now);
+                            assert!(hit.is_some(), "{token} inserted by another worker");
+                        }
                     }
                 });
             }

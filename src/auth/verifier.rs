@@ -24,7 +24,7 @@ use super::jwks::{JwksStore, KeyLookupError};
 use super::keys::VerificationKey;
 pub use super::policy::IssuerPolicy;
 use super::provenance::Provenance;
-use super::token_cache::TokenCache;
+use super::token_cache::{Lookup, TokenCache};
 use crate::metrics::Metrics;
 
 struct TrustedIssuer {
@@ -96,18 +96,20 @@ impl Verifier {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::TooLarge.into());
         }
-        let digest = self.cache.digest(token);
-        if let Some(digest) = &digest
-            && let Some(hit) = self.cache.get(digest, get_current_timestamp())
-        {
-            let source = hit.provenance();
-            let store = &self.issuers[source.issuer].store;
-            if store.still_serves(&source.key_name, source.alg, &source.key, source.checked_in) {
-                self.metrics.token_cache_lookup(true);
-                return Ok(hit);
+        let digest = match self.cache.get(token, get_current_timestamp()) {
+            Lookup::Hit(hit) => {
+                let source = hit.provenance();
+                let store = &self.issuers[source.issuer].store;
+                if store.still_serves(&source.key_name, source.alg, &source.key, source.checked_in)
+                {
+                    self.metrics.token_cache_lookup(true);
+                    return Ok(hit);
+                }
+                self.cache.forget(token)
             }
-            self.cache.remove(digest);
-        }
+            Lookup::Miss(digest) => Some(digest),
+            Lookup::Off => None,
+        };
         if digest.is_some() {
             self.metrics.token_cache_lookup(false);
         }
