@@ -51,9 +51,10 @@ lint: ## Check formatting and run clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Benchmark verification (criterion) and load the release build (wrk); see BENCHMARKS.md
+bench: ## Benchmark verification (criterion), load the release build (wrk), then scaling in rounds; see BENCHMARKS.md
 	$(CARGO) bench --bench verify
 	benches/load.sh
+	benches/scaling.sh
 
 instructions: ## Count the CPU instructions of one request per case (valgrind), steady on a busy machine
 	benches/instructions.sh

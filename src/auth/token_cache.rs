@@ -42,7 +42,7 @@ type SharedEntries =
 /// after its token expires, and is dropped when met. One never met again stays until eviction
 /// reaches it. The memory held stays bounded either way: the shared capacity, plus an eighth
 /// of it for each thread that verifies tokens (a handle keeps its caller alive after the shared
-/// map lets it go).
+/// map lets it go), each handle with its token's text, about a KiB at most.
 pub struct TokenCache(Option<Enabled>);
 
 struct Enabled {
