@@ -15,6 +15,7 @@
 # wrk threads, nothing pinned, as measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/stats.sh
 
 # Nine short rounds rather than five long ones: on a shared machine two runs seconds apart can
 # differ by a tenth, and the median of nine ratios is steadier than that of five.
@@ -151,8 +152,7 @@ bare_decode() { # round
 	$server_core cargo bench --quiet --bench verify -- --warm-up-time 1 --measurement-time 2 \
 		'^(RS256|EdDSA|ES256)/bare' >/dev/null 2>&1
 	for family in RS256 EdDSA ES256; do
-		sed -E 's/.*"median":\{"confidence_interval":\{[^}]*\},"point_estimate":([0-9.e+-]+).*/\1/' \
-			"target/criterion/$family/bare jsonwebtoken__decode/new/estimates.json" |
+		criterion_median_ns "$family/bare jsonwebtoken__decode" |
 			awk -v f="$family" '{printf "%s %.2f\n", f, $1 / 1000}'
 	done >"$work/bare.$1.txt"
 }
@@ -192,7 +192,6 @@ round=fill
 run cache-fill $CACHED_PORT "$work/fill.txt"
 rss_after_fill=$(rss_kib "${pids[1]}")
 
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 to_us() { awk '{v = $1; if (v ~ /us$/) print v + 0; else if (v ~ /ms$/) print v * 1000; else if (v ~ /s$/) print v * 1000000}'; }
 
 rps_of() { awk '/Requests\/sec/ {print $2}' "$work/$1.$2.txt"; }

@@ -8,6 +8,7 @@
 # the median over the rounds, with the lowest and highest round and the median throughputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/stats.sh
 
 ROUNDS=${ROUNDS:-5}
 GROUPS_MEASURED=("uncached" "cached" "cached, 5,000 tokens")
@@ -16,12 +17,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cargo bench --quiet --bench verify --no-run 2>/dev/null
 
-# Criterion's median time per iteration of one group's function, in ns.
+# One group's median time per iteration from `threads` threads, in ns.
 median_ns() { # group threads
-	sed -E 's/.*"median":\{"confidence_interval":\{[^}]*\},"point_estimate":([0-9.e+-]+).*/\1/' \
-		"target/criterion/EdDSA $1, threads at once/$2 thread(s)/new/estimates.json"
+	criterion_median_ns "EdDSA $1, threads at once/$2 thread(s)"
 }
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 for round in $(seq 1 "$ROUNDS"); do
 	cargo bench --quiet --bench verify -- --warm-up-time 1 --measurement-time 2 \
