@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::claim_set::ClaimSet;
+use super::claim_set::{ClaimSet, words_of};
 use super::claims::VerifiedClaims;
+use super::error::TokenError;
 use super::provenance::Provenance;
 
 /// Where the roles claim lives: a top-level claim name (which may itself contain dots, as
@@ -19,14 +20,18 @@ use super::provenance::Provenance;
 pub struct RolesClaim(pub String);
 
 impl RolesClaim {
-    fn find(&self, claims: &ClaimSet<'_>) -> Option<Value> {
-        claims.get(&self.0).or_else(|| {
-            let mut parts = self.0.split('.');
-            let first = claims.get(parts.next()?)?;
-            parts.try_fold(first, |mut value, part| {
+    /// The roles' JSON text: the claim of that name, or else the value at that dotted path.
+    fn find(&self, claims: &ClaimSet<'_>) -> Option<String> {
+        if let Some(value) = claims.get(&self.0) {
+            return Some(value.to_string());
+        }
+        let mut parts = self.0.split('.');
+        let first = claims.get(parts.next()?)?;
+        parts
+            .try_fold(first, |mut value, part| {
                 value.get_mut(part).map(Value::take)
             })
-        })
+            .map(|value| value.to_string())
     }
 }
 
@@ -68,29 +73,34 @@ fn names<'a>(words: impl Iterator<Item = &'a str>) -> Names {
 }
 
 impl Caller {
-    /// Reads permissions out of verified claims, and holds the claims for handlers.
+    /// Reads permissions out of verified claims, and holds the claims for handlers. A claim
+    /// read here that has no readable shape refuses the token: scopes and roles must be a
+    /// string or an array of strings, `cnf` exactly one string `jkt`.
     pub(crate) fn new(
         claims: &ClaimSet<'_>,
         roles_claim: &RolesClaim,
         provenance: Provenance,
-    ) -> Self {
-        let granted: Vec<Value> = ["scope", "scp", "permissions"]
-            .into_iter()
-            .filter_map(|name| claims.get(name))
-            .collect();
-        let scopes = names(granted.iter().flat_map(words));
-        let roles = roles_claim.find(claims);
-        let roles = names(roles.iter().flat_map(words));
-        let bound_key = claims
-            .get("cnf")
-            .and_then(|cnf| cnf.get("jkt").and_then(Value::as_str).map(Box::from));
-        Self(Arc::new(Arc::new(Permissions {
-            claims: VerifiedClaims::new(claims),
+    ) -> Result<Self, TokenError> {
+        let mut granted = Vec::new();
+        for name in ["scope", "scp", "permissions"] {
+            granted.extend(claims.words(name)?.unwrap_or_default());
+        }
+        let scopes = names(granted.iter().map(AsRef::as_ref));
+        let roles = match roles_claim.find(claims) {
+            Some(json) => words_of(&json)?
+                .iter()
+                .map(|role| Box::from(role.as_ref()))
+                .collect::<Vec<Box<str>>>(),
+            None => Vec::new(),
+        };
+        let roles = names(roles.iter().map(AsRef::as_ref));
+        Ok(Self(Arc::new(Arc::new(Permissions {
+            claims: VerifiedClaims::new(claims)?,
             scopes,
             roles,
-            bound_key,
+            bound_key: bound_key(claims)?,
             provenance,
-        })))
+        }))))
     }
 
     /// The same caller behind a handle of its own: clones of it count on the new handle, not
@@ -138,11 +148,7 @@ impl Caller {
 
     /// When the token expires, in seconds since the Unix epoch.
     pub fn expires_at(&self) -> u64 {
-        self.0
-            .claims
-            .get("exp")
-            .and_then(Value::as_u64)
-            .unwrap_or_default()
+        self.0.claims.expires_at()
     }
 
     /// Every scope or permission granted, sorted, once each.
@@ -180,8 +186,25 @@ impl Caller {
     }
 }
 
-/// Space-separated words of a string, or the strings of an array (one iterator type for
-/// both, so none is boxed).
+/// The key a token is bound to (RFC 9449 §6): `cnf` must be exactly `{"jkt": "<thumbprint>"}`.
+/// Any other confirmation (RFC 8705's `x5t#S256`, RFC 7800's `jwk`, a `jkt` that is no
+/// string, or members beside it) binds the token in a way not enforced here, so it refuses the
+/// token rather than letting it pass as unbound.
+fn bound_key(claims: &ClaimSet<'_>) -> Result<Option<Box<str>>, TokenError> {
+    let Some(cnf) = claims.get("cnf") else {
+        return Ok(None);
+    };
+    match cnf
+        .as_object()
+        .map(|cnf| cnf.iter().collect::<Vec<_>>())
+        .as_deref()
+    {
+        Some([(name, Value::String(jkt))]) if *name == "jkt" => Ok(Some(Box::from(jkt.as_str()))),
+        _ => Err(TokenError::UnsupportedConfirmation),
+    }
+}
+
+/// The words of the audience claim (a string or an array of strings).
 fn words(value: &Value) -> impl Iterator<Item = &str> {
     let (text, items) = match value {
         Value::String(text) => (Some(text.as_str()), None),
@@ -189,9 +212,7 @@ fn words(value: &Value) -> impl Iterator<Item = &str> {
         _ => (None, None),
     };
     let items = items.into_iter().flatten().filter_map(Value::as_str);
-    text.into_iter()
-        .flat_map(str::split_whitespace)
-        .chain(items)
+    text.into_iter().chain(items)
 }
 
 #[cfg(test)]
@@ -200,12 +221,16 @@ mod tests {
     use crate::auth::{claim_set, provenance};
     use serde_json::json;
 
-    fn caller(claims: Value, roles: &str) -> Caller {
+    fn caller(mut claims: Value, roles: &str) -> Caller {
+        if claims.get("iss").is_none() {
+            claims["iss"] = json!("https://issuer");
+        }
         Caller::new(
             &claim_set::for_test(&claims),
             &RolesClaim(roles.to_owned()),
             provenance::for_test(0),
         )
+        .unwrap()
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //!
 //! Claim names must be unique. RFC 7519 §4 lets a parser either reject a duplicate or take the
 //! last one; rejecting it means the text kept for handlers says exactly what was checked.
+//!
+//! Every value is validated here, once: a string holding a lone surrogate escape (`"\ud83d"`,
+//! which JavaScript issuers emit for a name cut inside an emoji) or a number no `f64` holds is
+//! valid JSON syntax but no Rust value, so a token carrying one is refused as malformed rather
+//! than verified with a claim that later reads as absent.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -12,6 +17,8 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+use super::error::TokenError;
 
 /// The claims of one payload, sorted by name, each name once.
 #[derive(Debug)]
@@ -21,12 +28,16 @@ pub struct ClaimSet<'a> {
 }
 
 impl<'a> ClaimSet<'a> {
-    /// Reads a claims object; anything else, or a name given twice, is refused.
+    /// Reads a claims object; anything else, a name given twice, or a value that does not read
+    /// as JSON values do (see the module doc) is refused.
     pub fn parse(json: &'a RawValue) -> Result<Self, serde_json::Error> {
         let Claims(mut claims) = serde_json::from_str(json.get())?;
         claims.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
         if claims.windows(2).any(|pair| pair[0].0 == pair[1].0) {
             return Err(de::Error::custom("a claim name appears twice"));
+        }
+        for (_, value) in &claims {
+            serde_json::from_str::<Readable>(value.get())?;
         }
         Ok(Self { json, claims })
     }
@@ -43,8 +54,15 @@ impl<'a> ClaimSet<'a> {
 
     /// One claim's value, parsed; `None` when the token does not have it.
     pub fn get(&self, name: &str) -> Option<Value> {
-        // The value's text was read as JSON once already, so `ok()` drops no claim.
+        // `parse` read every value as this does, so `ok()` drops no claim.
         serde_json::from_str(self.raw(name)?.get()).ok()
+    }
+
+    /// A claim that must be a string or an array of strings when present (`aud`, `scp`,
+    /// `permissions`, roles): its words, a string split on SP (U+0020) alone as RFC 6749 §3.3
+    /// separates scope tokens; `Err` for any other value, `null` included.
+    pub fn words(&self, name: &str) -> Result<Option<Vec<Cow<'a, str>>>, TokenError> {
+        self.raw(name).map(|raw| words_of(raw.get())).transpose()
     }
 
     /// A claim that must be a string when present: `Err` when it is something else.
@@ -66,6 +84,82 @@ impl<'a> ClaimSet<'a> {
             .binary_search_by(|(claim, _)| claim.as_ref().cmp(name))
             .ok()
             .map(|index| self.claims[index].1)
+    }
+}
+
+/// The words of a string (split on SP) or an array of strings, as [`ClaimSet::words`].
+pub fn words_of(json: &str) -> Result<Vec<Cow<'_, str>>, TokenError> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Words<'a> {
+        #[serde(borrow)]
+        Spaced(Cow<'a, str>),
+        #[serde(borrow)]
+        Listed(Vec<Cow<'a, str>>),
+    }
+    match serde_json::from_str(json).map_err(|_| TokenError::MalformedClaims)? {
+        Words::Spaced(Cow::Borrowed(text)) => Ok(split_on_space(text).map(Cow::Borrowed).collect()),
+        Words::Spaced(Cow::Owned(text)) => Ok(split_on_space(&text)
+            .map(|word| Cow::Owned(word.to_owned()))
+            .collect()),
+        Words::Listed(words) => Ok(words),
+    }
+}
+
+/// The non-empty words of `text` between SPs: a tab, NBSP or any other space is part of a word.
+pub fn split_on_space(text: &str) -> impl Iterator<Item = &str> {
+    text.split(' ').filter(|word| !word.is_empty())
+}
+
+/// Any JSON value that reads as a Rust value: every string (at any depth) unescaped, every
+/// number held, nothing kept. Ignoring a value would skip both checks.
+struct Readable;
+
+impl<'de> Deserialize<'de> for Readable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> Visitor<'de> for Any {
+            type Value = Readable;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Readable, E> {
+                Ok(Readable)
+            }
+
+            fn visit_i64<E>(self, _: i64) -> Result<Readable, E> {
+                Ok(Readable)
+            }
+
+            fn visit_u64<E>(self, _: u64) -> Result<Readable, E> {
+                Ok(Readable)
+            }
+
+            fn visit_f64<E>(self, _: f64) -> Result<Readable, E> {
+                Ok(Readable)
+            }
+
+            fn visit_str<E>(self, _: &str) -> Result<Readable, E> {
+                Ok(Readable)
+            }
+
+            fn visit_unit<E>(self) -> Result<Readable, E> {
+                Ok(Readable)
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut items: A) -> Result<Readable, A::Error> {
+                while items.next_element::<Readable>()?.is_some() {}
+                Ok(Readable)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Readable, A::Error> {
+                while members.next_entry::<Readable, Readable>()?.is_some() {}
+                Ok(Readable)
+            }
+        }
+        deserializer.deserialize_any(Any)
     }
 }
 
@@ -165,6 +259,44 @@ mod tests {
             parse(r#"{"sub": "a", "o": {"sub": "b"}}"#).is_ok(),
             "nested names are apart"
         );
+    }
+
+    #[test]
+    fn a_value_that_reads_as_no_rust_value_refuses_the_claims() {
+        for text in [
+            r#"{"name": "\ud83d"}"#,
+            r#"{"cnf": {"jkt": "\udc00abc"}}"#,
+            r#"{"o": [{"p": "a\ud83d"}]}"#,
+            r#"{"big": 1e400}"#,
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
+        let paired = parse(r#"{"name": "\ud83d\ude00"}"#).unwrap();
+        assert_eq!(paired.text("name").unwrap().as_deref(), Some("\u{1f600}"));
+    }
+
+    #[test]
+    fn words_split_on_sp_alone() {
+        let claims = for_test(&json!({
+            "scope": "a  b\u{2003}c\u{a0}d\te\nf",
+            "scp": ["x y", "z"],
+            "n": 7, "mixed": ["a", 1], "null": null, "o": {"a": "b"},
+        }));
+        assert_eq!(
+            claims.words("scope").unwrap().unwrap(),
+            ["a", "b\u{2003}c\u{a0}d\te\nf"]
+        );
+        assert_eq!(claims.words("scp").unwrap().unwrap(), ["x y", "z"]);
+        assert_eq!(claims.words("missing").unwrap(), None);
+        for name in ["n", "mixed", "null", "o"] {
+            assert_eq!(
+                claims.words(name),
+                Err(TokenError::MalformedClaims),
+                "{name}"
+            );
+        }
+        let escaped = parse(r#"{"scope": "a\u0020b"}"#).unwrap();
+        assert_eq!(escaped.words("scope").unwrap().unwrap(), ["a", "b"]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::claim_set::ClaimSet;
+use super::error::TokenError;
 use super::issuer_alias;
 
 /// Claims of a token whose signature, issuer, audience and lifetime have been verified.
@@ -28,22 +29,31 @@ struct Claims {
     json: Box<RawValue>,
     issuer: Box<str>,
     subject: Option<Box<str>>,
-    parsed: OnceLock<Map<String, Value>>,
+    /// `exp`, whole seconds (a fractional NumericDate rounded down); 0 for a token without one.
+    expires_at: u64,
+    /// `None` only if the text failed to parse, which [`ClaimSet::parse`] already ruled out with
+    /// the same parser.
+    parsed: OnceLock<Option<Map<String, Value>>>,
 }
 
 impl VerifiedClaims {
-    /// Holds verified `claims` as their JSON text.
-    pub(crate) fn new(claims: &ClaimSet<'_>) -> Self {
-        let text = |name| claims.text(name).ok().flatten();
-        Self(Arc::new(Claims {
+    /// Holds verified `claims` as their JSON text; `iss` must be a string, `sub` and `exp` of
+    /// their types when present.
+    pub(crate) fn new(claims: &ClaimSet<'_>) -> Result<Self, TokenError> {
+        let malformed = |_| TokenError::MalformedClaims;
+        let issuer = claims
+            .text("iss")
+            .map_err(malformed)?
+            .ok_or(TokenError::MissingClaim)?;
+        let expires_at = claims.number("exp").map_err(malformed)?.unwrap_or(0.0);
+        Ok(Self(Arc::new(Claims {
             json: claims.json().to_owned(),
             // Google's schemeless `iss` is named by its identifier (see `issuer_alias`).
-            issuer: text("iss")
-                .map(|iss| Box::from(issuer_alias::identifier(&iss)))
-                .unwrap_or_default(),
-            subject: text("sub").map(Box::from),
+            issuer: Box::from(issuer_alias::identifier(&issuer)),
+            subject: claims.text("sub").map_err(malformed)?.map(Box::from),
+            expires_at: expires_at.max(0.0) as u64,
             parsed: OnceLock::new(),
-        }))
+        })))
     }
 
     /// The `sub` claim, when the issuer sets one.
@@ -57,6 +67,11 @@ impl VerifiedClaims {
         &self.0.issuer
     }
 
+    /// When the token expires, in seconds since the Unix epoch.
+    pub fn expires_at(&self) -> u64 {
+        self.0.expires_at
+    }
+
     /// The length of the claims' JSON text, to size a response that includes it.
     pub fn json_len(&self) -> usize {
         self.0.json.get().len()
@@ -66,7 +81,8 @@ impl VerifiedClaims {
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0
             .parsed
-            .get_or_init(|| serde_json::from_str(self.0.json.get()).unwrap_or_default())
+            .get_or_init(|| serde_json::from_str(self.0.json.get()).ok())
+            .as_ref()?
             .get(name)
     }
 }
@@ -86,7 +102,7 @@ mod tests {
     use crate::auth::claim_set;
 
     fn claims(value: Value) -> VerifiedClaims {
-        VerifiedClaims::new(&claim_set::for_test(&value))
+        VerifiedClaims::new(&claim_set::for_test(&value)).unwrap()
     }
 
     #[test]
@@ -102,20 +118,32 @@ mod tests {
 
     #[test]
     fn claims_are_written_as_the_object_they_were_verified_as() {
-        let verified =
-            json!({"sub": "alice", "aud": ["a", "b"], "exp": 1_800_000_000, "x": {"y": null}});
+        let verified = json!({"iss": "i", "sub": "alice", "aud": ["a", "b"], "exp": 1_800_000_000, "x": {"y": null}});
         let claims = claims(verified.clone());
         assert_eq!(serde_json::to_value(&claims).unwrap(), verified);
         assert_eq!(
             serde_json::to_string(&claims).unwrap(),
-            r#"{"aud":["a","b"],"exp":1800000000,"sub":"alice","x":{"y":null}}"#
+            r#"{"aud":["a","b"],"exp":1800000000,"iss":"i","sub":"alice","x":{"y":null}}"#
         );
     }
 
     #[test]
-    fn a_token_without_subject_or_issuer_has_neither() {
-        let claims = claims(json!({"sub": 7}));
+    fn a_token_without_subject_has_none_and_mistyped_claims_refuse_it() {
+        let claims = claims(json!({"iss": "https://issuer", "exp": 1.8e9}));
         assert_eq!(claims.subject(), None);
-        assert_eq!(claims.issuer(), "");
+        assert_eq!(claims.expires_at(), 1_800_000_000);
+        let refused = |value: Value| VerifiedClaims::new(&claim_set::for_test(&value)).err();
+        assert_eq!(refused(json!({"sub": "a"})), Some(TokenError::MissingClaim));
+        for mistyped in [
+            json!({"iss": 7}),
+            json!({"iss": "i", "sub": 7}),
+            json!({"iss": "i", "exp": "soon"}),
+        ] {
+            assert_eq!(
+                refused(mistyped.clone()),
+                Some(TokenError::MalformedClaims),
+                "{mistyped}"
+            );
+        }
     }
 }

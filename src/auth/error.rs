@@ -38,6 +38,9 @@ pub enum TokenError {
     DpopNotAccepted,
     /// A DPoP proof by another key than the one the token is bound to.
     DpopKeyMismatch,
+    /// A `cnf` other than one string `jkt` (RFC 8705 `x5t#S256`, RFC 7800 `jwk`, …): a binding
+    /// this service cannot enforce, so the token is not taken as unbound.
+    UnsupportedConfirmation,
 }
 
 impl TokenError {
@@ -68,6 +71,7 @@ impl TokenError {
             Self::NotDpopBound => "token is not DPoP-bound",
             Self::DpopNotAccepted => "DPoP is not accepted for this issuer",
             Self::DpopKeyMismatch => "token is bound to another key",
+            Self::UnsupportedConfirmation => "unsupported confirmation method",
         }
     }
 }

@@ -86,12 +86,21 @@ impl IssuerPolicy {
         {
             return Err(TokenError::UnsupportedType);
         }
-        if let Some(name) = &self.audience_claim
-            && !claims.contains("aud")
-        {
-            let stand_in = claims.get(name).ok_or(TokenError::MissingClaim)?;
-            if !names_an_audience(&stand_in, &self.audience) {
+        // Checked here whenever present, whatever `jsonwebtoken` did: with an audience claim
+        // configured `aud` is not required, and `jsonwebtoken` then takes `"aud": null` for
+        // none and compares nothing.
+        match claims.words("aud")? {
+            Some(aud) if !aud.iter().any(|aud| self.audience.iter().any(|a| a == aud)) => {
                 return Err(TokenError::AudienceMismatch);
+            }
+            Some(_) => {}
+            None => {
+                if let Some(name) = &self.audience_claim {
+                    let stand_in = claims.get(name).ok_or(TokenError::MissingClaim)?;
+                    if !names_an_audience(&stand_in, &self.audience) {
+                        return Err(TokenError::AudienceMismatch);
+                    }
+                }
             }
         }
         if let Some(max) = self.max_token_lifetime_seconds {

@@ -58,8 +58,9 @@ mod tests {
 
     const NOW: u64 = 1_800_000_000;
 
-    fn claims(value: Value) -> VerifiedClaims {
-        VerifiedClaims::new(&crate::auth::claim_set::for_test(&value))
+    fn claims(mut value: Value) -> VerifiedClaims {
+        value["iss"] = json!("https://issuer");
+        VerifiedClaims::new(&crate::auth::claim_set::for_test(&value)).unwrap()
     }
 
     #[test]

@@ -105,10 +105,11 @@ mod tests {
 
     fn shared() -> Caller {
         Caller::new(
-            &claim_set::for_test(&json!({})),
+            &claim_set::for_test(&json!({"iss": "https://issuer"})),
             &RolesClaim("roles".to_owned()),
             provenance::for_test(u64::MAX),
         )
+        .unwrap()
     }
 
     #[test]

@@ -173,10 +173,11 @@ mod tests {
 
     fn verified(valid_until: u64) -> Caller {
         Caller::new(
-            &claim_set::for_test(&json!({})),
+            &claim_set::for_test(&json!({"iss": "https://issuer"})),
             &RolesClaim("roles".to_owned()),
             provenance::for_test(valid_until),
         )
+        .unwrap()
     }
 
     /// Remembers `caller` for `token` as the verifier does after a miss.

@@ -158,7 +158,10 @@ impl Verifier {
         let claims = ClaimSet::parse(&data.claims).map_err(|_| TokenError::MalformedClaims)?;
         check_claim_types(&claims, issuer.policy.leeway_seconds)?;
         issuer.policy.check(header.typ.as_deref(), &claims)?;
-        let expires = claims.number("exp").ok().flatten().unwrap_or(0.0);
+        let expires = claims
+            .number("exp")
+            .map_err(|_| TokenError::MalformedClaims)?
+            .ok_or(TokenError::MissingClaim)?;
         let checked_in = remembered
             .then(|| issuer.store.set_serving(&header.key, header.alg, &key))
             .flatten();
@@ -170,7 +173,7 @@ impl Verifier {
             checked_in,
             valid_until: (expires.max(0.0) as u64).saturating_add(issuer.policy.leeway_seconds),
         };
-        Ok(Caller::new(&claims, &issuer.policy.roles_claim, provenance))
+        Caller::new(&claims, &issuer.policy.roles_claim, provenance).map_err(AuthError::from)
     }
 
     /// The issuer whose key must verify the token, and that key. With one issuer, the key is
@@ -242,10 +245,14 @@ fn lookup_error(error: KeyLookupError) -> AuthError {
     }
 }
 
-/// Checks the library leaves to us: `iss` a single string (not an array), `sub` a string,
-/// `iat` a number not in the future.
+/// Checks the library leaves to us: `iss` a single string (not an array), `sub` and `acr`
+/// strings, `iat` a number not in the future. `auth_time` is judged where a step-up reads it
+/// (AD FS writes it as a date string, which meets no `max_age` and so fails closed there).
 fn check_claim_types(claims: &ClaimSet<'_>, leeway: u64) -> Result<(), TokenError> {
-    if !claims.text("iss").is_ok_and(|iss| iss.is_some()) || claims.text("sub").is_err() {
+    if !claims.text("iss").is_ok_and(|iss| iss.is_some())
+        || claims.text("sub").is_err()
+        || claims.text("acr").is_err()
+    {
         return Err(TokenError::MalformedClaims);
     }
     let iat = claims
@@ -356,6 +363,11 @@ mod tests {
         let numeric_sub = claims(json!({"iss": "a", "sub": 7}));
         assert_eq!(
             check_claim_types(&numeric_sub, 0),
+            Err(TokenError::MalformedClaims)
+        );
+        let listed_acr = claims(json!({"iss": "a", "acr": ["mfa"]}));
+        assert_eq!(
+            check_claim_types(&listed_acr, 0),
             Err(TokenError::MalformedClaims)
         );
     }

@@ -5,6 +5,7 @@ mod abuse;
 mod admin;
 mod authorization;
 mod claim_rules;
+mod claim_shapes;
 mod common;
 mod credentials;
 mod dev_issuer;
