@@ -32,6 +32,7 @@ pub struct Metrics {
     jwks_fetches: Family<Labels, Counter>,
     unknown_kid_refetches: Family<Labels, Counter>,
     refetches_refused: Family<Labels, Counter>,
+    dpop_replay_store_full: Counter,
     keys_loaded: Family<Labels, Gauge>,
     key_set_age: Family<Labels, Gauge>,
     /// The series every authenticated request moves, resolved once: an increment is then one
@@ -97,6 +98,12 @@ impl Default for Metrics {
             "Refetches refused because one was made within the cooldown",
             refetches_refused.clone(),
         );
+        let dpop_replay_store_full = Counter::default();
+        registry.register(
+            "dpop_replay_store_full",
+            "DPoP requests refused (503) because the replay store held as many open proofs as it may",
+            dpop_replay_store_full.clone(),
+        );
         let keys_loaded = Family::<Labels, Gauge>::default();
         registry.register(
             "jwks_keys_loaded",
@@ -131,6 +138,7 @@ impl Default for Metrics {
             jwks_fetches,
             unknown_kid_refetches,
             refetches_refused,
+            dpop_replay_store_full,
             keys_loaded,
             key_set_age,
             accepted,
@@ -176,6 +184,11 @@ impl Metrics {
         self.refetches_refused
             .get_or_create(&vec![("issuer", issuer.to_owned())])
             .inc();
+    }
+
+    /// A DPoP request refused because the replay store was full.
+    pub fn dpop_replay_store_full(&self) {
+        self.dpop_replay_store_full.inc();
     }
 
     /// A verified-token cache lookup.

@@ -166,11 +166,21 @@ pub struct DpopSettings {
     pub proof_max_age_seconds: u64,
     /// How far ahead of this clock a proof's `iat` may be. Defaults to 30 s.
     pub proof_max_skew_seconds: u64,
-    /// How many used proofs (their `jti`) each replica remembers. Defaults to 100,000.
-    pub replay_cache_size: u64,
+    /// How many used proofs each replica holds at once, each until its window (max age plus max
+    /// skew) closes; when full, new proofs are refused with 503 rather than old ones forgotten.
+    /// Divided by the window, the proofs a second a replica accepts. Defaults to
+    /// [`DEFAULT_PROOFS_PER_SECOND`](Self::DEFAULT_PROOFS_PER_SECOND) times the window; at least
+    /// one a second.
+    pub replay_cache_size: usize,
     /// With a value, proofs must carry a server nonce (RFC 9449 §8) at most this old. Defaults
     /// to none.
     pub nonce_lifetime_seconds: Option<u64>,
+}
+
+impl DpopSettings {
+    /// The DPoP proofs a second a replica's replay store holds by default, its size being this
+    /// times the proof window.
+    pub const DEFAULT_PROOFS_PER_SECOND: u64 = 500;
 }
 
 /// Whether an issuer's tokens may, or must, be bound to the client's key with DPoP.

@@ -18,7 +18,8 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::used_proofs::{Use, UsedProofs};
+pub use super::used_proofs::Use;
+use super::used_proofs::UsedProofs;
 
 /// The largest proof read: a proof carries one public key, well under this.
 const MAX_PROOF_BYTES: usize = 8 * 1024;
@@ -66,15 +67,27 @@ impl ProofError {
 }
 
 /// How proofs are judged: the algorithms allowed, how old (and how far ahead) their `iat` may
-/// be, and how many used `jti`s are remembered.
+/// be, and how many used proofs may be remembered at once.
 #[derive(Debug, Clone)]
 pub struct ProofRules {
     pub algorithms: Vec<Algorithm>,
     pub max_age: Duration,
     pub max_skew: Duration,
-    pub replay_cache_size: u64,
+    /// Proofs whose windows are open at once; beyond it, new proofs are refused.
+    pub replay_cache_size: usize,
     /// How long a server nonce stays valid; `None`: proofs need no nonce.
     pub nonce_lifetime: Option<Duration>,
+}
+
+/// A proof that passed every check of its own, not yet recorded as used.
+#[derive(Debug)]
+pub struct CheckedProof {
+    /// The RFC 7638 SHA-256 thumbprint of the proof's key.
+    pub thumbprint: String,
+    /// A digest of the thumbprint and the `jti`: the proof's entry in the used proofs.
+    used: [u8; 32],
+    /// The last second the proof could be accepted in.
+    valid_until: u64,
 }
 
 /// The request a proof must match.
@@ -90,6 +103,10 @@ pub struct ProofRequest<'a> {
 
 /// Checks proofs, each `jti` accepted once while its proof could still be fresh. The memory is
 /// bounded and per replica: across replicas, the short window bounds a replay.
+///
+/// [`check`](Self::check) judges a proof without using it up; [`record`](Self::record) then
+/// uses it, once every other check of the request (the token's binding included) has passed,
+/// so that a proof refused for any reason can never fill the store.
 pub struct ProofChecker {
     rules: ProofRules,
     /// Proofs already used, by a digest of their key's thumbprint and `jti`.
@@ -169,14 +186,15 @@ impl ProofChecker {
         &self.rules.algorithms
     }
 
-    /// The RFC 7638 SHA-256 thumbprint of the proof's key, when `proof` is a valid, unused
-    /// proof for `request` at `now` (seconds since the Unix epoch).
+    /// The proof with its key's thumbprint, when `proof` is a valid proof for `request` at
+    /// `now` (seconds since the Unix epoch); whether it was used before is left to
+    /// [`record`](Self::record).
     pub fn check(
         &self,
         proof: &str,
         request: &ProofRequest,
         now: u64,
-    ) -> Result<String, ProofError> {
+    ) -> Result<CheckedProof, ProofError> {
         if proof.len() > MAX_PROOF_BYTES {
             return Err(ProofError::Malformed);
         }
@@ -221,7 +239,6 @@ impl ProofChecker {
         let thumbprint = jwk
             .thumbprint(ThumbprintHash::SHA256)
             .map_err(|_| ProofError::BadKey)?;
-        // Last, so that a proof refused for any other reason does not use up its jti.
         let used = digest(
             &SHA256,
             [thumbprint.as_bytes(), b"\0", claims.jti.as_bytes()]
@@ -232,12 +249,32 @@ impl ProofChecker {
             .as_ref()
             .try_into()
             .map_err(|_| ProofError::Malformed)?;
-        // Acceptable until `max_age` past its `iat`; after that it is stale anyway.
-        let valid_until = claims.iat.saturating_add(self.rules.max_age.as_secs());
-        if self.used.record(used, valid_until, now) == Use::Again {
-            return Err(ProofError::Replayed);
+        Ok(CheckedProof {
+            thumbprint,
+            used,
+            // Acceptable until `max_age` past its `iat`; after that it is stale anyway.
+            valid_until: claims.iat.saturating_add(self.rules.max_age.as_secs()),
+        })
+    }
+
+    /// Uses up a checked proof at `now`: [`Use::First`] only the first time.
+    pub fn record(&self, proof: &CheckedProof, now: u64) -> Use {
+        self.used.record(proof.used, proof.valid_until, now)
+    }
+
+    /// Checks and at once records a proof, for a request that needs nothing else of it.
+    #[cfg(test)]
+    fn check_once(
+        &self,
+        proof: &str,
+        request: &ProofRequest,
+        now: u64,
+    ) -> Result<String, ProofError> {
+        let checked = self.check(proof, request, now)?;
+        match self.record(&checked, now) {
+            Use::First => Ok(checked.thumbprint),
+            Use::Again | Use::Full { .. } => Err(ProofError::Replayed),
         }
-        Ok(thumbprint)
     }
 
     /// The proof's algorithm and public key, from a header that must say `typ` `dpop+jwt`,
@@ -378,11 +415,11 @@ mod tests {
         let checker = checker();
         let key = key();
         let proof = proof(&key, json!({}), json!({}));
-        let thumbprint = checker.check(&proof, &request("GET"), NOW).unwrap();
+        let thumbprint = checker.check_once(&proof, &request("GET"), NOW).unwrap();
         let jwk: Jwk = serde_json::from_value(public_jwk(&key)).unwrap();
         assert_eq!(thumbprint, jwk.thumbprint(ThumbprintHash::SHA256).unwrap());
         assert_eq!(
-            checker.check(&proof, &request("GET"), NOW),
+            checker.check_once(&proof, &request("GET"), NOW),
             Err(ProofError::Replayed)
         );
     }
@@ -392,7 +429,7 @@ mod tests {
         let checker = checker();
         let key = key();
         let check = |claims: Value, method| {
-            checker.check(&proof(&key, json!({}), claims), &request(method), NOW)
+            checker.check_once(&proof(&key, json!({}), claims), &request(method), NOW)
         };
         assert_eq!(check(json!({}), "POST"), Err(ProofError::MethodMismatch));
         assert_eq!(
@@ -441,8 +478,9 @@ mod tests {
     fn the_header_must_say_what_a_proof_is_and_carry_a_public_key() {
         let checker = checker();
         let key = key();
-        let check =
-            |header: Value| checker.check(&proof(&key, header, json!({})), &request("GET"), NOW);
+        let check = |header: Value| {
+            checker.check_once(&proof(&key, header, json!({})), &request("GET"), NOW)
+        };
         assert_eq!(check(json!({"typ": "JWT"})), Err(ProofError::WrongType));
         assert_eq!(check(json!({"typ": null})), Err(ProofError::WrongType));
         assert_eq!(check(json!({"jwk": null})), Err(ProofError::BadKey));
@@ -462,13 +500,13 @@ mod tests {
             );
             forged.replace_range(..forged.find('.').unwrap(), &header);
             assert_eq!(
-                checker.check(&forged, &request("GET"), NOW),
+                checker.check_once(&forged, &request("GET"), NOW),
                 Err(ProofError::AlgorithmNotAllowed),
                 "{alg}"
             );
         }
         assert_eq!(
-            checker.check("not a proof", &request("GET"), NOW),
+            checker.check_once("not a proof", &request("GET"), NOW),
             Err(ProofError::Malformed)
         );
     }
@@ -482,7 +520,7 @@ mod tests {
         });
         let key = key();
         let check = |nonce: Value| {
-            with_nonces.check(
+            with_nonces.check_once(
                 &proof(&key, json!({}), json!({"nonce": nonce})),
                 &request("GET"),
                 NOW,

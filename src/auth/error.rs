@@ -95,6 +95,10 @@ pub enum AuthError {
     KeysUnavailable,
     /// A token sent with the `DPoP` scheme whose proof is missing or invalid (RFC 9449 §7.1).
     InvalidDpopProof(ProofError),
+    /// Our side: the replica holds as many used DPoP proofs as it may, so a new one cannot be
+    /// remembered and is not accepted; the earliest held proof's window closes in
+    /// `retry_after` seconds.
+    ReplayStoreFull { retry_after: u64 },
 }
 
 impl AuthError {
@@ -111,6 +115,7 @@ impl AuthError {
             }
             Self::KeysUnavailable => "signing keys are not available",
             Self::InvalidDpopProof(error) => error.reason(),
+            Self::ReplayStoreFull { .. } => "DPoP replay store full",
         }
     }
 }

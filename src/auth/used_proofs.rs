@@ -1,19 +1,28 @@
 //! The DPoP proofs already used (RFC 9449 §11.1), so each is accepted once while it could still
-//! be fresh. Bounded, and first in, first out (within each of the cache's shards): when full,
-//! the proof remembered longest ago is forgotten, the one nearest the end of its window. A
-//! cache that keeps what is asked for most would do the opposite here: every proof is asked
-//! for once, so when full it keeps the old proofs and declines to remember new ones, and each
-//! new proof could then be replayed until the old ones expire.
+//! be fresh. A proof is remembered until its window closes and never forgotten before: a store
+//! that forgot open proofs when full would let anyone who floods it replay a captured one. So
+//! the store is bounded by refusing: when it holds as many proofs as it may, a new proof is
+//! refused (the request answered 503, to retry) until older proofs' windows close and their
+//! entries leave, a second's worth at a time.
 
-use std::time::Duration;
-
-use quick_cache::UnitWeighter;
-use quick_cache::sync::{Cache, DefaultLifecycle, EntryAction, EntryResult};
-use quick_cache::{DefaultHashBuilder, OptionsBuilder};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 /// Used proofs, by a digest of their key's thumbprint and `jti`, each with the last second
 /// it could be accepted in.
-pub struct UsedProofs(Cache<[u8; 32], u64>);
+pub struct UsedProofs {
+    capacity: usize,
+    ledger: Mutex<Ledger>,
+}
+
+#[derive(Default)]
+struct Ledger {
+    /// Each remembered proof and the last second it could be accepted in.
+    until: HashMap<[u8; 32], u64>,
+    /// The proofs whose window closes at each second, so that the closed ones leave in order
+    /// without a scan of the whole store.
+    closing: BTreeMap<u64, Vec<[u8; 32]>>,
+}
 
 /// Whether a use of a proof is its first.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,56 +30,63 @@ pub enum Use {
     First,
     /// It was used before and could still be accepted: a replay.
     Again,
+    /// The store holds as many open proofs as it may: this one cannot be remembered, so it is
+    /// not accepted. The earliest window closes in this many seconds.
+    Full {
+        retry_after: u64,
+    },
 }
 
 impl UsedProofs {
-    /// Remembers up to `capacity` proofs.
-    pub fn new(capacity: u64) -> Self {
-        let options = OptionsBuilder::new()
-            .estimated_items_capacity(usize::try_from(capacity).unwrap_or(usize::MAX))
-            .weight_capacity(capacity)
-            // No protected share for proofs asked for twice: none is, so order alone decides.
-            .hot_allocation(0.0)
-            .build()
-            .expect("both capacities are set");
-        Self(Cache::with_options(
-            options,
-            UnitWeighter,
-            // Keys carry an attacker's `jti`: a hash keyed at startup spreads them over the
-            // shards whatever it is.
-            DefaultHashBuilder::default(),
-            DefaultLifecycle::default(),
-        ))
+    /// Remembers up to `capacity` proofs whose windows are open at once.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            ledger: Mutex::default(),
+        }
     }
 
     /// Records a use of the proof `used` at `now`, acceptable until `valid_until`. Atomic: of
     /// two requests with one proof at once, one is the first, the other a replay.
     pub fn record(&self, used: [u8; 32], valid_until: u64, now: u64) -> Use {
-        let seen = self.0.entry(&used, Some(Duration::ZERO), |_, until| {
-            if *until >= now {
-                return EntryAction::Retain(Use::Again);
-            }
-            // Its window has passed: this is a new proof under an old `jti`.
-            *until = valid_until;
-            EntryAction::Retain(Use::First)
-        });
-        match seen {
-            EntryResult::Retained(seen) => seen,
-            EntryResult::Vacant(slot) => {
-                // Refused only if a removal raced it, which nothing here does.
-                let _ = slot.insert(valid_until);
-                Use::First
-            }
-            // Another request is recording this very proof right now.
-            EntryResult::Timeout => Use::Again,
-            // The callback neither removes nor replaces.
-            EntryResult::Removed(..) | EntryResult::Replaced(..) => Use::Again,
+        // Nothing here panics while the lock is held, so a poisoned lock holds a sound ledger.
+        let mut ledger = self.ledger.lock().unwrap_or_else(PoisonError::into_inner);
+        ledger.forget_closed(now);
+        if ledger.until.contains_key(&used) {
+            return Use::Again;
         }
+        if ledger.until.len() >= self.capacity {
+            let earliest = ledger.closing.keys().next().copied().unwrap_or(now);
+            return Use::Full {
+                retry_after: earliest.saturating_sub(now).saturating_add(1),
+            };
+        }
+        ledger.until.insert(used, valid_until);
+        ledger.closing.entry(valid_until).or_default().push(used);
+        Use::First
     }
 
     #[cfg(test)]
     fn held(&self) -> usize {
-        self.0.len()
+        self.ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .until
+            .len()
+    }
+}
+
+impl Ledger {
+    /// Drops every proof whose window closed before `now`.
+    fn forget_closed(&mut self, now: u64) {
+        while let Some(entry) = self.closing.first_entry() {
+            if *entry.key() >= now {
+                break;
+            }
+            for proof in entry.remove() {
+                self.until.remove(&proof);
+            }
+        }
     }
 }
 
@@ -104,30 +120,36 @@ mod tests {
     }
 
     #[test]
-    fn when_full_the_oldest_proofs_are_forgotten_first() {
+    fn when_full_new_proofs_are_refused_and_open_ones_never_forgotten() {
         let capacity = 2_000;
         let used = UsedProofs::new(capacity);
-        for n in 0..3 * capacity {
-            assert_eq!(used.record(proof(n), u64::MAX, 0), Use::First);
+        for n in 0..capacity as u64 {
+            // Windows closing over the next twenty seconds.
+            assert_eq!(used.record(proof(n), 100 + n % 20, 0), Use::First);
         }
-        let held = used.held() as u64;
-        assert!(held <= capacity, "{held} held");
-        // Each shard is its own queue, so the newest half, not all of the last `capacity`.
-        let newest = capacity / 2;
-        for n in 3 * capacity - newest..3 * capacity {
+        for n in capacity as u64..2 * capacity as u64 {
             assert_eq!(
-                used.record(proof(n), u64::MAX, 0),
-                Use::Again,
-                "proof {n}, among the newest {newest}, is remembered"
+                used.record(proof(n), 200, 50),
+                Use::Full { retry_after: 51 },
+                "proof {n}"
             );
         }
+        assert_eq!(used.held(), capacity);
+        for n in 0..capacity as u64 {
+            assert_eq!(used.record(proof(n), 100, 100), Use::Again, "proof {n}");
+        }
+        // At 101 the proofs closing at 100 have left: a new one fits, and the rest still hold.
+        assert_eq!(used.record(proof(9_999), 400, 101), Use::First);
+        assert_eq!(used.record(proof(0), 100, 101), Use::First, "closed at 100");
+        assert_eq!(used.record(proof(1), 101, 101), Use::Again, "closes at 101");
+        // Proof 0 came with its window already closed, so the next record let it go again.
+        assert_eq!(used.held(), capacity - capacity / 20 + 1);
     }
 
     #[test]
-    fn a_cache_of_no_proofs_remembers_none_and_never_fails() {
-        // The rules of an application with no DPoP registered, under which no proof is checked.
+    fn a_store_of_no_proofs_refuses_every_one() {
         let used = UsedProofs::new(0);
-        assert_eq!(used.record(proof(1), 100, 0), Use::First);
+        assert_eq!(used.record(proof(1), 100, 0), Use::Full { retry_after: 1 });
         assert_eq!(used.held(), 0);
     }
 

@@ -11,6 +11,10 @@ use super::{
     SettingsError, list,
 };
 
+/// The longest clock skew production allows a DPoP proof's `iat` (RFC 9449 §11.1 suggests
+/// seconds to minutes).
+const MAX_DPOP_SKEW_SECONDS: u64 = 300;
+
 #[derive(Debug, Deserialize)]
 pub(super) struct RawSettings {
     server: ServerSettings,
@@ -64,7 +68,8 @@ struct RawAuth {
     dpop_algorithms: Vec<String>,
     dpop_proof_max_age_seconds: u64,
     dpop_proof_max_skew_seconds: u64,
-    dpop_replay_cache_size: u64,
+    #[serde(default, deserialize_with = "list::optional_number")]
+    dpop_replay_cache_size: Option<u64>,
     #[serde(default, deserialize_with = "list::optional_number")]
     dpop_nonce_lifetime_seconds: Option<u64>,
 }
@@ -106,15 +111,40 @@ impl RawSettings {
             "APP__AUTH__DPOP_PROOF_MAX_AGE_SECONDS",
             auth.dpop_proof_max_age_seconds,
         )?;
-        positive(
-            "APP__AUTH__DPOP_REPLAY_CACHE_SIZE",
-            auth.dpop_replay_cache_size,
-        )?;
+        if production && auth.dpop_proof_max_skew_seconds > MAX_DPOP_SKEW_SECONDS {
+            return Err(SettingsError::new(
+                "APP__AUTH__DPOP_PROOF_MAX_SKEW_SECONDS",
+                format!(
+                    "{} s lets a proof be made long before it is used",
+                    auth.dpop_proof_max_skew_seconds
+                ),
+                format!("use at most {MAX_DPOP_SKEW_SECONDS} s in production"),
+            ));
+        }
+        let window = auth
+            .dpop_proof_max_age_seconds
+            .saturating_add(auth.dpop_proof_max_skew_seconds);
+        let replay_cache_size = auth
+            .dpop_replay_cache_size
+            .unwrap_or_else(|| DpopSettings::DEFAULT_PROOFS_PER_SECOND.saturating_mul(window));
+        if replay_cache_size < window {
+            return Err(SettingsError::new(
+                "APP__AUTH__DPOP_REPLAY_CACHE_SIZE",
+                format!(
+                    "{replay_cache_size} proofs cannot hold one proof a second for the {window} s \
+                     a proof stays open (proof max age plus max skew)"
+                ),
+                format!(
+                    "use at least {window}, or leave it empty for {} a second",
+                    DpopSettings::DEFAULT_PROOFS_PER_SECOND
+                ),
+            ));
+        }
         let dpop = DpopSettings {
             algorithms: parse_algorithms("APP__AUTH__DPOP_ALGORITHMS", &auth.dpop_algorithms)?,
             proof_max_age_seconds: auth.dpop_proof_max_age_seconds,
             proof_max_skew_seconds: auth.dpop_proof_max_skew_seconds,
-            replay_cache_size: auth.dpop_replay_cache_size,
+            replay_cache_size: usize::try_from(replay_cache_size).unwrap_or(usize::MAX),
             nonce_lifetime_seconds: auth.dpop_nonce_lifetime_seconds,
         };
         if let Some(lifetime) = auth.dpop_nonce_lifetime_seconds {

@@ -15,22 +15,22 @@ use crate::common::{
 };
 use crate::service;
 
-const ME: &str = "http://localhost:8080/api/v1/me";
+pub const ME: &str = "http://localhost:8080/api/v1/me";
 
 /// A client's DPoP key, as the development client holds one.
-struct ClientKey(DevClientKey);
+pub struct ClientKey(DevClientKey);
 
 impl ClientKey {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self(DevClientKey::generate().unwrap())
     }
 
-    fn thumbprint(&self) -> String {
+    pub fn thumbprint(&self) -> String {
         self.0.thumbprint().unwrap()
     }
 
     /// A proof for `method` on `uri` and `token`, with `changes` to its claims.
-    fn proof(&self, method: &str, uri: &str, token: &str, changes: Value) -> String {
+    pub fn proof(&self, method: &str, uri: &str, token: &str, changes: Value) -> String {
         let mut claims = DevClientKey::proof_claims(method, uri, token).unwrap();
         for (name, value) in changes.as_object().unwrap() {
             claims[name] = value.clone();
@@ -40,13 +40,13 @@ impl ClientKey {
 }
 
 /// A token of `issuer` bound to `key`.
-fn bound_token(issuer: &str, key: &ClientKey) -> String {
+pub fn bound_token(issuer: &str, key: &ClientKey) -> String {
     let mut claims = claims(issuer);
     claims["cnf"] = json!({ "jkt": key.thumbprint() });
     sign(&keys().ed, &claims)
 }
 
-fn dpop_request(token: &str, proofs: &[&str]) -> TestRequest {
+pub fn dpop_request(token: &str, proofs: &[&str]) -> TestRequest {
     proofs.iter().fold(
         TestRequest::get()
             .uri("/api/v1/me")

@@ -11,6 +11,7 @@ mod credentials;
 mod dev_issuer;
 mod doctor;
 mod dpop;
+mod dpop_replay;
 mod http;
 mod issuers;
 mod items;

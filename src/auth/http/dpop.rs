@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, web};
 use jsonwebtoken::get_current_timestamp;
 
 use crate::auth::caller::Caller;
-use crate::auth::dpop::{ProofChecker, ProofError, ProofRequest, ProofRules};
+use crate::auth::dpop::{ProofChecker, ProofError, ProofRequest, ProofRules, Use};
 use crate::auth::error::{AuthError, TokenError};
 use crate::settings::{AuthSettings, DpopMode};
 
@@ -134,14 +134,23 @@ impl Dpop {
                     uri: &uri,
                     access_token: token,
                 };
-                let key = self
+                let now = get_current_timestamp();
+                let proof = self
                     .checker
-                    .check(proof, &request, get_current_timestamp())
+                    .check(proof, &request, now)
                     .map_err(AuthError::InvalidDpopProof)?;
                 match bound_to {
-                    None => Err(TokenError::NotDpopBound.into()),
-                    Some(jkt) if jkt != key => Err(TokenError::DpopKeyMismatch.into()),
-                    Some(_) => Ok(()),
+                    None => return Err(TokenError::NotDpopBound.into()),
+                    Some(jkt) if jkt != proof.thumbprint => {
+                        return Err(TokenError::DpopKeyMismatch.into());
+                    }
+                    Some(_) => {}
+                }
+                // Last, so that a proof refused for any other reason does not use up its jti.
+                match self.checker.record(&proof, now) {
+                    Use::First => Ok(()),
+                    Use::Again => Err(AuthError::InvalidDpopProof(ProofError::Replayed)),
+                    Use::Full { retry_after } => Err(AuthError::ReplayStoreFull { retry_after }),
                 }
             }
         }

@@ -23,9 +23,12 @@ const RETRY_AFTER_SECONDS: &str = "5";
 pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
     if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
         metrics.auth_rejected(error.reason());
+        if let AuthError::ReplayStoreFull { .. } = error {
+            metrics.dpop_replay_store_full();
+        }
     }
     let level = match error {
-        AuthError::KeysUnavailable => log::Level::Warn,
+        AuthError::KeysUnavailable | AuthError::ReplayStoreFull { .. } => log::Level::Warn,
         _ => log::Level::Debug,
     };
     log::log!(
@@ -204,7 +207,9 @@ impl ResponseError for Rejection {
             | AuthError::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope(_) | AuthError::MissingRole(_) => StatusCode::FORBIDDEN,
-            AuthError::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthError::KeysUnavailable | AuthError::ReplayStoreFull { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -281,6 +286,18 @@ impl ResponseError for Rejection {
                 return problem
                     .response()
                     .insert_header((RETRY_AFTER, RETRY_AFTER_SECONDS))
+                    .json(&problem);
+            }
+            AuthError::ReplayStoreFull { retry_after } => {
+                let problem = Problem::new(
+                    status,
+                    "dpop-replay-store-full",
+                    "Service Unavailable",
+                    "too many DPoP proofs are held here to remember another; retry shortly",
+                );
+                return problem
+                    .response()
+                    .insert_header((RETRY_AFTER, retry_after.to_string()))
                     .json(&problem);
             }
         };
