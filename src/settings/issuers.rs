@@ -132,6 +132,7 @@ pub(super) fn trusted_issuers(
             dpop: raw.dpop,
         };
         let rules = claim_rules(&key, raw_rules, Some(&defaults))?;
+        check_one_prefix_per_header(&key, &rules.token_location, &issuers)?;
         if issuers
             .iter()
             .any(|known: &IssuerSettings| known.issuer.as_deref() == Some(&raw.issuer))
@@ -283,6 +284,34 @@ fn claim_rules(
             .max_token_lifetime_seconds
             .or_else(|| defaults.and_then(|d| d.max_token_lifetime_seconds)),
     })
+}
+
+/// One header holds one credential, read with one auth-scheme: two issuers reading the same
+/// header must agree on its prefix (compared case-insensitively, as the scheme is), or the
+/// later could never authenticate.
+fn check_one_prefix_per_header(
+    key: &dyn Fn(&str) -> String,
+    location: &TokenLocation,
+    known: &[IssuerSettings],
+) -> Result<(), SettingsError> {
+    let clash = known.iter().find(|other| {
+        other.token_location.header == location.header
+            && !other
+                .token_location
+                .prefix
+                .eq_ignore_ascii_case(&location.prefix)
+    });
+    match clash {
+        Some(other) => Err(SettingsError::new(
+            &key("token_prefix"),
+            format!(
+                "the {} header is read with the prefix `{}` here and `{}` for another issuer",
+                location.header, location.prefix, other.token_location.prefix
+            ),
+            "give issuers that share a header the same prefix, or give this one a header of its own",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// An auth-scheme is one token (RFC 9110 §11.1); empty stands for none.

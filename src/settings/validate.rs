@@ -11,6 +11,9 @@ use super::{
     SettingsError, list,
 };
 
+/// The longest production serves a key set past its lifetime while the issuer fails.
+const MAX_STALE_SECONDS: u64 = 7 * 24 * 3600;
+
 /// The longest clock skew production allows a DPoP proof's `iat` (RFC 9449 §11.1 suggests
 /// seconds to minutes).
 const MAX_DPOP_SKEW_SECONDS: u64 = 300;
@@ -111,6 +114,23 @@ impl RawSettings {
             "APP__AUTH__DPOP_PROOF_MAX_AGE_SECONDS",
             auth.dpop_proof_max_age_seconds,
         )?;
+        if production && auth.refetch_cooldown_seconds == 0 {
+            return Err(SettingsError::new(
+                "APP__AUTH__REFETCH_COOLDOWN_SECONDS",
+                "0 lets every token naming an unknown key fetch the issuer's key set",
+                "use at least 1 s in production (the default is 30 s)",
+            ));
+        }
+        if production && auth.max_stale_seconds > MAX_STALE_SECONDS {
+            return Err(SettingsError::new(
+                "APP__AUTH__MAX_STALE_SECONDS",
+                format!(
+                    "{} s keeps serving a key set the issuer may have revoked for too long",
+                    auth.max_stale_seconds
+                ),
+                format!("use at most {MAX_STALE_SECONDS} s (7 days) in production"),
+            ));
+        }
         if production && auth.dpop_proof_max_skew_seconds > MAX_DPOP_SKEW_SECONDS {
             return Err(SettingsError::new(
                 "APP__AUTH__DPOP_PROOF_MAX_SKEW_SECONDS",

@@ -167,6 +167,49 @@ fn production_refuses_the_development_issuer() {
 }
 
 #[test]
+fn production_refuses_a_refetch_without_cooldown_a_week_of_staleness_and_a_wide_dpop_skew() {
+    for (key, refused, accepted) in [
+        ("APP__AUTH__REFETCH_COOLDOWN_SECONDS", "0", "1"),
+        ("APP__AUTH__MAX_STALE_SECONDS", "604801", "604800"),
+        ("APP__AUTH__DPOP_PROOF_MAX_SKEW_SECONDS", "301", "300"),
+    ] {
+        let mut vars = PRODUCTION.to_vec();
+        vars.push((key, refused));
+        assert_eq!(refused_key(&vars), key);
+        vars.pop();
+        vars.push((key, accepted));
+        assert!(load(&vars).is_ok(), "{key}={accepted}");
+        assert!(
+            load(&[(key, refused)]).is_ok(),
+            "{key}={refused} outside production"
+        );
+    }
+}
+
+#[test]
+fn a_replay_store_that_cannot_hold_a_proof_a_second_of_the_window_is_refused() {
+    let window = [
+        ("APP__AUTH__DPOP_PROOF_MAX_AGE_SECONDS", "60"),
+        ("APP__AUTH__DPOP_PROOF_MAX_SKEW_SECONDS", "10"),
+    ];
+    let with_size = |size: &'static str| {
+        let mut vars = window.to_vec();
+        vars.push(("APP__AUTH__DPOP_REPLAY_CACHE_SIZE", size));
+        load(&vars)
+    };
+    assert_eq!(
+        with_size("69").unwrap_err().key(),
+        "APP__AUTH__DPOP_REPLAY_CACHE_SIZE"
+    );
+    assert_eq!(with_size("70").unwrap().auth.dpop.replay_cache_size, 70);
+    assert_eq!(
+        with_size("").unwrap().auth.dpop.replay_cache_size,
+        500 * 70,
+        "by default, 500 proofs a second of the window"
+    );
+}
+
+#[test]
 fn unsafe_values_are_refused_in_every_profile() {
     assert_eq!(
         refused_key(&[("APP__AUTH__LEEWAY_SECONDS", "301")]),

@@ -176,3 +176,46 @@ fn a_token_header_or_prefix_that_cannot_be_one_is_refused() {
         assert_eq!(refused.as_deref(), Some(name));
     }
 }
+
+#[actix_web::test]
+async fn issuers_sharing_a_header_agree_on_its_prefix_or_startup_names_the_clash() {
+    let first = TestIssuer::start(standard_jwks());
+    let second = TestIssuer::start(standard_jwks());
+    let two = |prefix: &str| {
+        format!(
+            r#"
+[[auth.issuers]]
+issuer = "{}"
+audience = "{AUDIENCE}"
+
+[[auth.issuers]]
+issuer = "{}"
+audience = "{AUDIENCE}"
+token_prefix = "{prefix}"
+"#,
+            first.url, second.url
+        )
+    };
+
+    for clash in ["Token", ""] {
+        let refused = load_with_profile(&two(clash), &[]).err().unwrap();
+        assert_eq!(refused.key(), "auth.issuers[1].token_prefix", "{clash:?}");
+        assert!(refused.to_string().contains("Bearer"), "{refused}");
+    }
+
+    // A case variant is the same auth-scheme: both issuers' tokens are read there.
+    let settings = load_with_profile(&two("bearer"), &[]).unwrap();
+    let state = state(&settings).await;
+    let app = service!(state);
+    for issuer in [&first, &second] {
+        let token = sign(&keys().ed, &claims(&issuer.url));
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let reply = send(
+                &app,
+                me_with(&[("Authorization", &format!("{scheme} {token}"))]),
+            )
+            .await;
+            assert_eq!(reply.status, StatusCode::OK, "{scheme} {}", reply.body);
+        }
+    }
+}

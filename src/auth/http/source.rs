@@ -43,10 +43,15 @@ impl TokenSources {
         let mut sources: Vec<Source> = Vec::new();
         for trusted in &auth.issuers {
             let issuer = trusted.issuer.as_deref().unwrap_or(dev_issuer).to_owned();
-            match sources
-                .iter_mut()
-                .find(|source| source.location == trusted.token_location)
-            {
+            let location = &trusted.token_location;
+            // The prefix is an auth-scheme, compared case-insensitively (RFC 9110 §11.1).
+            match sources.iter_mut().find(|source| {
+                source.location.header == location.header
+                    && source
+                        .location
+                        .prefix
+                        .eq_ignore_ascii_case(&location.prefix)
+            }) {
                 Some(source) => source.issuers.push(issuer),
                 None => sources.push(Source {
                     location: trusted.token_location.clone(),
