@@ -349,6 +349,9 @@ fn algorithms_for_key_type(params: &AlgorithmParameters) -> Result<&'static [Alg
             if bits < MIN_RSA_BITS {
                 return Err(format!("RSA key of {bits} bits is below {MIN_RSA_BITS}"));
             }
+            if !exponent_is_sound(&rsa.e) {
+                return Err("RSA exponent is not an odd number from 3 to 2^32".to_owned());
+            }
             Ok(&RSA_ALGORITHMS)
         }
         AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
@@ -389,9 +392,53 @@ fn modulus_bits(n: &str) -> Option<usize> {
     Some(significant.len() * 8 - significant[0].leading_zeros() as usize)
 }
 
+/// Whether a base64url RSA public exponent is odd and within `3..=2^32` (NIST SP 800-56B
+/// bounds it by 2^256 and every issuer uses 65537; 1 and even exponents are no RSA keys).
+fn exponent_is_sound(e: &str) -> bool {
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(e.trim_end_matches('=')) else {
+        return false;
+    };
+    let significant = match bytes.iter().position(|b| *b != 0) {
+        Some(first) => &bytes[first..],
+        None => return false,
+    };
+    if significant.len() > 4 {
+        return false;
+    }
+    let value = significant
+        .iter()
+        .fold(0u64, |value, byte| value << 8 | u64::from(*byte));
+    value >= 3 && value % 2 == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_rsa_exponent_must_be_odd_and_from_3_to_2_pow_32() {
+        let e = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        for sound in [
+            &[1u8, 0, 1][..],
+            &[3],
+            &[0, 0, 1, 0, 1],
+            &[0xff, 0xff, 0xff, 0xff],
+        ] {
+            assert!(exponent_is_sound(&e(sound)), "{sound:?}");
+        }
+        for unsound in [
+            &[1u8][..],
+            &[2],
+            &[1, 0, 0],
+            &[0],
+            &[],
+            &[1, 0, 0, 0, 1],
+            &[0x80, 0, 0, 0, 1],
+        ] {
+            assert!(!exponent_is_sound(&e(unsound)), "{unsound:?}");
+        }
+        assert!(!exponent_is_sound("!!"));
+    }
 
     #[test]
     fn only_a_set_that_took_over_every_key_and_added_none_has_the_same_keys() {

@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
+use jsonwebtoken::Algorithm;
 use serde_json::json;
 
 use crate::common::{
-    SHORT_LIFETIMES, TestIssuer, claims, eventually, get, keys, me, settings, sign, sign_as,
+    SHORT_LIFETIMES, TestIssuer, b64, claims, eventually, get, keys, me, settings, sign, sign_as,
     standard_jwks, state,
 };
 use crate::service;
@@ -268,4 +269,41 @@ async fn a_jwks_of_exactly_the_size_limit_loads_and_one_byte_over_is_refused() {
         };
         assert_eq!(ready.status, expected, "limit {limit}: {}", ready.body);
     }
+}
+
+#[actix_web::test]
+async fn rsa_keys_with_an_exponent_no_rsa_key_has_are_skipped_with_the_reason_in_ready() {
+    let mut jwks = standard_jwks();
+    let n = keys().rsa.jwk["n"].clone();
+    for (kid, e) in [
+        ("even", b64([1u8, 0, 0])),
+        ("one", b64([1u8])),
+        ("above-2-pow-32", b64([1u8, 0, 0, 0, 1])),
+    ] {
+        jwks["keys"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"kty": "RSA", "kid": kid, "n": n, "e": e}));
+    }
+    let issuer = TestIssuer::start(jwks);
+    let state = state(&settings(&issuer.url, &[])).await;
+    let app = service!(state);
+
+    let ready = get(&app, "/ready", None).await;
+    let report = &ready.body["issuers"][0];
+    assert_eq!(report["kids"], json!(["rsa-1", "ec-1", "ed-1"]));
+    for (index, kid) in ["even", "one", "above-2-pow-32"].iter().enumerate() {
+        assert_eq!(report["skipped"][index]["kid"], *kid);
+        assert_eq!(
+            report["skipped"][index]["reason"],
+            "RSA exponent is not an odd number from 3 to 2^32"
+        );
+    }
+    let named = sign_as(
+        &keys().rsa,
+        Algorithm::RS256,
+        Some("even"),
+        &claims(&issuer.url),
+    );
+    assert_eq!(me(&app, &named).await.status, StatusCode::UNAUTHORIZED);
 }

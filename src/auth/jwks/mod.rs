@@ -181,12 +181,20 @@ impl JwksStore {
         match outcome {
             Ok(loaded) => {
                 for skipped in loaded.keys.skipped() {
-                    log::warn!(
-                        "issuer {}: skipped JWKS key {}: {}",
-                        self.source.issuer,
-                        skipped.kid.as_deref().unwrap_or("(no kid)"),
-                        skipped.reason
-                    );
+                    // The kid is the issuer's text: escaped, so it cannot start a log line.
+                    match &skipped.kid {
+                        Some(kid) => log::warn!(
+                            "issuer {}: skipped JWKS key \"{}\": {}",
+                            self.source.issuer,
+                            kid.escape_debug(),
+                            skipped.reason
+                        ),
+                        None => log::warn!(
+                            "issuer {}: skipped JWKS key (no kid): {}",
+                            self.source.issuer,
+                            skipped.reason
+                        ),
+                    }
                 }
                 log::info!(
                     "issuer {}: loaded {} signing key(s) from {}",
