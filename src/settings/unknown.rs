@@ -17,19 +17,27 @@ pub(super) fn deserialize<T: DeserializeOwned>(
     vars: &HashMap<String, String>,
 ) -> Result<T, SettingsError> {
     let mut unknown = Vec::new();
-    let settings = serde_ignored::deserialize(config, |path| unknown.push(path.to_string()))
-        .map_err(SettingsError::from_source)?;
+    let settings =
+        serde_ignored::deserialize(config.clone(), |path| unknown.push(path.to_string()))
+            .map_err(SettingsError::from_source)?;
     match unknown.first() {
-        Some(path) => Err(refusal(path, vars)),
+        Some(path) => {
+            let is_section = config
+                .get::<config::Value>(path)
+                .is_ok_and(|value| matches!(value.kind, config::ValueKind::Table(_)));
+            Err(refusal(path, is_section, vars))
+        }
         None => Ok(settings),
     }
 }
 
-/// The refusal of `path` (dotted, as the layers name it, e.g. `auth.issuers.0.leeway_second`).
-fn refusal(path: &str, vars: &HashMap<String, String>) -> SettingsError {
+/// The refusal of `path` (dotted, as the layers name it, e.g. `auth.issuers.0.leeway_second`),
+/// which holds a table of settings when `is_section`: only a section is then suggested, since
+/// the settings inside it would name nothing under a plain setting.
+fn refusal(path: &str, is_section: bool, vars: &HashMap<String, String>) -> SettingsError {
     let parts: Vec<&str> = path.split('.').collect();
     let (name, parent) = parts.split_last().unwrap_or((&"", &[]));
-    let suggestion = closest(name, &known_names(parent));
+    let suggestion = closest(name, &known_names(parent, is_section));
     // A whole unknown section (`authh`) comes from a variable that sets a key inside it.
     let from_env = vars.keys().find(|var| {
         env_path(var).is_some_and(|set| set == path || set.starts_with(&format!("{path}.")))
@@ -86,8 +94,9 @@ fn file_key(parts: &[&str]) -> String {
 }
 
 /// The setting names beside an unknown one: the keys of its section in the compiled-in
-/// defaults. An `[[auth.issuers]]` table takes the `[auth]` names (and `issuer`).
-fn known_names(parent: &[&str]) -> Vec<String> {
+/// defaults (only those holding sections, with `sections`). An `[[auth.issuers]]` table takes
+/// the `[auth]` names (and `issuer`).
+fn known_names(parent: &[&str], sections: bool) -> Vec<String> {
     let Some(defaults) = layers::defaults() else {
         return Vec::new();
     };
@@ -102,8 +111,15 @@ fn known_names(parent: &[&str]) -> Vec<String> {
             .ok(),
         Some(section) => defaults.get_table(&section).ok(),
     };
+    let is_section = |value: &config::Value| matches!(value.kind, config::ValueKind::Table(_));
     table
-        .map(|table| table.into_keys().collect())
+        .map(|table| {
+            table
+                .into_iter()
+                .filter(|(_, value)| !sections || is_section(value))
+                .map(|(name, _)| name)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
