@@ -19,10 +19,20 @@ pub struct Item {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
-    /// The `sub` of the caller who created it.
-    pub created_by: String,
+    /// The caller who created it.
+    pub created_by: Creator,
     pub created_at: u64,
     pub updated_at: u64,
+}
+
+/// A caller as a record of who did something: its issuer and subject together, since two
+/// trusted issuers may each have a subject `1`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord, ToSchema)]
+pub struct Creator {
+    /// The verified issuer.
+    pub iss: String,
+    /// The `sub` claim; absent when the issuer sets none.
+    pub sub: Option<String>,
 }
 
 /// A complete, valid item body (create and replace). Checked by hand rather than by serde, so

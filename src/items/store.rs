@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::future::{BoxFuture, FutureExt, ready};
 
-use super::{Item, ItemDraft, ItemPatch};
+use super::{Creator, Item, ItemDraft, ItemPatch};
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub trait ItemStore: Send + Sync {
     fn create(
         &self,
         draft: ItemDraft,
-        created_by: String,
+        created_by: Creator,
     ) -> BoxFuture<'_, Result<Item, StoreError>>;
     fn get(&self, id: &str) -> BoxFuture<'_, Result<Item, StoreError>>;
     fn replace(&self, id: &str, draft: ItemDraft) -> BoxFuture<'_, Result<Item, StoreError>>;
@@ -112,7 +112,7 @@ impl ItemStore for InMemoryItemStore {
     fn create(
         &self,
         draft: ItemDraft,
-        created_by: String,
+        created_by: Creator,
     ) -> BoxFuture<'_, Result<Item, StoreError>> {
         let mut items = self.write();
         if items.name_taken(&draft.name, None) {
@@ -194,10 +194,10 @@ impl ItemStore for InMemoryItemStore {
 
     fn stats(&self) -> BoxFuture<'_, Result<Stats, StoreError>> {
         let items = self.read();
-        let mut creators: Vec<&str> = items
+        let mut creators: Vec<&Creator> = items
             .by_position
             .values()
-            .map(|item| item.created_by.as_str())
+            .map(|item| &item.created_by)
             .collect();
         creators.sort_unstable();
         creators.dedup();
@@ -232,11 +232,21 @@ mod tests {
         }
     }
 
+    fn creator(iss: &str, sub: &str) -> Creator {
+        Creator {
+            iss: iss.to_owned(),
+            sub: Some(sub.to_owned()),
+        }
+    }
+
     #[actix_web::test]
     async fn pages_follow_creation_order_and_end_without_a_cursor() {
         let store = InMemoryItemStore::default();
         for name in ["a", "b", "c"] {
-            store.create(draft(name), "alice".into()).await.unwrap();
+            store
+                .create(draft(name), creator("https://a", "alice"))
+                .await
+                .unwrap();
         }
         let first = store.list(None, 2).await.unwrap();
         let names: Vec<&str> = first.items.iter().map(|i| i.name.as_str()).collect();
@@ -249,10 +259,16 @@ mod tests {
     #[actix_web::test]
     async fn names_are_unique_and_missing_items_are_not_found() {
         let store = InMemoryItemStore::default();
-        let item = store.create(draft("a"), "alice".into()).await.unwrap();
-        store.create(draft("b"), "bob".into()).await.unwrap();
+        let item = store
+            .create(draft("a"), creator("https://a", "alice"))
+            .await
+            .unwrap();
+        store
+            .create(draft("b"), creator("https://a", "bob"))
+            .await
+            .unwrap();
         assert_eq!(
-            store.create(draft("a"), "bob".into()).await,
+            store.create(draft("a"), creator("https://a", "bob")).await,
             Err(StoreError::NameTaken)
         );
         assert_eq!(
@@ -264,6 +280,15 @@ mod tests {
             store.replace("nope", draft("z")).await,
             Err(StoreError::NotFound)
         );
+        assert_eq!(store.stats().await.unwrap().creators, 2);
+    }
+
+    #[actix_web::test]
+    async fn creators_are_told_apart_by_issuer_and_subject() {
+        let store = InMemoryItemStore::default();
+        for (name, iss) in [("a", "https://a"), ("b", "https://b"), ("c", "https://a")] {
+            store.create(draft(name), creator(iss, "1")).await.unwrap();
+        }
         assert_eq!(store.stats().await.unwrap().creators, 2);
     }
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::endpoint::ProtectedRoutes;
 use crate::auth::{Caller, Requirement};
 use crate::errors::ApiError;
-use crate::items::{Item, ItemDraft, ItemPatch, ItemStore, StoreError};
+use crate::items::{Creator, Item, ItemDraft, ItemPatch, ItemStore, StoreError};
 use crate::problem::FieldError;
 
 pub const ITEMS_READ: &str = "items:read";
@@ -125,7 +125,10 @@ pub async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = ItemDraft::from_json(&body).map_err(ApiError::Invalid)?;
-    let created_by = caller.subject().unwrap_or_default().to_owned();
+    let created_by = Creator {
+        iss: caller.issuer().to_owned(),
+        sub: caller.subject().map(str::to_owned),
+    };
     let item = store.create(draft, created_by).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/api/v1/items/{}", item.id)))

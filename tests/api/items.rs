@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use actix_web::web;
-use app::items::{Item, ItemDraft, ItemPatch, ItemStore, Page, Stats, StoreError};
+use app::items::{Creator, Item, ItemDraft, ItemPatch, ItemStore, Page, Stats, StoreError};
 use futures_util::future::{BoxFuture, FutureExt, ready};
 use serde_json::{Value, json};
 
@@ -38,7 +38,10 @@ async fn an_item_goes_through_its_whole_life() {
     let location = format!("/api/v1/items/{id}");
     assert_eq!(created.header("location"), Some(location.as_str()));
     assert_eq!(created.body["name"], "widget");
-    assert_eq!(created.body["created_by"], "alice");
+    assert_eq!(
+        created.body["created_by"],
+        json!({"iss": issuer.url, "sub": "alice"})
+    );
 
     let fetched = send(&app, authorized(TestRequest::get().uri(&location), &token)).await;
     assert_eq!(
@@ -327,7 +330,7 @@ impl ItemStore for BrokenStore {
     fn list(&self, _: Option<u64>, _: usize) -> BoxFuture<'_, Result<Page, StoreError>> {
         down()
     }
-    fn create(&self, _: ItemDraft, _: String) -> BoxFuture<'_, Result<Item, StoreError>> {
+    fn create(&self, _: ItemDraft, _: Creator) -> BoxFuture<'_, Result<Item, StoreError>> {
         down()
     }
     fn get(&self, _: &str) -> BoxFuture<'_, Result<Item, StoreError>> {
