@@ -100,8 +100,13 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Largest JSON request body accepted. Defaults to 65536 bytes (64 KiB).
     pub max_json_bytes: usize,
-    /// On SIGTERM, how long in-flight requests may take to finish before the process exits.
-    /// Defaults to 25 s (keep it below the orchestrator's grace period).
+    /// On SIGTERM, how long the service goes on accepting and serving requests while `/ready`
+    /// answers 503, so that load balancers and Kubernetes endpoints stop sending it traffic
+    /// before it stops accepting any; a second SIGTERM or SIGINT ends the wait. Defaults to
+    /// 5 s (0 in development and test).
+    pub shutdown_delay_seconds: u64,
+    /// After that delay, how long in-flight requests may take to finish before the process
+    /// exits. Defaults to 25 s (keep delay plus drain below the orchestrator's grace period).
     pub drain_seconds: u64,
     /// Serve `/metrics` on this port (same host) instead of beside the API, so it can stay
     /// unexposed by the gateway or ingress; 0 picks a free one. Defaults to none: `/metrics` is a

@@ -53,6 +53,7 @@ pub struct Application {
     /// `/metrics` on its own port, when `metrics_port` is set.
     metrics: Option<(u16, Server)>,
     wait_for_keys: Option<Duration>,
+    shutdown_delay: Duration,
 }
 
 impl Application {
@@ -84,6 +85,7 @@ impl Application {
             metrics,
             wait_for_keys: Some(Duration::from_secs(settings.auth.wait_for_keys_seconds))
                 .filter(|wait| !wait.is_zero()),
+            shutdown_delay: Duration::from_secs(settings.server.shutdown_delay_seconds),
         })
     }
 
@@ -131,6 +133,12 @@ impl Application {
     /// Serves until the process is told to stop. With `wait_for_keys_seconds` set, stops with
     /// [`StartupError::NoKeys`] if no key set arrives in time (the server already answers
     /// meanwhile, so a development issuer on this same server can be fetched).
+    ///
+    /// On SIGTERM or SIGINT, `/ready` answers 503 at once while requests are still accepted and
+    /// served for `shutdown_delay_seconds`: a balancer that health-checks `/ready`, or
+    /// Kubernetes removing the pod's endpoint, needs that long to stop sending traffic, and a
+    /// server that stopped accepting in the same instant would refuse what is still sent. A
+    /// second signal ends the delay. Then the graceful stop of [`Shutdown::begin`].
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let shutdown = self.shutdown();
         let serving = actix_web::rt::spawn(self.server);
@@ -138,11 +146,23 @@ impl Application {
             actix_web::rt::spawn(metrics);
         }
         let on_signal = shutdown.clone();
+        let delay = self.shutdown_delay;
         actix_web::rt::spawn(async move {
-            if termination_signal().await.is_ok() {
-                log::info!("termination signal: draining");
-                on_signal.begin().await;
+            let Ok(mut signals) = TerminationSignals::new() else {
+                log::error!("termination signals cannot be received: stop the process by kill");
+                return;
+            };
+            signals.next().await;
+            on_signal.state.draining.set();
+            log::info!(
+                "termination signal: /ready answers 503; serving on for {} s, then draining",
+                delay.as_secs()
+            );
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = signals.next() => log::info!("second termination signal: draining now"),
             }
+            on_signal.begin().await;
         });
         if let Some(deadline) = self.wait_for_keys
             && !Self::all_keys_within(&self.state, deadline).await
@@ -241,20 +261,44 @@ pub async fn probe_health(settings: &Settings) -> Result<(), String> {
     }
 }
 
-/// SIGTERM (from an orchestrator) or Ctrl-C.
-async fn termination_signal() -> std::io::Result<()> {
+/// SIGTERM (from an orchestrator) and Ctrl-C, listened to from startup on, so that no signal
+/// between the first and the wait for a second is missed.
+struct TerminationSignals {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = terminate.recv() => Ok(()),
-            result = tokio::signal::ctrl_c() => result,
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl TerminationSignals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                terminate: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    /// The next SIGTERM or SIGINT.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.terminate.recv() => {}
+                _ = self.interrupt.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

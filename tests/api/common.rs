@@ -574,3 +574,82 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
     panic!("never happened: {what}");
 }
+
+/// A child process of a test, stopped by its id when the test is done with it, or fails. Its
+/// standard error goes to a file rather than a pipe, which a chatty process would fill and
+/// then block on; `stop` and `exited_within` return it.
+pub struct Process {
+    child: Option<std::process::Child>,
+    stderr: TempLog,
+}
+
+/// A log file in the temporary directory, removed when dropped.
+struct TempLog(std::path::PathBuf);
+
+impl Drop for TempLog {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Process {
+    pub fn spawn(command: &mut std::process::Command) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!("test-{}-{nanos}.log", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let child = command.stderr(file).spawn().unwrap();
+        Self {
+            child: Some(child),
+            stderr: TempLog(path),
+        }
+    }
+
+    /// What the process has written to standard error so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr.0).unwrap_or_default()
+    }
+
+    /// The process id, e.g. to signal it.
+    pub fn id(&self) -> u32 {
+        self.child.as_ref().map_or(0, std::process::Child::id)
+    }
+
+    /// Kills the process and returns what it wrote to standard error.
+    pub fn stop(&mut self) -> String {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.stderr()
+    }
+
+    /// Waits up to `limit` (without blocking the test's runtime) for the process to exit by
+    /// itself, and returns its exit status; `None` if it is still running (it is then killed
+    /// when dropped).
+    pub async fn exited_within(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut()?.try_wait().unwrap() {
+                self.child = None;
+                return Some(status);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -23,6 +23,7 @@ mod optional_auth;
 mod probe;
 mod providers;
 mod settings;
+mod shutdown;
 mod startup;
 mod token_cache;
 mod token_location;

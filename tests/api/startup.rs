@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use app::startup::{Application, StartupError};
 
+use serde_json::json;
+
 use crate::common::{
-    TestIssuer, claims, dead_url, eventually, keys, settings, sign_as, standard_jwks,
+    Process, TestIssuer, claims, dead_url, eventually, keys, settings, sign_as, standard_jwks,
 };
 
 #[actix_web::test]
@@ -176,4 +178,52 @@ async fn a_request_refused_for_want_of_keys_is_logged_at_warn_and_a_bad_token_is
         "{log}"
     );
     assert!(!log.contains("rejected: malformed token"), "{log}");
+}
+
+#[actix_web::test]
+async fn a_kid_from_the_issuer_is_escaped_in_the_log_and_starts_no_line() {
+    let mut jwks = standard_jwks();
+    jwks["keys"].as_array_mut().unwrap().push(json!({
+        "kty": "oct", "kid": "bad\n[ERROR] forged line\r\u{1b}[31m", "k": "c2VjcmV0"
+    }));
+    let issuer = TestIssuer::start(jwks);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server =
+        std::process::Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
+    server
+        .env("APP_ENV", "test")
+        .env("APP__AUTH__ISSUER", &issuer.url)
+        .env("APP__AUTH__AUDIENCE", crate::common::AUDIENCE)
+        .env("APP__SERVER__PORT", port.to_string())
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped());
+    let mut server = Process::spawn(&mut server);
+    let ready = format!("http://127.0.0.1:{port}/ready");
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if client
+            .get(&ready)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let log = server.stop();
+
+    assert!(
+        log.contains(r#"skipped JWKS key "bad\n[ERROR] forged line\r\u{1b}[31m""#),
+        "{log}"
+    );
+    assert!(
+        log.lines().all(|line| !line.starts_with("[ERROR] forged")),
+        "{log}"
+    );
+    assert!(!log.contains('\r') && !log.contains('\u{1b}'), "{log}");
 }

@@ -1,0 +1,162 @@
+//! A rolling restart drops no request: on SIGTERM the real binary answers `/ready` with 503 at
+//! once but goes on accepting and serving for the shutdown delay, so balancers stop sending it
+//! traffic before it stops accepting any; then it drains and exits 0. A second signal ends the
+//! delay.
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::common::{AUDIENCE, Process, TestIssuer, claims, keys, sign, standard_jwks};
+
+/// The service binary on a free loopback port, trusting `issuer`, with this shutdown delay.
+fn service(issuer: &TestIssuer, delay_seconds: &str) -> (Process, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
+    command
+        .env("APP_ENV", "test")
+        .env("APP__AUTH__ISSUER", &issuer.url)
+        .env("APP__AUTH__AUDIENCE", AUDIENCE)
+        .env("APP__SERVER__PORT", port.to_string())
+        .env("APP__SERVER__WORKERS", "2")
+        .env("APP__SERVER__SHUTDOWN_DELAY_SECONDS", delay_seconds)
+        .env("APP__SERVER__DRAIN_SECONDS", "5")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null());
+    (
+        Process::spawn(&mut command),
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+async fn status_of(client: &reqwest::Client, url: &str, token: Option<&str>) -> Option<u16> {
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .ok()
+        .map(|reply| reply.status().as_u16())
+}
+
+async fn wait_until_ready(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..500 {
+        if status_of(&client, &format!("{base}/ready"), None).await == Some(200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{base} never became ready");
+}
+
+fn signal(process: &Process, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &process.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[actix_web::test]
+async fn after_sigterm_requests_are_served_through_the_delay_and_then_the_process_drains_and_exits_0()
+ {
+    let issuer = TestIssuer::start(standard_jwks());
+    let (mut server, base) = service(&issuer, "2");
+    wait_until_ready(&base).await;
+    let token = sign(&keys().ed, &claims(&issuer.url));
+
+    // Steady load over kept-alive connections, 16 requests at a time, until told to stop.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = (0..16)
+        .map(|_| {
+            let (stop, url, token) = (
+                Arc::clone(&stop),
+                format!("{base}/api/v1/me"),
+                token.clone(),
+            );
+            actix_web::rt::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut statuses = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    statuses.push(status_of(&client, &url, Some(&token)).await);
+                }
+                statuses
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    signal(&server, "TERM");
+    let signalled = Instant::now();
+    // Within the delay: not ready, yet new connections are accepted and served.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fresh = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    };
+    assert_eq!(
+        status_of(&fresh(), &format!("{base}/ready"), None).await,
+        Some(503)
+    );
+    for _ in 0..20 {
+        let url = format!("{base}/api/v1/me");
+        assert_eq!(status_of(&fresh(), &url, Some(&token)).await, Some(200));
+    }
+    // The balancer has stopped sending by the end of the delay.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut served = 0;
+    for task in load {
+        for status in task.await.unwrap() {
+            assert_eq!(status, Some(200), "a request failed during the delay");
+            served += 1;
+        }
+    }
+    assert!(served > 100, "{served} requests under load");
+    assert!(signalled.elapsed() < Duration::from_secs(2));
+
+    let exited = server
+        .exited_within(Duration::from_secs(8))
+        .await
+        .expect("the process exits after the delay and the drain");
+    let log = server.stderr();
+    assert_eq!(exited.code(), Some(0), "{log}");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(2),
+        "stopped before the delay ended"
+    );
+    assert!(log.contains("serving on for 2 s"), "{log}");
+}
+
+#[actix_web::test]
+async fn a_second_signal_ends_the_delay() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let (mut server, base) = service(&issuer, "60");
+    wait_until_ready(&base).await;
+
+    signal(&server, "TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        status_of(&reqwest::Client::new(), &format!("{base}/ready"), None).await,
+        Some(503)
+    );
+    signal(&server, "INT");
+
+    let exited = server
+        .exited_within(Duration::from_secs(5))
+        .await
+        .expect("the second signal ends the 60 s delay");
+    let log = server.stderr();
+    assert_eq!(exited.code(), Some(0), "{log}");
+    assert!(log.contains("second termination signal"), "{log}");
+}
