@@ -33,6 +33,7 @@ pub struct Metrics {
     unknown_kid_refetches: Family<Labels, Counter>,
     refetches_refused: Family<Labels, Counter>,
     dpop_replay_store_full: Counter,
+    token_cache_bytes: Gauge,
     keys_loaded: Family<Labels, Gauge>,
     key_set_age: Family<Labels, Gauge>,
     /// The series every authenticated request moves, resolved once: an increment is then one
@@ -104,6 +105,12 @@ impl Default for Metrics {
             "DPoP requests refused (503) because the replay store held as many open proofs as it may",
             dpop_replay_store_full.clone(),
         );
+        let token_cache_bytes = Gauge::default();
+        registry.register(
+            "token_cache_bytes",
+            "Bytes the verified-token cache holds, as its entries are weighed against its byte bound",
+            token_cache_bytes.clone(),
+        );
         let keys_loaded = Family::<Labels, Gauge>::default();
         registry.register(
             "jwks_keys_loaded",
@@ -139,6 +146,7 @@ impl Default for Metrics {
             unknown_kid_refetches,
             refetches_refused,
             dpop_replay_store_full,
+            token_cache_bytes,
             keys_loaded,
             key_set_age,
             accepted,
@@ -213,9 +221,16 @@ impl Metrics {
         }
     }
 
-    /// The text exposition, with the key-set gauges read at this moment (a set's age grows
-    /// between refreshes, so it is set when scraped rather than when fetched).
-    pub fn render(&self, key_sets: impl IntoIterator<Item = KeySetGauges>) -> String {
+    /// The text exposition, with the key-set gauges and the token cache's bytes read at this
+    /// moment (a set's age grows between refreshes, so it is set when scraped rather than when
+    /// fetched).
+    pub fn render(
+        &self,
+        key_sets: impl IntoIterator<Item = KeySetGauges>,
+        token_cache_bytes: u64,
+    ) -> String {
+        self.token_cache_bytes
+            .set(i64::try_from(token_cache_bytes).unwrap_or(i64::MAX));
         for key_set in key_sets {
             let issuer = vec![("issuer", key_set.issuer)];
             self.keys_loaded
@@ -325,7 +340,7 @@ mod tests {
     fn count(metrics: &Metrics, route: &str) -> Option<String> {
         let series =
             format!(r#"http_requests_total{{route="{route}",method="GET",status="200"}} "#);
-        let text = metrics.render([]);
+        let text = metrics.render([], 0);
         let line = text.lines().find(|line| line.starts_with(&series))?;
         Some(line[series.len()..].to_owned())
     }

@@ -128,6 +128,10 @@ pub struct AuthSettings {
     /// How many verified tokens are remembered to skip repeated signature checks; 0 disables.
     /// Defaults to 10000.
     pub token_cache_size: usize,
+    /// The bytes those tokens may hold, each weighed by its claims' text (twice: the text and
+    /// what is read out of it) plus a fixed part, so large tokens are remembered fewer at a
+    /// time. Defaults to 16777216 (16 MiB).
+    pub token_cache_max_bytes: u64,
     /// Lifetime of a key set served without `Cache-Control: max-age`. Defaults to 600 s.
     pub jwks_ttl_seconds: u64,
     /// Shortest lifetime of a key set, whatever its `max-age`. Defaults to 60 s.

@@ -71,6 +71,7 @@ impl Verifier {
             Verifier::new(
                 auth.max_token_bytes,
                 auth.token_cache_size,
+                auth.token_cache_max_bytes,
                 Arc::clone(metrics),
             ),
             |verifier, (source, policy)| {

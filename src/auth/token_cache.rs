@@ -8,7 +8,7 @@
 use std::cell::RefCell;
 use std::hash::BuildHasherDefault;
 
-use quick_cache::{UnitWeighter, sync};
+use quick_cache::{Weighter, sync};
 use thread_local::ThreadLocal;
 
 use super::caller::Caller;
@@ -19,7 +19,29 @@ use super::token_digest::{DigestHasher, TokenDigest, TokenDigester};
 const THREAD_SHARE_DIVISOR: usize = 8;
 
 type SharedEntries =
-    sync::Cache<TokenDigest, Caller, UnitWeighter, BuildHasherDefault<DigestHasher>>;
+    sync::Cache<TokenDigest, Caller, CallerBytes, BuildHasherDefault<DigestHasher>>;
+
+/// What an entry holds whatever its token: the caller's fixed parts, its provenance, the key
+/// and the map's own slot.
+const ENTRY_BYTES: u64 = 512;
+
+/// Weighs a remembered caller by the bytes it holds: its claims' text, and as much again for
+/// what is copied out of it (scopes, roles, issuer, subject), beside the fixed part of every
+/// entry. No entry weighs less than `least`, the byte bound over the entry bound, so that
+/// neither bound is passed: many small tokens meet the entry bound, fewer large ones the bytes.
+#[derive(Clone)]
+struct CallerBytes {
+    least: u64,
+}
+
+impl Weighter<TokenDigest, Caller> for CallerBytes {
+    fn weight(&self, _: &TokenDigest, caller: &Caller) -> u64 {
+        let claims = caller.claims().json_len() as u64;
+        ENTRY_BYTES
+            .saturating_add(claims.saturating_mul(2))
+            .max(self.least)
+    }
+}
 
 /// A bounded, concurrent map of token digests to verified callers, each carrying what its
 /// verification rested on (its `Provenance`), and in front of it, per thread, handles on the
@@ -53,9 +75,11 @@ struct Enabled {
 }
 
 impl TokenCache {
-    /// A cache of `capacity` tokens; off if the system's generator gives no secret to key it.
-    pub fn new(capacity: usize) -> Self {
-        if capacity == 0 {
+    /// A cache of at most `capacity` tokens holding at most about `max_bytes` in the shared map
+    /// (each entry weighed as [`CallerBytes`] says); off if the system's generator gives no
+    /// secret to key it.
+    pub fn new(capacity: usize, max_bytes: u64) -> Self {
+        if capacity == 0 || max_bytes == 0 {
             return Self(None);
         }
         let Some(digester) = TokenDigester::new() else {
@@ -67,8 +91,10 @@ impl TokenCache {
             digester,
             entries: sync::Cache::with(
                 capacity,
-                capacity as u64,
-                UnitWeighter,
+                max_bytes,
+                CallerBytes {
+                    least: max_bytes.div_ceil(capacity as u64),
+                },
                 BuildHasherDefault::default(),
                 Default::default(),
             ),
@@ -129,6 +155,13 @@ impl TokenCache {
         self.0.as_ref().map_or(0, |enabled| enabled.entries.len())
     }
 
+    /// The bytes the shared map holds, as its entries are weighed.
+    pub fn bytes(&self) -> u64 {
+        self.0
+            .as_ref()
+            .map_or(0, |enabled| enabled.entries.weight())
+    }
+
     /// How many handles this thread holds.
     #[cfg(test)]
     fn held_here(&self) -> usize {
@@ -180,6 +213,44 @@ mod tests {
         .unwrap()
     }
 
+    /// A caller whose claims' text is about `bytes` long.
+    fn verified_of_size(bytes: usize) -> Caller {
+        let claims = json!({"iss": "https://issuer", "pad": "x".repeat(bytes)});
+        Caller::new(
+            &claim_set::for_test(&claims),
+            &RolesClaim("roles".to_owned()),
+            provenance::for_test(u64::MAX),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn large_tokens_are_remembered_within_the_byte_bound() {
+        let max_bytes = 256 * 1024;
+        let cache = TokenCache::new(1_000, max_bytes);
+        for n in 0..500 {
+            remember(&cache, &format!("a.b.{n}"), verified_of_size(8 * 1024), 0);
+            assert!(cache.bytes() <= max_bytes, "{} bytes", cache.bytes());
+        }
+        let per_entry = ENTRY_BYTES + 2 * 8 * 1024;
+        assert!(
+            cache.len() as u64 <= max_bytes / per_entry,
+            "{}",
+            cache.len()
+        );
+        assert!(cache.len() > 0);
+    }
+
+    #[test]
+    fn small_tokens_are_remembered_within_the_entry_bound() {
+        let cache = TokenCache::new(100, 1 << 30);
+        for n in 0..1_000 {
+            remember(&cache, &format!("a.b.{n}"), verified_of_size(10), 0);
+        }
+        assert!(cache.len() <= 100, "{}", cache.len());
+        assert!(cache.bytes() <= 1 << 30);
+    }
+
     /// Remembers `caller` for `token` as the verifier does after a miss.
     fn remember(cache: &TokenCache, token: &str, caller: Caller, now: u64) {
         match cache.get(token, now) {
@@ -198,7 +269,7 @@ mod tests {
 
     #[test]
     fn entries_serve_until_they_expire() {
-        let cache = TokenCache::new(4);
+        let cache = TokenCache::new(4, 1 << 30);
         let valid_until = get_current_timestamp() + 100;
         remember(&cache, "a.b.c", verified(valid_until), valid_until - 100);
         assert!(hit(&cache, "a.b.c", valid_until).is_some());
@@ -212,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_token_already_expired_is_not_held() {
-        let cache = TokenCache::new(4);
+        let cache = TokenCache::new(4, 1 << 30);
         let now = get_current_timestamp();
         remember(&cache, "a.b.c", verified(now - 1), now);
         assert_eq!(cache.len(), 0);
@@ -222,7 +293,7 @@ mod tests {
 
     #[test]
     fn any_altered_byte_misses_and_the_size_is_bounded() {
-        let cache = TokenCache::new(100);
+        let cache = TokenCache::new(100, 1 << 30);
         let now = get_current_timestamp();
         remember(&cache, "a.b.c", verified(now + 100), now);
         for _ in 0..2 {
@@ -244,7 +315,7 @@ mod tests {
 
     #[test]
     fn a_forgotten_token_is_gone_from_both_maps() {
-        let cache = TokenCache::new(4);
+        let cache = TokenCache::new(4, 1 << 30);
         let now = get_current_timestamp();
         remember(&cache, "a.b.c", verified(now + 100), now);
         for _ in 0..2 {
@@ -258,7 +329,7 @@ mod tests {
 
     #[test]
     fn an_expired_handle_is_dropped_from_both_maps() {
-        let cache = TokenCache::new(16);
+        let cache = TokenCache::new(16, 1 << 30);
         let now = get_current_timestamp();
         remember(&cache, "a.b.c", verified(now + 10), now);
         for _ in 0..2 {
@@ -271,7 +342,7 @@ mod tests {
 
     #[test]
     fn threads_answer_a_repeated_token_through_handles_of_their_own() {
-        let cache = TokenCache::new(16);
+        let cache = TokenCache::new(16, 1 << 30);
         let now = get_current_timestamp();
         let inserted = verified(now + 100);
         remember(&cache, "a.b.c", inserted.clone(), now);
@@ -306,7 +377,7 @@ mod tests {
 
     #[test]
     fn each_thread_holds_handles_for_its_share_of_the_capacity() {
-        let cache = TokenCache::new(80);
+        let cache = TokenCache::new(80, 1 << 30);
         let now = get_current_timestamp();
         let tokens: Vec<String> = (0..60).map(|n| format!("t.{n}.s")).collect();
         for token in &tokens {
@@ -324,7 +395,7 @@ mod tests {
 
     #[test]
     fn a_zero_capacity_cache_hashes_nothing() {
-        let cache = TokenCache::new(0);
+        let cache = TokenCache::new(0, 1 << 30);
         assert!(matches!(cache.get("a.b.c", 0), Lookup::Off));
         assert!(cache.forget("a.b.c").is_none());
         assert_eq!(cache.len(), 0);
@@ -332,7 +403,7 @@ mod tests {
 
     #[test]
     fn workers_share_one_cache() {
-        let cache = TokenCache::new(1_000);
+        let cache = TokenCache::new(1_000, 1 << 30);
         let now = get_current_timestamp();
         let tokens: Vec<String> = (0..200).map(|n| format!("t.{n}.s")).collect();
         std::thread::scope(|scope| {

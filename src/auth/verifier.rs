@@ -46,15 +46,25 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier trusting no issuer yet (see [`Verifier::trust`]), remembering up to
-    /// `cached_tokens` verified tokens (0: none).
-    pub fn new(max_token_bytes: usize, cached_tokens: usize, metrics: Arc<Metrics>) -> Self {
+    /// `cached_tokens` verified tokens (0: none) in about `cache_bytes`.
+    pub fn new(
+        max_token_bytes: usize,
+        cached_tokens: usize,
+        cache_bytes: u64,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             issuers: Vec::new(),
             algorithms: Vec::new(),
             max_token_bytes,
-            cache: TokenCache::new(cached_tokens),
+            cache: TokenCache::new(cached_tokens, cache_bytes),
             metrics,
         }
+    }
+
+    /// The bytes the verified-token cache holds, as its entries are weighed.
+    pub fn cached_bytes(&self) -> u64 {
+        self.cache.bytes()
     }
 
     /// Accepts tokens of the store's issuer under `policy`.

@@ -24,5 +24,5 @@ pub async fn exposition(
     });
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render(key_sets))
+        .body(metrics.render(key_sets, verifier.cached_bytes()))
 }

@@ -42,6 +42,7 @@ struct RawAuth {
     leeway_seconds: u64,
     max_token_bytes: usize,
     token_cache_size: usize,
+    token_cache_max_bytes: u64,
     jwks_ttl_seconds: u64,
     jwks_min_ttl_seconds: u64,
     jwks_max_ttl_seconds: u64,
@@ -97,6 +98,10 @@ impl RawSettings {
             self.server.max_json_bytes as u64,
         )?;
         positive("APP__AUTH__MAX_TOKEN_BYTES", auth.max_token_bytes as u64)?;
+        positive(
+            "APP__AUTH__TOKEN_CACHE_MAX_BYTES",
+            auth.token_cache_max_bytes,
+        )?;
         positive("APP__AUTH__JWKS_TTL_SECONDS", auth.jwks_ttl_seconds)?;
         positive("APP__AUTH__JWKS_MIN_TTL_SECONDS", auth.jwks_min_ttl_seconds)?;
         positive("APP__AUTH__MAX_JWKS_KEYS", auth.max_jwks_keys as u64)?;
@@ -201,6 +206,7 @@ impl RawSettings {
                 issuers,
                 max_token_bytes: auth.max_token_bytes,
                 token_cache_size: auth.token_cache_size,
+                token_cache_max_bytes: auth.token_cache_max_bytes,
                 jwks_ttl_seconds: auth.jwks_ttl_seconds,
                 jwks_min_ttl_seconds: auth.jwks_min_ttl_seconds,
                 jwks_max_ttl_seconds: auth.jwks_max_ttl_seconds,

@@ -170,3 +170,40 @@ async fn a_new_configuration_does_not_inherit_verifications() {
         "audience mismatch"
     );
 }
+
+#[actix_web::test]
+async fn many_large_tokens_at_once_are_remembered_within_the_byte_bound() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let bound = 256 * 1024;
+    let state = state(&settings(
+        &issuer.url,
+        &[("APP__AUTH__TOKEN_CACHE_MAX_BYTES", &bound.to_string())],
+    ))
+    .await;
+    let app = service!(state);
+    // Entra ID-sized tokens: about 12 KB of groups each.
+    let tokens: Vec<String> = (0..120)
+        .map(|n| {
+            let mut large = claims(&issuer.url);
+            large["groups"] = (0..300)
+                .map(|g| format!("{n:04}{g:04}-1c2d-4e5f-8a9b-0c1d2e3f"))
+                .collect();
+            sign(&keys().ed, &large)
+        })
+        .collect();
+
+    for round in 0..2 {
+        let statuses = crate::common::concurrently(&app, tokens.clone()).await;
+        assert!(
+            statuses.iter().all(|status| *status == StatusCode::OK),
+            "round {round}: {statuses:?}"
+        );
+        let held = metric(&app, "token_cache_bytes").await;
+        assert!(
+            held > 0.0 && held <= bound as f64,
+            "round {round}: {held} bytes"
+        );
+    }
+    // Fewer than all of them fit, so some were verified again in the second round.
+    assert!(metric(&app, r#"token_cache_lookups_total{result="miss"}"#).await > 120.0);
+}
