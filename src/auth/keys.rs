@@ -75,9 +75,9 @@ impl KeyName {
     /// The name as a diagnostic shows it.
     pub fn describe(&self) -> String {
         match self {
-            Self::Kid(kid) => format!("kid {kid}"),
-            Self::X5t(thumbprint) => format!("x5t {thumbprint}"),
-            Self::X5tS256(thumbprint) => format!("x5t#S256 {thumbprint}"),
+            Self::Kid(kid) => format!("kid {}", kid.escape_debug()),
+            Self::X5t(thumbprint) => format!("x5t {}", thumbprint.escape_debug()),
+            Self::X5tS256(thumbprint) => format!("x5t#S256 {}", thumbprint.escape_debug()),
             Self::Unnamed => "no kid".to_owned(),
         }
     }

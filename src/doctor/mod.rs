@@ -141,11 +141,20 @@ async fn inspect_keys(fetcher: &Fetcher, source: &JwksSource, out: &mut String) 
                 out,
                 "  ✓ {} usable key(s): {}",
                 set.len(),
-                set.kids().join(", ")
+                set.kids()
+                    .iter()
+                    .map(|kid| kid.escape_debug().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             for skipped in set.skipped() {
                 let kid = skipped.kid.as_deref().unwrap_or("(no kid)");
-                let _ = writeln!(out, "  ! skipped key {kid}: {}", skipped.reason);
+                let _ = writeln!(
+                    out,
+                    "  ! skipped key {}: {}",
+                    kid.escape_debug(),
+                    skipped.reason
+                );
             }
             Some(set)
         }
@@ -163,11 +172,13 @@ fn list_published_keys(body: &[u8], out: &mut String) {
         return;
     };
     for key in keys {
+        // The issuer's text, escaped so that it cannot forge a line of this report.
         let field = |name: &str| {
             key.get(name)
                 .and_then(Value::as_str)
                 .unwrap_or("-")
-                .to_owned()
+                .escape_debug()
+                .to_string()
         };
         let _ = writeln!(
             out,

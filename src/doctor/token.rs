@@ -150,7 +150,7 @@ fn explain_checks(
         true,
         format!(
             "key {} fits alg {:?}",
-            key.kid.as_deref().unwrap_or("(no kid)"),
+            key.kid.as_deref().unwrap_or("(no kid)").escape_debug(),
             header.alg
         ),
     );

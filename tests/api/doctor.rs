@@ -166,3 +166,35 @@ async fn doctor_names_the_setting_that_would_accept_a_token_without_aud() {
         assert!(report.contains(line), "missing `{line}` in:\n{report}");
     }
 }
+
+#[actix_web::test]
+async fn issuer_text_in_the_report_is_escaped_and_forges_no_line() {
+    let mut jwks = standard_jwks();
+    jwks["keys"].as_array_mut().unwrap().push(json!({
+        "kty": "oct", "kid": "bad\n  ✓ forged\r", "k": "c2VjcmV0"
+    }));
+    let issuer = TestIssuer::start(jwks);
+    let forged = crate::common::sign_as(
+        &keys().ed,
+        keys().ed.alg,
+        Some("gone\n  verdict: accepted"),
+        &claims(&issuer.url),
+    );
+
+    let (_, report) = doctor(&issuer.url, Some(&forged)).await;
+
+    assert!(
+        report.contains(r"skipped key bad\n  ✓ forged\r:"),
+        "{report}"
+    );
+    assert!(
+        report.contains(r"kid=bad\n  ✓ forged\r kty=oct"),
+        "{report}"
+    );
+    assert!(
+        report.lines().all(|line| !line.starts_with("  ✓ forged")
+            && line != "  verdict: accepted"
+            && !line.contains('\r')),
+        "{report}"
+    );
+}
