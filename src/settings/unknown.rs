@@ -66,7 +66,7 @@ fn refusal(path: &str, is_section: bool, vars: &HashMap<String, String>) -> Sett
         &key,
         "no such setting",
         fix.unwrap_or_else(|| {
-            "remove it; README.md, \"Configuration\", lists every setting".to_owned()
+            "remove it; docs/configuration.md lists every setting".to_owned()
         }),
     )
 }

@@ -1,5 +1,5 @@
 //! Tokens and key sets shaped as each provider sends them, verified with the settings the
-//! README gives for that provider ("Point it at your issuer").
+//! docs/providers.md gives for that provider.
 
 use actix_web::http::StatusCode;
 use jsonwebtoken::{Algorithm, Header};
