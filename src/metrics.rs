@@ -246,6 +246,25 @@ impl Metrics {
     }
 }
 
+/// The verifier's events, counted.
+impl crate::auth::Observer for Metrics {
+    fn jwks_fetched(&self, issuer: &str, ok: bool) {
+        self.jwks_fetch(issuer, ok);
+    }
+
+    fn jwks_refetched(&self, issuer: &str) {
+        self.unknown_kid_refetch(issuer);
+    }
+
+    fn jwks_refetch_refused(&self, issuer: &str) {
+        self.refetch_refused(issuer);
+    }
+
+    fn token_cache_lookup(&self, hit: bool) {
+        Metrics::token_cache_lookup(self, hit);
+    }
+}
+
 /// One worker's recorder of requests. Each route, method and status's series is resolved from
 /// the families the first time the worker serves it and kept in the worker's own map: a request
 /// then costs one lookup there and three atomic updates on its thread's lines, with no lock

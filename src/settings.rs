@@ -23,7 +23,6 @@ use jsonwebtoken::Algorithm;
 use crate::logging::LogFormat;
 use serde::Deserialize;
 
-pub use checks::is_loopback;
 pub use cors::CorsSettings;
 pub use error::SettingsError;
 pub use list::split_commas;

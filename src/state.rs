@@ -67,7 +67,8 @@ impl AppState {
             None
         };
         let metrics = Arc::new(Metrics::default());
-        let verifier = Verifier::from_settings(&settings.auth, public_url, &metrics);
+        let observer: Arc<dyn crate::auth::Observer> = metrics.clone();
+        let verifier = Verifier::from_settings(&settings.auth, public_url, &observer);
         let authorization_servers = verifier
             .stores()
             .map(|store| store.issuer().to_owned())

@@ -1,13 +1,12 @@
 //! HTTP to the issuer: discovery and the JWKS download, bounded in time and size. It returns
 //! bytes and typed failures; what the bytes mean is the key set's business.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use actix_web::http::header::{CacheDirective, HeaderValue, from_comma_delimited};
 use reqwest::{Client, Url, redirect};
 use serde::Deserialize;
-
-use crate::settings::is_loopback;
 
 /// Why a document could not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +190,19 @@ fn classify(error: reqwest::Error) -> FetchError {
         FetchError::Status(status.as_u16())
     } else {
         FetchError::Unreachable
+    }
+}
+
+/// True for `localhost` and addresses in 127.0.0.0/8 or `::1`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
     }
 }
 

@@ -13,7 +13,7 @@ use serde::de::IgnoredAny;
 use super::charset::is_base64url;
 use super::error::TokenError;
 use super::keys::KeyName;
-use crate::token_type::{ACCEPTED_TYPES, media_type};
+use super::token_type::{ACCEPTED_TYPES, media_type};
 
 /// The parts of the header that decide how a token is verified.
 #[derive(Debug)]

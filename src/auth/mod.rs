@@ -25,6 +25,7 @@ mod issuer_alias;
 mod jwks;
 mod keys;
 mod metadata;
+mod observer;
 mod policy;
 mod provenance;
 mod setup;
@@ -32,6 +33,7 @@ mod step_up;
 mod thread_handles;
 mod token_cache;
 mod token_digest;
+mod token_type;
 mod used_proofs;
 mod verifier;
 
@@ -41,6 +43,7 @@ pub use crypto::install as install_crypto_provider;
 pub use dpop::token_hash as dpop_token_hash;
 pub use error::{AuthError, TokenError};
 pub use fetch::Fetcher;
+pub use fetch::is_loopback;
 pub use header::TokenHeader;
 pub use http::{
     BearerToken, Challenge, DPOP_NONCE, Dpop, Rejection, Requirement, Scheme, TokenSources,
@@ -50,8 +53,10 @@ pub(crate) use issuer_alias::identifier as issuer_identifier;
 pub use jwks::{JwksSource, JwksStore, StoreStatus};
 pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};
 pub use metadata::ResourceMetadata;
+pub use observer::{Observer, Unobserved};
 pub use policy::IssuerPolicy;
 pub use setup::trusted_issuers;
 pub use step_up::StepUp;
+pub(crate) use token_type::{ACCEPTED_TYPES, media_type};
 pub use verifier::Verifier;
 pub(crate) use verifier::unverified_claims;

@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::caller::RolesClaim;
 use super::fetch::Fetcher;
 use super::jwks::{JwksSource, JwksStore};
+use super::observer::Observer;
 use super::policy::{IssuerPolicy, RequiredClaim};
 use super::verifier::Verifier;
-use crate::metrics::Metrics;
 use crate::settings::AuthSettings;
 
 /// Where each configured issuer's keys come from, and what its tokens must satisfy.
@@ -64,7 +64,11 @@ impl Fetcher {
 
 impl Verifier {
     /// A verifier trusting every configured issuer, each with its own key store.
-    pub fn from_settings(auth: &AuthSettings, dev_issuer: &str, metrics: &Arc<Metrics>) -> Self {
+    pub fn from_settings(
+        auth: &AuthSettings,
+        dev_issuer: &str,
+        observer: &Arc<dyn Observer>,
+    ) -> Self {
         super::crypto::install();
         let fetcher = Fetcher::from_settings(auth);
         trusted_issuers(auth, dev_issuer).into_iter().fold(
@@ -72,10 +76,10 @@ impl Verifier {
                 auth.max_token_bytes,
                 auth.token_cache_size,
                 auth.token_cache_max_bytes,
-                Arc::clone(metrics),
+                Arc::clone(observer),
             ),
             |verifier, (source, policy)| {
-                let store = JwksStore::new(source, fetcher.clone(), Arc::clone(metrics));
+                let store = JwksStore::new(source, fetcher.clone(), Arc::clone(observer));
                 verifier.trust(Arc::new(store), policy)
             },
         )

@@ -22,10 +22,10 @@ use super::header::TokenHeader;
 use super::issuer_alias;
 use super::jwks::{JwksStore, KeyLookupError};
 use super::keys::VerificationKey;
+use super::observer::Observer;
 pub use super::policy::IssuerPolicy;
 use super::provenance::Provenance;
 use super::token_cache::{Lookup, TokenCache};
-use crate::metrics::Metrics;
 
 struct TrustedIssuer {
     store: Arc<JwksStore>,
@@ -41,7 +41,7 @@ pub struct Verifier {
     algorithms: Vec<Algorithm>,
     max_token_bytes: usize,
     cache: TokenCache,
-    metrics: Arc<Metrics>,
+    observer: Arc<dyn Observer>,
 }
 
 impl Verifier {
@@ -51,14 +51,14 @@ impl Verifier {
         max_token_bytes: usize,
         cached_tokens: usize,
         cache_bytes: u64,
-        metrics: Arc<Metrics>,
+        observer: Arc<dyn Observer>,
     ) -> Self {
         Self {
             issuers: Vec::new(),
             algorithms: Vec::new(),
             max_token_bytes,
             cache: TokenCache::new(cached_tokens, cache_bytes),
-            metrics,
+            observer,
         }
     }
 
@@ -112,7 +112,7 @@ impl Verifier {
                 let store = &self.issuers[source.issuer].store;
                 if store.still_serves(&source.key_name, source.alg, &source.key, source.checked_in)
                 {
-                    self.metrics.token_cache_lookup(true);
+                    self.observer.token_cache_lookup(true);
                     return Ok(hit);
                 }
                 self.cache.forget(token)
@@ -121,7 +121,7 @@ impl Verifier {
             Lookup::Off => None,
         };
         if digest.is_some() {
-            self.metrics.token_cache_lookup(false);
+            self.observer.token_cache_lookup(false);
         }
         let caller = self.verify_fully(token, digest.is_some()).await?;
         if let Some(digest) = digest {

@@ -45,8 +45,9 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
         });
     }
     if let Some(token) = token {
-        let metrics = std::sync::Arc::new(crate::metrics::Metrics::default());
-        let verifier = Verifier::from_settings(&settings.auth, &public_url, &metrics);
+        let unobserved: std::sync::Arc<dyn crate::auth::Observer> =
+            std::sync::Arc::new(crate::auth::Unobserved);
+        let verifier = Verifier::from_settings(&settings.auth, &public_url, &unobserved);
         let dpop = Dpop::from_settings(&settings.auth, &public_url);
         healthy &= token::explain(
             token,

@@ -1,13 +1,13 @@
 //! Checks more than one section of the settings shares: URLs, positive numbers, and the
 //! algorithm allowlist.
 
-use std::net::IpAddr;
 use std::str::FromStr;
 
 use jsonwebtoken::Algorithm;
 use reqwest::Url;
 
 use super::SettingsError;
+use crate::auth::is_loopback;
 
 /// Every asymmetric JWS algorithm the crypto backend verifies; the default allowlist.
 pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
@@ -55,19 +55,6 @@ pub(super) fn check_url(key: &str, value: &str, require_https: bool) -> Result<U
             format!("the `{scheme}` scheme is not supported"),
             "use an https URL",
         )),
-    }
-}
-
-/// True for `localhost` and addresses in 127.0.0.0/8 or `::1`.
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host_str() {
-        Some("localhost") => true,
-        Some(host) => host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback()),
-        None => false,
     }
 }
 

@@ -65,9 +65,7 @@ fn refusal(path: &str, is_section: bool, vars: &HashMap<String, String>) -> Sett
     SettingsError::new(
         &key,
         "no such setting",
-        fix.unwrap_or_else(|| {
-            "remove it; docs/configuration.md lists every setting".to_owned()
-        }),
+        fix.unwrap_or_else(|| "remove it; docs/configuration.md lists every setting".to_owned()),
     )
 }
 

@@ -22,7 +22,7 @@ use reqwest::Url;
 use super::fetch::{FetchError, Fetcher};
 pub use super::keys::KeyLookupError;
 use super::keys::{KeyName, KeySet, KeySetError, SkippedKey, VerificationKey};
-use crate::metrics::Metrics;
+use super::observer::Observer;
 
 mod loaded;
 mod refresher;
@@ -110,7 +110,7 @@ struct Refetch {
 pub struct JwksStore {
     source: JwksSource,
     fetcher: Fetcher,
-    metrics: Arc<Metrics>,
+    observer: Arc<dyn Observer>,
     current: ArcSwapOption<LoadedSet>,
     /// Held for the whole of a fetch: concurrent refreshes wait and then reuse its result.
     refresh: tokio::sync::Mutex<Fetching>,
@@ -124,9 +124,9 @@ pub struct JwksStore {
 }
 
 impl JwksStore {
-    pub fn new(source: JwksSource, fetcher: Fetcher, metrics: Arc<Metrics>) -> Self {
+    pub fn new(source: JwksSource, fetcher: Fetcher, observer: Arc<dyn Observer>) -> Self {
         Self {
-            metrics,
+            observer,
             refresh: tokio::sync::Mutex::new(Fetching {
                 resolved_uri: source.jwks_uri.clone(),
                 finished: 0,
@@ -176,8 +176,8 @@ impl JwksStore {
         let number = self.fetches_started.fetch_add(1, Ordering::AcqRel) + 1;
         let outcome = self.fetch_set(&mut fetching.resolved_uri).await;
         fetching.finished = number;
-        self.metrics
-            .jwks_fetch(&self.source.issuer, outcome.is_ok());
+        self.observer
+            .jwks_fetched(&self.source.issuer, outcome.is_ok());
         match outcome {
             Ok(loaded) => {
                 for skipped in loaded.keys.skipped() {
@@ -312,11 +312,11 @@ impl JwksStore {
                 Some(attempt)
                     if now.duration_since(attempt.started) < self.source.refetch_cooldown =>
                 {
-                    self.metrics.refetch_refused(&self.source.issuer);
+                    self.observer.jwks_refetch_refused(&self.source.issuer);
                     return false;
                 }
                 _ => {
-                    self.metrics.unknown_kid_refetch(&self.source.issuer);
+                    self.observer.jwks_refetched(&self.source.issuer);
                     let attempt = Arc::new(Refetch {
                         started: now,
                         done: tokio::sync::OnceCell::new(),

@@ -1,0 +1,24 @@
+//! What the verifier tells whoever watches it: key-set fetches and refetches, and the token
+//! cache's lookups. The service counts them in its metrics; the verifier keeps no registry and no
+//! global state of its own.
+
+/// Receives the verifier's events. Every method does nothing by default, so an observer takes
+/// only what it counts. Called on request paths: an implementation must not block.
+pub trait Observer: Send + Sync {
+    /// A fetch of `issuer`'s key set, successful or not.
+    fn jwks_fetched(&self, _issuer: &str, _ok: bool) {}
+
+    /// A refetch of `issuer`'s key set caused by a token its set could not serve.
+    fn jwks_refetched(&self, _issuer: &str) {}
+
+    /// Such a refetch not made, because one was made within the cooldown.
+    fn jwks_refetch_refused(&self, _issuer: &str) {}
+
+    /// A lookup in the verified-token cache, a hit or a miss.
+    fn token_cache_lookup(&self, _hit: bool) {}
+}
+
+/// An observer that counts nothing.
+pub struct Unobserved;
+
+impl Observer for Unobserved {}
