@@ -20,6 +20,7 @@ mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod trust;
 
 /// What a resource's handlers return: each error a problem (RFC 9457), a 422 naming its fields.
 pub use errors::ApiError;

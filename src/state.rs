@@ -68,7 +68,7 @@ impl AppState {
         };
         let metrics = Arc::new(Metrics::default());
         let observer: Arc<dyn crate::auth::Observer> = metrics.clone();
-        let verifier = Verifier::from_settings(&settings.auth, public_url, &observer);
+        let verifier = crate::trust::verifier(&settings.auth, public_url, &observer);
         let authorization_servers = verifier
             .stores()
             .map(|store| store.issuer().to_owned())

@@ -13,9 +13,8 @@ use crate::auth::Fetcher;
 use crate::auth::IssuerPolicy;
 use crate::auth::JwksSource;
 use crate::auth::KeySet;
-use crate::auth::Verifier;
-use crate::auth::trusted_issuers;
 use crate::settings::Settings;
+use crate::trust::trusted_issuers;
 
 /// What one issuer offered, beside what its tokens must satisfy.
 struct IssuerFindings {
@@ -28,7 +27,7 @@ struct IssuerFindings {
 /// any, is accepted.
 pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String) -> bool {
     let public_url = settings.public_url(settings.server.port);
-    let fetcher = Fetcher::from_settings(&settings.auth);
+    let fetcher = crate::trust::fetcher(&settings.auth);
     let trusted = trusted_issuers(&settings.auth, &public_url);
     let mut findings = Vec::with_capacity(trusted.len());
     let mut healthy = true;
@@ -47,7 +46,7 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
     if let Some(token) = token {
         let unobserved: std::sync::Arc<dyn crate::auth::Observer> =
             std::sync::Arc::new(crate::auth::Unobserved);
-        let verifier = Verifier::from_settings(&settings.auth, &public_url, &unobserved);
+        let verifier = crate::trust::verifier(&settings.auth, &public_url, &unobserved);
         let dpop = Dpop::from_settings(&settings.auth, &public_url);
         healthy &= token::explain(
             token,

@@ -69,7 +69,8 @@ fn signal(process: &Process, name: &str) {
 async fn after_sigterm_requests_are_served_through_the_delay_and_then_the_process_drains_and_exits_0()
  {
     let issuer = TestIssuer::start(standard_jwks());
-    let (mut server, base) = service(&issuer, "2");
+    let delay = Duration::from_secs(3);
+    let (mut server, base) = service(&issuer, "3");
     wait_until_ready(&base).await;
     let token = sign(&keys().ed, &claims(&issuer.url));
 
@@ -108,12 +109,13 @@ async fn after_sigterm_requests_are_served_through_the_delay_and_then_the_proces
         status_of(&fresh(), &format!("{base}/ready"), None).await,
         Some(503)
     );
-    for _ in 0..20 {
+    for _ in 0..10 {
         let url = format!("{base}/api/v1/me");
         assert_eq!(status_of(&fresh(), &url, Some(&token)).await, Some(200));
     }
-    // The balancer has stopped sending by the end of the delay.
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // A balancer stops sending within the delay: here a second before its end, a margin a
+    // request started then needs to finish on a busy machine.
+    tokio::time::sleep_until((signalled + delay - Duration::from_secs(1)).into()).await;
     stop.store(true, Ordering::Relaxed);
     let mut served = 0;
     for task in load {
@@ -123,7 +125,6 @@ async fn after_sigterm_requests_are_served_through_the_delay_and_then_the_proces
         }
     }
     assert!(served > 100, "{served} requests under load");
-    assert!(signalled.elapsed() < Duration::from_secs(2));
 
     let exited = server
         .exited_within(Duration::from_secs(8))
@@ -132,10 +133,10 @@ async fn after_sigterm_requests_are_served_through_the_delay_and_then_the_proces
     let log = server.stderr();
     assert_eq!(exited.code(), Some(0), "{log}");
     assert!(
-        signalled.elapsed() >= Duration::from_secs(2),
+        signalled.elapsed() >= delay,
         "stopped before the delay ended"
     );
-    assert!(log.contains("serving on for 2 s"), "{log}");
+    assert!(log.contains("serving on for 3 s"), "{log}");
 }
 
 #[actix_web::test]

@@ -5,12 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::caller::RolesClaim;
-use super::fetch::Fetcher;
-use super::jwks::{JwksSource, JwksStore};
-use super::observer::Observer;
-use super::policy::{IssuerPolicy, RequiredClaim};
-use super::verifier::Verifier;
+use crate::auth::{
+    Fetcher, IssuerPolicy, JwksSource, JwksStore, Observer, RequiredClaim, RolesClaim, Verifier,
+};
 use crate::settings::AuthSettings;
 
 /// Where each configured issuer's keys come from, and what its tokens must satisfy.
@@ -52,36 +49,28 @@ pub fn trusted_issuers(auth: &AuthSettings, dev_issuer: &str) -> Vec<(JwksSource
         .collect()
 }
 
-impl Fetcher {
-    /// The HTTP client every key store and the doctor use, bounded by the settings.
-    pub fn from_settings(auth: &AuthSettings) -> Self {
-        Self::new(
-            Duration::from_secs(auth.http_timeout_seconds),
-            auth.max_jwks_bytes,
-        )
-    }
+/// The HTTP client every key store and the doctor use, bounded by the settings.
+pub fn fetcher(auth: &AuthSettings) -> Fetcher {
+    Fetcher::new(
+        Duration::from_secs(auth.http_timeout_seconds),
+        auth.max_jwks_bytes,
+    )
 }
 
-impl Verifier {
-    /// A verifier trusting every configured issuer, each with its own key store.
-    pub fn from_settings(
-        auth: &AuthSettings,
-        dev_issuer: &str,
-        observer: &Arc<dyn Observer>,
-    ) -> Self {
-        super::crypto::install();
-        let fetcher = Fetcher::from_settings(auth);
-        trusted_issuers(auth, dev_issuer).into_iter().fold(
-            Verifier::new(
-                auth.max_token_bytes,
-                auth.token_cache_size,
-                auth.token_cache_max_bytes,
-                Arc::clone(observer),
-            ),
-            |verifier, (source, policy)| {
-                let store = JwksStore::new(source, fetcher.clone(), Arc::clone(observer));
-                verifier.trust(Arc::new(store), policy)
-            },
-        )
-    }
+/// A verifier trusting every configured issuer, each with its own key store.
+pub fn verifier(auth: &AuthSettings, dev_issuer: &str, observer: &Arc<dyn Observer>) -> Verifier {
+    crate::auth::install_crypto_provider();
+    let fetcher = fetcher(auth);
+    trusted_issuers(auth, dev_issuer).into_iter().fold(
+        Verifier::new(
+            auth.max_token_bytes,
+            auth.token_cache_size,
+            auth.token_cache_max_bytes,
+            Arc::clone(observer),
+        ),
+        |verifier, (source, policy)| {
+            let store = JwksStore::new(source, fetcher.clone(), Arc::clone(observer));
+            verifier.trust(Arc::new(store), policy)
+        },
+    )
 }
