@@ -23,6 +23,7 @@ use jsonwebtoken::Algorithm;
 use crate::logging::LogFormat;
 use serde::Deserialize;
 
+pub use crate::auth::{DpopMode, TokenLocation};
 pub use cors::CorsSettings;
 pub use error::SettingsError;
 pub use list::split_commas;
@@ -191,18 +192,6 @@ impl DpopSettings {
     pub const DEFAULT_PROOFS_PER_SECOND: u64 = 500;
 }
 
-/// Whether an issuer's tokens may, or must, be bound to the client's key with DPoP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DpopMode {
-    /// The default: a token presented with the `DPoP` scheme is checked with its proof, and a
-    /// bound one must be; bearer tokens without `cnf.jkt` are accepted too.
-    Allowed,
-    /// Only bound tokens, each with its proof: a token without `cnf.jkt` is refused.
-    Required,
-    /// The `DPoP` scheme is not accepted. A bound token is still refused as a bearer token.
-    Off,
-}
-
 /// The `acr` values and the oldest authentication a step-up route accepts.
 #[derive(Debug, Clone, Deserialize)]
 pub struct StepUpSettings {
@@ -250,17 +239,6 @@ pub struct IssuerSettings {
     pub token_location: TokenLocation,
     /// Whether this issuer's tokens may or must be DPoP-bound. Defaults to `auth.dpop`.
     pub dpop: DpopMode,
-}
-
-/// The header a token arrives in and the word before it there, e.g. a gateway that sends its
-/// own token in a header of its choosing while the caller's `Authorization` passes through.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenLocation {
-    /// Defaults to `Authorization`.
-    pub header: actix_web::http::header::HeaderName,
-    /// The auth-scheme before the token, compared case-insensitively: defaults to `Bearer`;
-    /// empty when the header holds the bare token.
-    pub prefix: String,
 }
 
 /// The built-in issuer that makes `make run` work offline.

@@ -75,11 +75,11 @@ impl AppState {
             .collect();
         let metrics_beside_api = settings.server.metrics_port.is_none();
         let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
-        let dpop = Dpop::from_settings(auth, public_url);
+        let dpop = crate::trust::dpop(auth, public_url);
         let dpop_algs = dpop.accepts_dpop().then(|| dpop.algorithm_names());
         Ok(Self {
             verifier: web::Data::new(verifier),
-            token_sources: web::Data::new(TokenSources::from_settings(&settings.auth, public_url)),
+            token_sources: web::Data::new(crate::trust::token_sources(&settings.auth, public_url)),
             step_up: StepUp::new(
                 settings.auth.step_up.acr_values.clone(),
                 settings.auth.step_up.max_age_seconds,

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{
-    Fetcher, IssuerPolicy, JwksSource, JwksStore, Observer, RequiredClaim, RolesClaim, Verifier,
+    Dpop, Fetcher, IssuerPolicy, JwksSource, JwksStore, Observer, ProofRules, RequiredClaim,
+    RolesClaim, TokenSources, Verifier,
 };
 use crate::settings::AuthSettings;
 
@@ -73,4 +74,34 @@ pub fn verifier(auth: &AuthSettings, dev_issuer: &str, observer: &Arc<dyn Observ
             verifier.trust(Arc::new(store), policy)
         },
     )
+}
+
+/// The DPoP rules: the proof checker and each issuer's mode; `dev_issuer` stands for the
+/// development issuer, and is where this service is reached.
+pub fn dpop(auth: &AuthSettings, dev_issuer: &str) -> Dpop {
+    let rules = &auth.dpop;
+    let modes = auth
+        .issuers
+        .iter()
+        .map(|trusted| {
+            let issuer = trusted.issuer.as_deref().unwrap_or(dev_issuer);
+            (issuer.to_owned(), trusted.dpop)
+        })
+        .collect();
+    let rules = ProofRules {
+        algorithms: rules.algorithms.clone(),
+        max_age: Duration::from_secs(rules.proof_max_age_seconds),
+        max_skew: Duration::from_secs(rules.proof_max_skew_seconds),
+        replay_cache_size: rules.replay_cache_size,
+        nonce_lifetime: rules.nonce_lifetime_seconds.map(Duration::from_secs),
+    };
+    Dpop::new(rules, modes, dev_issuer)
+}
+
+/// Where each issuer's tokens arrive; `dev_issuer` stands for the development issuer.
+pub fn token_sources(auth: &AuthSettings, dev_issuer: &str) -> TokenSources {
+    TokenSources::new(auth.issuers.iter().map(|trusted| {
+        let issuer = trusted.issuer.as_deref().unwrap_or(dev_issuer).to_owned();
+        (trusted.token_location.clone(), issuer)
+    }))
 }

@@ -66,6 +66,18 @@ impl ProofError {
     }
 }
 
+/// Whether an issuer's tokens may, or must, be bound to the client's key with DPoP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpopMode {
+    /// The default: a token presented with the `DPoP` scheme is checked with its proof, and a
+    /// bound one must be; bearer tokens without `cnf.jkt` are accepted too.
+    Allowed,
+    /// Only bound tokens, each with its proof: a token without `cnf.jkt` is refused.
+    Required,
+    /// The `DPoP` scheme is not accepted. A bound token is still refused as a bearer token.
+    Off,
+}
+
 /// How proofs are judged: the algorithms allowed, how old (and how far ahead) their `iat` may
 /// be, and how many used proofs may be remembered at once.
 #[derive(Debug, Clone)]

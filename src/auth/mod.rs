@@ -39,14 +39,14 @@ mod verifier;
 pub use caller::{Caller, RolesClaim};
 pub use claims::VerifiedClaims;
 pub use crypto::install as install_crypto_provider;
-pub use dpop::token_hash as dpop_token_hash;
+pub use dpop::{DpopMode, ProofRules, token_hash as dpop_token_hash};
 pub use error::{AuthError, TokenError};
 pub use fetch::Fetcher;
 pub use fetch::is_loopback;
 pub use header::TokenHeader;
 pub use http::{
-    BearerToken, Challenge, DPOP_NONCE, Dpop, Rejection, Requirement, Scheme, TokenSources,
-    optional_bearer, validate,
+    BearerToken, Challenge, DPOP_NONCE, Dpop, Rejection, Requirement, Scheme, TokenLocation,
+    TokenSources, optional_bearer, validate,
 };
 pub(crate) use issuer_alias::identifier as issuer_identifier;
 pub use jwks::{JwksSource, JwksStore, StoreStatus};

@@ -8,7 +8,6 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use crate::auth::Dpop;
 use crate::auth::Fetcher;
 use crate::auth::IssuerPolicy;
 use crate::auth::JwksSource;
@@ -47,7 +46,7 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
         let unobserved: std::sync::Arc<dyn crate::auth::Observer> =
             std::sync::Arc::new(crate::auth::Unobserved);
         let verifier = crate::trust::verifier(&settings.auth, &public_url, &unobserved);
-        let dpop = Dpop::from_settings(&settings.auth, &public_url);
+        let dpop = crate::trust::dpop(&settings.auth, &public_url);
         healthy &= token::explain(
             token,
             &findings,

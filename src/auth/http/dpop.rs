@@ -10,9 +10,8 @@ use actix_web::{HttpRequest, web};
 use jsonwebtoken::get_current_timestamp;
 
 use crate::auth::caller::Caller;
-use crate::auth::dpop::{ProofChecker, ProofError, ProofRequest, ProofRules, Use};
+use crate::auth::dpop::{DpopMode, ProofChecker, ProofError, ProofRequest, ProofRules, Use};
 use crate::auth::error::{AuthError, TokenError};
-use crate::settings::{AuthSettings, DpopMode};
 
 /// The scheme a credential was sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,26 +28,11 @@ pub struct Dpop {
 }
 
 impl Dpop {
-    /// The issuers' modes; `public_url` is where this service is reached, and stands for the
-    /// development issuer.
-    pub fn from_settings(auth: &AuthSettings, public_url: &str) -> Self {
-        let rules = &auth.dpop;
-        let modes = auth
-            .issuers
-            .iter()
-            .map(|trusted| {
-                let issuer = trusted.issuer.as_deref().unwrap_or(public_url);
-                (issuer.to_owned(), trusted.dpop)
-            })
-            .collect();
+    /// Proofs judged by `rules`, each issuer with its mode; `public_url` is where this service
+    /// is reached, the base of the URI every proof must name.
+    pub fn new(rules: ProofRules, modes: Vec<(String, DpopMode)>, public_url: &str) -> Self {
         Self {
-            checker: ProofChecker::new(ProofRules {
-                algorithms: rules.algorithms.clone(),
-                max_age: Duration::from_secs(rules.proof_max_age_seconds),
-                max_skew: Duration::from_secs(rules.proof_max_skew_seconds),
-                replay_cache_size: rules.replay_cache_size,
-                nonce_lifetime: rules.nonce_lifetime_seconds.map(Duration::from_secs),
-            }),
+            checker: ProofChecker::new(rules),
             modes,
             public_url: public_url.trim_end_matches('/').to_owned(),
         }

@@ -15,4 +15,4 @@ pub use dpop::{Dpop, Scheme};
 pub use optional::optional_bearer;
 pub use rejection::{Challenge, DPOP_NONCE, Rejection};
 pub use require::Requirement;
-pub use source::TokenSources;
+pub use source::{TokenLocation, TokenSources};

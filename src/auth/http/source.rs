@@ -6,7 +6,16 @@
 
 use actix_web::http::header::{AUTHORIZATION, HeaderName};
 
-use crate::settings::{AuthSettings, TokenLocation};
+/// The header a token arrives in and the word before it there, e.g. a gateway that sends its
+/// own token in a header of its choosing while the caller's `Authorization` passes through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenLocation {
+    /// Defaults to `Authorization`.
+    pub header: HeaderName,
+    /// The auth-scheme before the token, compared case-insensitively: defaults to `Bearer`;
+    /// empty when the header holds the bare token.
+    pub prefix: String,
+}
 
 /// One configured location and the issuers whose tokens may arrive in it.
 #[derive(Debug)]
@@ -38,12 +47,10 @@ impl Default for TokenSources {
 }
 
 impl TokenSources {
-    /// The locations of the configured issuers; `dev_issuer` stands for the development issuer.
-    pub fn from_settings(auth: &AuthSettings, dev_issuer: &str) -> Self {
+    /// Each issuer's location: issuers sharing one are read from it together.
+    pub fn new(issuers: impl IntoIterator<Item = (TokenLocation, String)>) -> Self {
         let mut sources: Vec<Source> = Vec::new();
-        for trusted in &auth.issuers {
-            let issuer = trusted.issuer.as_deref().unwrap_or(dev_issuer).to_owned();
-            let location = &trusted.token_location;
+        for (location, issuer) in issuers {
             // The prefix is an auth-scheme, compared case-insensitively (RFC 9110 §11.1).
             match sources.iter_mut().find(|source| {
                 source.location.header == location.header
@@ -54,7 +61,7 @@ impl TokenSources {
             }) {
                 Some(source) => source.issuers.push(issuer),
                 None => sources.push(Source {
-                    location: trusted.token_location.clone(),
+                    location,
                     issuers: vec![issuer],
                 }),
             }
