@@ -263,6 +263,18 @@ impl crate::auth::Observer for Metrics {
     fn token_cache_lookup(&self, hit: bool) {
         Metrics::token_cache_lookup(self, hit);
     }
+
+    fn request_accepted(&self) {
+        self.auth_accepted();
+    }
+
+    fn request_refused(&self, reason: &'static str) {
+        self.auth_rejected(reason);
+    }
+
+    fn replay_store_full(&self) {
+        self.dpop_replay_store_full();
+    }
 }
 
 /// One worker's recorder of requests. Each route, method and status's series is resolved from

@@ -1,5 +1,5 @@
-//! What the verifier tells whoever watches it: key-set fetches and refetches, and the token
-//! cache's lookups. The service counts them in its metrics; the verifier keeps no registry and no
+//! What the verifier tells whoever watches it: key-set fetches and refetches, the token cache's
+//! lookups, and each request's verdict. The service counts them in its metrics; the verifier keeps no registry and no
 //! global state of its own.
 
 /// Receives the verifier's events. Every method does nothing by default, so an observer takes
@@ -16,6 +16,15 @@ pub trait Observer: Send + Sync {
 
     /// A lookup in the verified-token cache, a hit or a miss.
     fn token_cache_lookup(&self, _hit: bool) {}
+
+    /// A request whose credential was accepted.
+    fn request_accepted(&self) {}
+
+    /// A request refused, for this fixed reason (an [`AuthError`](crate::auth::AuthError)'s).
+    fn request_refused(&self, _reason: &'static str) {}
+
+    /// A DPoP request refused because the replay store held as many open proofs as it may.
+    fn replay_store_full(&self) {}
 }
 
 /// An observer that counts nothing.

@@ -95,6 +95,11 @@ impl Verifier {
         self
     }
 
+    /// Whoever watches this verifier's events.
+    pub fn observer(&self) -> &dyn Observer {
+        self.observer.as_ref()
+    }
+
     /// The key stores of the trusted issuers, in configuration order.
     pub fn stores(&self) -> impl Iterator<Item = &Arc<JwksStore>> {
         self.issuers.iter().map(|issuer| &issuer.store)

@@ -194,9 +194,7 @@ pub async fn validate(
         });
     match verified {
         Ok(caller) => {
-            if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
-                metrics.auth_accepted();
-            }
+            verifier.observer().request_accepted();
             let mut extensions = req.extensions_mut();
             extensions.insert(caller);
             if credentials.scheme == Scheme::Dpop {

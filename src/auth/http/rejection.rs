@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, ResponseError, web};
 
 use crate::auth::error::{AuthError, ProofError};
 use crate::auth::step_up::StepUp;
+use crate::auth::verifier::Verifier;
 use crate::problem::Problem;
 
 /// The response header carrying a server nonce (RFC 9449 §8.1).
@@ -21,10 +22,11 @@ const RETRY_AFTER_SECONDS: &str = "5";
 /// Logs a rejection with its method, path, request id and reason, never the token (ours, no
 /// keys, at warn; the client's at debug), and counts it by reason.
 pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
-    if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
-        metrics.auth_rejected(error.reason());
+    if let Some(verifier) = req.app_data::<web::Data<Verifier>>() {
+        let observer = verifier.observer();
+        observer.request_refused(error.reason());
         if let AuthError::ReplayStoreFull { .. } = error {
-            metrics.dpop_replay_store_full();
+            observer.replay_store_full();
         }
     }
     let level = match error {
