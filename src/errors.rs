@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
+use crate::auth::Rejection;
 use crate::problem::FieldError;
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::request_id::RequestId;
@@ -124,6 +125,19 @@ pub fn as_problem<B>(
     if !(status.is_client_error() || status.is_server_error()) {
         return response.map_into_left_body();
     }
+    // An authentication failure: the adapter's body, with this service's request id.
+    let rejection = response
+        .response()
+        .error()
+        .and_then(|error| error.as_error::<Rejection>())
+        .map(Rejection::problem);
+    if let Some(body) = rejection {
+        let mut problem = Problem::from_rejection(body);
+        if let Some(id) = request_id {
+            problem = problem.with_request_id(id.as_str());
+        }
+        return with_body(response, &problem);
+    }
     let internal = status == StatusCode::INTERNAL_SERVER_ERROR;
     let already_json = response
         .headers()
@@ -158,7 +172,12 @@ pub fn as_problem<B>(
     if let Some(id) = request_id {
         problem = problem.with_request_id(id.as_str());
     }
-    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    with_body(response, &problem)
+}
+
+/// The response with `problem` as its body, its headers kept.
+fn with_body<B>(response: ServiceResponse<B>, problem: &Problem) -> ServiceResponse<EitherBody<B>> {
+    let body = serde_json::to_vec(problem).unwrap_or_default();
     response.map_body(|head, _| {
         head.headers.remove(CONTENT_LENGTH);
         head.headers

@@ -8,6 +8,10 @@ use serde::Serialize;
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// What every problem `type` starts with: a tag URI (RFC 4151) named after the package, so a
+/// generated service names its own problems without any templating.
+pub const PROBLEM_TYPES: &str = concat!("tag:", env!("CARGO_PKG_NAME"), ",2026:problems/");
+
 /// One invalid field of a request body, as listed in a 422 problem's `errors`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
@@ -61,7 +65,7 @@ impl Problem {
         detail: impl Into<String>,
     ) -> Self {
         Self {
-            kind: format!("tag:{},2026:problems/{slug}", env!("CARGO_PKG_NAME")),
+            kind: format!("{PROBLEM_TYPES}{slug}"),
             title,
             status: status.as_u16(),
             detail: detail.into(),
@@ -73,16 +77,25 @@ impl Problem {
         }
     }
 
+    /// The problem an authentication failure answers with, as the auth adapter words it.
+    pub fn from_rejection(body: crate::auth::ProblemBody) -> Self {
+        Self {
+            kind: body.kind,
+            title: body.title,
+            status: body.status,
+            detail: body.detail,
+            error: body.error,
+            error_description: body.error_description,
+            errors: None,
+            request_id: None,
+            status_code: StatusCode::from_u16(body.status)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
     /// Names the request it answers, for a problem made outside the task serving it.
     pub fn with_request_id(mut self, id: &str) -> Self {
         self.request_id = Some(id.to_owned());
-        self
-    }
-
-    /// Adds the RFC 6750 `error` and `error_description` members.
-    pub fn with_oauth_error(mut self, error: &'static str, description: &'static str) -> Self {
-        self.error = Some(error);
-        self.error_description = Some(description);
         self
     }
 

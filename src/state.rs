@@ -89,6 +89,7 @@ impl AppState {
                 resource_metadata: metadata_url,
                 bearer: dpop.accepts_bearer(),
                 dpop_algs: dpop_algs.as_ref().map(|algs| algs.join(" ")),
+                problem_types: crate::problem::PROBLEM_TYPES.to_owned(),
             }),
             metadata: web::Data::new(ResourceMetadata {
                 resource: public_url.to_owned(),

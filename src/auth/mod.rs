@@ -45,8 +45,8 @@ pub use fetch::Fetcher;
 pub use fetch::is_loopback;
 pub use header::TokenHeader;
 pub use http::{
-    BearerToken, Challenge, DPOP_NONCE, Dpop, Rejection, Requirement, Scheme, TokenLocation,
-    TokenSources, optional_bearer, validate,
+    BearerToken, Challenge, DPOP_NONCE, Dpop, ProblemBody, Rejection, Requirement, Scheme,
+    TokenLocation, TokenSources, optional_bearer, validate,
 };
 pub(crate) use issuer_alias::identifier as issuer_identifier;
 pub use jwks::{JwksSource, JwksStore, StoreStatus};

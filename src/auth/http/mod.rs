@@ -13,6 +13,6 @@ mod source;
 pub use bearer::{BearerToken, validate};
 pub use dpop::{Dpop, Scheme};
 pub use optional::optional_bearer;
-pub use rejection::{Challenge, DPOP_NONCE, Rejection};
+pub use rejection::{Challenge, DPOP_NONCE, ProblemBody, Rejection};
 pub use require::Requirement;
 pub use source::{TokenLocation, TokenSources};

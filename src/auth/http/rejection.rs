@@ -1,5 +1,7 @@
 //! Authentication failures as HTTP, in one place: RFC 6750 challenges in `WWW-Authenticate`,
-//! RFC 9457 problem bodies, and the log line and metric of each rejection.
+//! RFC 9457 problem bodies, and the log line and count of each rejection. A service that
+//! writes its error bodies itself (adding members of its own) finds the [`Rejection`] on the
+//! error response and takes its [`Rejection::problem`], keeping the headers.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use actix_web::{HttpResponse, ResponseError, web};
 use crate::auth::error::{AuthError, ProofError};
 use crate::auth::step_up::StepUp;
 use crate::auth::verifier::Verifier;
-use crate::problem::Problem;
+use serde::Serialize;
 
 /// The response header carrying a server nonce (RFC 9449 §8.1).
 pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
@@ -35,10 +37,9 @@ pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
     };
     log::log!(
         level,
-        "{} {} id={}: rejected: {}",
+        "{} {}: rejected: {}",
         req.method(),
         req.path(),
-        crate::request_id::current().as_deref().unwrap_or("-"),
         error.reason()
     );
 }
@@ -52,6 +53,9 @@ pub struct Challenge {
     pub resource_metadata: String,
     pub bearer: bool,
     pub dpop_algs: Option<String>,
+    /// What every problem `type` starts with, e.g. `tag:my-api,2026:problems/`: the slug of
+    /// the rejection (`invalid-token`) follows it.
+    pub problem_types: String,
 }
 
 impl Challenge {
@@ -65,6 +69,7 @@ impl Challenge {
                     resource_metadata: String::new(),
                     bearer: true,
                     dpop_algs: None,
+                    problem_types: String::new(),
                 })
             })
     }
@@ -113,6 +118,24 @@ impl Challenge {
 fn quote(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"")
 }
+
+/// The RFC 9457 body of a rejection, with the RFC 6750 `error` and `error_description` members
+/// where the failure has an OAuth error code.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemBody {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<&'static str>,
+}
+
+/// The media type of a problem body.
+const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An [`AuthError`] ready to become a response: it carries the challenge it must send.
 #[derive(Debug)]
@@ -217,109 +240,117 @@ impl ResponseError for Rejection {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let reason = self.error.reason();
-        let (problem, oauth_error) = match self.error {
-            AuthError::MissingCredentials => (
-                Problem::new(
-                    status,
-                    "missing-credentials",
-                    "Unauthorized",
-                    "a bearer token is required",
-                ),
-                None,
-            ),
-            AuthError::InvalidRequest(_) => (
-                Problem::new(status, "invalid-request", "Bad Request", reason)
-                    .with_oauth_error("invalid_request", reason),
-                Some("invalid_request"),
-            ),
-            AuthError::InvalidToken(_) => (
-                Problem::new(status, "invalid-token", "Unauthorized", reason)
-                    .with_oauth_error("invalid_token", reason),
-                Some("invalid_token"),
-            ),
-            AuthError::InsufficientScope(scope) => (
-                Problem::new(
-                    status,
-                    "insufficient-scope",
-                    "Forbidden",
-                    format!("this route requires the scope {scope}"),
-                )
-                .with_oauth_error("insufficient_scope", reason),
-                Some("insufficient_scope"),
-            ),
-            AuthError::MissingRole(role) => (
-                Problem::new(
-                    status,
-                    "insufficient-role",
-                    "Forbidden",
-                    format!("this route requires the role {role}"),
-                )
-                .with_oauth_error("insufficient_scope", reason),
-                Some("insufficient_scope"),
-            ),
-            AuthError::InvalidDpopProof(ProofError::NonceRequired) => (
-                Problem::new(status, "use-dpop-nonce", "Unauthorized", reason)
-                    .with_oauth_error("use_dpop_nonce", reason),
-                Some("use_dpop_nonce"),
-            ),
-            AuthError::InvalidDpopProof(_) => (
-                Problem::new(status, "invalid-dpop-proof", "Unauthorized", reason)
-                    .with_oauth_error("invalid_dpop_proof", reason),
-                Some("invalid_dpop_proof"),
-            ),
-            AuthError::InsufficientUserAuthentication => (
-                Problem::new(
-                    status,
-                    "insufficient-user-authentication",
-                    "Unauthorized",
-                    reason,
-                )
-                .with_oauth_error("insufficient_user_authentication", reason),
-                Some("insufficient_user_authentication"),
-            ),
+        let problem = self.problem();
+        let mut response = HttpResponse::build(status);
+        response.content_type(PROBLEM_JSON);
+        match self.error {
             AuthError::KeysUnavailable => {
-                let problem = Problem::new(
-                    status,
-                    "issuer-unavailable",
-                    "Service Unavailable",
-                    "the token issuer's signing keys are not available yet; retry shortly",
-                );
-                return problem
-                    .response()
-                    .insert_header((RETRY_AFTER, RETRY_AFTER_SECONDS))
-                    .json(&problem);
+                response.insert_header((RETRY_AFTER, RETRY_AFTER_SECONDS));
             }
             AuthError::ReplayStoreFull { retry_after } => {
-                let problem = Problem::new(
-                    status,
-                    "dpop-replay-store-full",
-                    "Service Unavailable",
-                    "too many DPoP proofs are held here to remember another; retry shortly",
-                );
-                return problem
-                    .response()
-                    .insert_header((RETRY_AFTER, retry_after.to_string()))
-                    .json(&problem);
+                response.insert_header((RETRY_AFTER, retry_after.to_string()));
             }
-        };
+            _ => {}
+        }
+        if let Some(nonce) = &self.dpop_nonce {
+            response.insert_header((DPOP_NONCE, nonce.as_str()));
+        }
         let scope = match self.error {
             AuthError::InsufficientScope(scope) => Some(scope),
             _ => None,
         };
-        let mut response = problem.response();
-        if let Some(nonce) = &self.dpop_nonce {
-            response.insert_header((DPOP_NONCE, nonce.as_str()));
-        }
-        for (scheme, with_error) in self.schemes(status) {
-            let error = oauth_error
-                .filter(|_| with_error)
-                .map(|code| (code, reason));
-            let step_up = self.step_up.as_deref();
-            let value = self.challenge.header_value(scheme, error, scope, step_up);
-            response.append_header((WWW_AUTHENTICATE, value));
+        let oauth_error = problem.error.zip(problem.error_description);
+        if !matches!(
+            self.error,
+            AuthError::KeysUnavailable | AuthError::ReplayStoreFull { .. }
+        ) {
+            for (scheme, with_error) in self.schemes(status) {
+                let error = oauth_error.filter(|_| with_error);
+                let step_up = self.step_up.as_deref();
+                let value = self.challenge.header_value(scheme, error, scope, step_up);
+                response.append_header((WWW_AUTHENTICATE, value));
+            }
         }
         response.json(&problem)
+    }
+}
+
+impl Rejection {
+    /// The body this rejection is answered with: its problem type (after the challenge's
+    /// `problem_types`), title, status and fixed detail, and the RFC 6750 error where there is
+    /// one. Never a token, a key or a library's message.
+    pub fn problem(&self) -> ProblemBody {
+        let reason = self.error.reason();
+        let (slug, title, detail, error): (_, _, String, _) = match self.error {
+            AuthError::MissingCredentials => (
+                "missing-credentials",
+                "Unauthorized",
+                "a bearer token is required".to_owned(),
+                None,
+            ),
+            AuthError::InvalidRequest(_) => (
+                "invalid-request",
+                "Bad Request",
+                reason.to_owned(),
+                Some("invalid_request"),
+            ),
+            AuthError::InvalidToken(_) => (
+                "invalid-token",
+                "Unauthorized",
+                reason.to_owned(),
+                Some("invalid_token"),
+            ),
+            AuthError::InsufficientScope(scope) => (
+                "insufficient-scope",
+                "Forbidden",
+                format!("this route requires the scope {scope}"),
+                Some("insufficient_scope"),
+            ),
+            AuthError::MissingRole(role) => (
+                "insufficient-role",
+                "Forbidden",
+                format!("this route requires the role {role}"),
+                Some("insufficient_scope"),
+            ),
+            AuthError::InvalidDpopProof(ProofError::NonceRequired) => (
+                "use-dpop-nonce",
+                "Unauthorized",
+                reason.to_owned(),
+                Some("use_dpop_nonce"),
+            ),
+            AuthError::InvalidDpopProof(_) => (
+                "invalid-dpop-proof",
+                "Unauthorized",
+                reason.to_owned(),
+                Some("invalid_dpop_proof"),
+            ),
+            AuthError::InsufficientUserAuthentication => (
+                "insufficient-user-authentication",
+                "Unauthorized",
+                reason.to_owned(),
+                Some("insufficient_user_authentication"),
+            ),
+            AuthError::KeysUnavailable => (
+                "issuer-unavailable",
+                "Service Unavailable",
+                "the token issuer's signing keys are not available yet; retry shortly".to_owned(),
+                None,
+            ),
+            AuthError::ReplayStoreFull { .. } => (
+                "dpop-replay-store-full",
+                "Service Unavailable",
+                "too many DPoP proofs are held here to remember another; retry shortly".to_owned(),
+                None,
+            ),
+        };
+        ProblemBody {
+            kind: format!("{}{slug}", self.challenge.problem_types),
+            title,
+            status: self.status_code().as_u16(),
+            detail,
+            error,
+            error_description: error.map(|_| reason),
+        }
     }
 }
 
@@ -335,6 +366,7 @@ mod tests {
             resource_metadata: String::new(),
             bearer: true,
             dpop_algs: None,
+            problem_types: String::new(),
         });
         let rejection = Rejection::new(TokenError::Expired.into(), challenge);
         assert_eq!(rejection.to_string(), "token expired");
@@ -347,6 +379,7 @@ mod tests {
             resource_metadata: "https://x/.well-known/oauth-protected-resource".to_owned(),
             bearer: true,
             dpop_algs: None,
+            problem_types: String::new(),
         };
         let error = Some(("invalid_token", "token expired"));
         assert_eq!(
