@@ -5,19 +5,22 @@
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
-# Stub every target the manifest declares, build the dependencies, then drop the stubs.
-RUN mkdir -p src/bin benches \
+COPY crates/issuer-trust/Cargo.toml crates/issuer-trust/
+# Stub every target the manifests declare, build the dependencies, then drop the stubs.
+RUN mkdir -p src/bin benches crates/issuer-trust/src \
     && echo 'fn main() {}' > src/main.rs \
     && cp src/main.rs src/bin/dev_token.rs \
     && cp src/main.rs src/bin/doctor.rs \
+    && cp src/main.rs src/bin/dpop_proof.rs \
     && cp src/main.rs benches/verify.rs \
     && cp src/main.rs benches/hello.rs \
-    && touch src/lib.rs \
+    && touch src/lib.rs crates/issuer-trust/src/lib.rs \
     && cargo build --release --locked --bins \
-    && rm -rf src benches
+    && rm -rf src benches crates/issuer-trust/src
+COPY crates crates
 COPY src src
 COPY benches benches
-RUN touch src/lib.rs src/main.rs \
+RUN touch src/lib.rs src/main.rs crates/issuer-trust/src/lib.rs \
     && binary="$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)" \
     && cargo build --release --locked --bin "$binary" \
     && cp "target/release/$binary" /server

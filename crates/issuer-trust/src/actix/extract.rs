@@ -6,9 +6,9 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
 use super::rejection::{Challenge, Rejection};
-use crate::auth::caller::Caller;
-use crate::auth::claims::VerifiedClaims;
-use crate::auth::error::AuthError;
+use crate::caller::Caller;
+use crate::claims::VerifiedClaims;
+use crate::error::AuthError;
 
 /// Available on routes behind the bearer middleware, which puts the caller (built with its
 /// issuer's roles claim) on the request; elsewhere it fails closed with a 401.

@@ -99,7 +99,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::auth::claim_set;
+    use crate::claim_set;
 
     fn claims(value: Value) -> VerifiedClaims {
         VerifiedClaims::new(&claim_set::for_test(&value)).unwrap()

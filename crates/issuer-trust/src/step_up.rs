@@ -60,7 +60,7 @@ mod tests {
 
     fn claims(mut value: Value) -> VerifiedClaims {
         value["iss"] = json!("https://issuer");
-        VerifiedClaims::new(&crate::auth::claim_set::for_test(&value)).unwrap()
+        VerifiedClaims::new(&crate::claim_set::for_test(&value)).unwrap()
     }
 
     #[test]

@@ -15,9 +15,9 @@ use jsonwebtoken::get_current_timestamp;
 
 use super::dpop::Scheme;
 use super::rejection::{Challenge, Rejection, log_rejection};
-use crate::auth::caller::Caller;
-use crate::auth::error::AuthError;
-use crate::auth::step_up::StepUp;
+use crate::caller::Caller;
+use crate::error::AuthError;
+use crate::step_up::StepUp;
 
 /// What a protected route demands of its caller beyond a valid token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -372,7 +372,7 @@ mod tests {
     }
 
     fn checker() -> ProofChecker {
-        crate::auth::crypto::install();
+        crate::crypto::install();
         ProofChecker::new(rules())
     }
 
@@ -525,7 +525,7 @@ mod tests {
 
     #[test]
     fn with_nonces_a_proof_must_carry_one_this_replica_issued_and_still_accepts() {
-        crate::auth::crypto::install();
+        crate::crypto::install();
         let with_nonces = ProofChecker::new(ProofRules {
             nonce_lifetime: Some(Duration::from_secs(60)),
             ..rules()

@@ -10,7 +10,7 @@ use actix_web::middleware::Next;
 
 use super::bearer::{BearerToken, validate};
 use super::rejection::{Challenge, Rejection, log_rejection};
-use crate::auth::error::AuthError;
+use crate::error::AuthError;
 
 /// The middleware of [`Requirement::Optional`](super::Requirement::Optional) routes, for
 /// `actix_web::middleware::from_fn`.

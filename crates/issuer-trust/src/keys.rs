@@ -97,7 +97,8 @@ pub enum KeyLookupError {
 }
 
 /// A key the set contained but that will never verify, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SkippedKey {
     pub kid: Option<String>,
     pub reason: String,

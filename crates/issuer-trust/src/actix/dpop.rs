@@ -9,9 +9,9 @@ use std::time::Duration;
 use actix_web::{HttpRequest, web};
 use jsonwebtoken::get_current_timestamp;
 
-use crate::auth::caller::Caller;
-use crate::auth::dpop::{DpopMode, ProofChecker, ProofError, ProofRequest, ProofRules, Use};
-use crate::auth::error::{AuthError, TokenError};
+use crate::caller::Caller;
+use crate::dpop::{DpopMode, ProofChecker, ProofError, ProofRequest, ProofRules, Use};
+use crate::error::{AuthError, TokenError};
 
 /// The scheme a credential was sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

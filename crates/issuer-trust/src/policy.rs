@@ -149,7 +149,7 @@ fn scalar_text(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::claim_set;
+    use crate::claim_set;
     use serde_json::json;
 
     fn policy() -> IssuerPolicy {
@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn a_required_type_must_be_present_and_equal() {
         let mut strict = policy();
-        strict.require_typ = Some(crate::auth::token_type::media_type("application/AT+JWT"));
+        strict.require_typ = Some(crate::token_type::media_type("application/AT+JWT"));
         assert_eq!(strict.check(Some("at+jwt"), &claims(json!({}))), Ok(()));
         assert_eq!(
             strict.check(Some("jwt"), &claims(json!({}))),

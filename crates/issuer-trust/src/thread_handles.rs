@@ -98,9 +98,9 @@ impl ThreadHandles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::caller::RolesClaim;
-    use crate::auth::token_digest::TokenDigester;
-    use crate::auth::{claim_set, provenance};
+    use crate::caller::RolesClaim;
+    use crate::token_digest::TokenDigester;
+    use crate::{claim_set, provenance};
     use serde_json::json;
 
     fn shared() -> Caller {

@@ -1,0 +1,100 @@
+//! Verifies the JWTs a token issuer signs, against the keys it publishes as a JWKS (RFC 7517):
+//! one key store per trusted issuer fetches, parses, caches and refreshes its keys; the
+//! [`Verifier`] turns a token into a [`Caller`] or a typed [`AuthError`] by RFC 7519 and
+//! RFC 8725, remembers verified tokens until they expire or their key leaves the set, and checks
+//! DPoP proofs (RFC 9449) and step-up demands (RFC 9470). The core knows no web framework; the
+//! `actix` feature adds `actix`, its actix-web adapter.
+//!
+//! Verifying a token with plain tokio, as an axum or hyper service would:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use issuer_trust::{
+//!     Algorithm, Fetcher, IssuerPolicy, JwksSource, JwksStore, RolesClaim, Unobserved, Verifier,
+//! };
+//!
+//! #[tokio::main]
+//! async fn main() {
+//!     let issuer = "https://issuer.example.com/";
+//!     let source = JwksSource {
+//!         issuer: issuer.to_owned(),
+//!         jwks_uri: None, // discovery
+//!         algorithms: vec![Algorithm::RS256, Algorithm::EdDSA],
+//!         default_ttl: Duration::from_secs(600),
+//!         min_ttl: Duration::from_secs(60),
+//!         max_ttl: Duration::from_secs(86_400),
+//!         max_stale: Duration::from_secs(86_400),
+//!         max_keys: 100,
+//!         refetch_cooldown: Duration::from_secs(30),
+//!     };
+//!     let policy = IssuerPolicy {
+//!         audience: vec!["https://api.example.com".to_owned()],
+//!         algorithms: source.algorithms.clone(),
+//!         leeway_seconds: 30,
+//!         audience_claim: None,
+//!         required_claims: Vec::new(),
+//!         roles_claim: RolesClaim("roles".to_owned()),
+//!         require_typ: None,
+//!         max_token_lifetime_seconds: None,
+//!     };
+//!     let observer = Arc::new(Unobserved);
+//!     let fetcher = Fetcher::new(Duration::from_secs(5), 512 * 1024);
+//!     let store = Arc::new(JwksStore::new(source, fetcher, observer.clone()));
+//!     // Keys load on first use; a refresher keeps them fresh in the background.
+//!     store.spawn_refresher();
+//!     let verifier = Verifier::new(16_384, 10_000, 16 << 20, observer).trust(store, policy);
+//!
+//!     match verifier.verify("eyJhbGciOi…").await {
+//!         Ok(caller) => println!("{:?} may read: {}", caller.subject(), caller.has_scope("read")),
+//!         Err(refused) => println!("refused: {}", refused.reason()),
+//!     }
+//! }
+//! ```
+
+#[cfg(feature = "actix")]
+pub mod actix;
+mod caller;
+mod charset;
+mod claim_set;
+mod claims;
+mod crypto;
+pub mod dpop;
+mod error;
+mod fetch;
+mod header;
+mod issuer_alias;
+mod jwks;
+mod keys;
+mod metadata;
+mod observer;
+mod policy;
+mod provenance;
+mod step_up;
+mod thread_handles;
+mod token_cache;
+mod token_digest;
+mod token_type;
+mod used_proofs;
+mod verifier;
+
+pub use caller::{Caller, RolesClaim};
+pub use charset::is_b64token;
+pub use claims::VerifiedClaims;
+pub use crypto::install as install_crypto_provider;
+pub use dpop::{DpopMode, ProofRules, token_hash as dpop_token_hash};
+pub use error::{AuthError, ProofError, TokenError};
+pub use fetch::{Fetcher, is_loopback};
+pub use header::TokenHeader;
+pub use issuer_alias::identifier as issuer_identifier;
+/// The JWS algorithms, as `jsonwebtoken` names them.
+pub use jsonwebtoken::Algorithm;
+pub use jwks::{JwksSource, JwksStore, StoreStatus};
+pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};
+pub use metadata::ResourceMetadata;
+pub use observer::{Observer, Unobserved};
+pub use policy::{IssuerPolicy, RequiredClaim};
+pub use step_up::StepUp;
+pub use token_type::{ACCEPTED_TYPES, media_type};
+pub use verifier::{Verifier, unverified_claims};
