@@ -161,6 +161,7 @@ impl Caller {
         self.0.roles.iter().map(AsRef::as_ref)
     }
 
+    /// Whether `scope` is among the granted scopes (`scope`, `scp` or `permissions`).
     pub fn has_scope(&self, scope: &str) -> bool {
         self.0
             .scopes
@@ -168,6 +169,7 @@ impl Caller {
             .is_ok()
     }
 
+    /// Whether `role` is among the roles the issuer's roles claim grants.
     pub fn has_role(&self, role: &str) -> bool {
         self.0
             .roles

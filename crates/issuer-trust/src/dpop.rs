@@ -30,16 +30,27 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 /// What is wrong with a DPoP proof: always 401 `invalid_dpop_proof`, with this fixed reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProofError {
+    /// The `DPoP` scheme without a `DPoP` header.
     Missing,
+    /// Not a compact JWS with the claims a proof must carry, or too large.
     Malformed,
+    /// A `typ` other than `dpop+jwt`.
     WrongType,
+    /// An `alg` outside the proof algorithms.
     AlgorithmNotAllowed,
+    /// No public JWK in the header, a private one, or one that cannot verify.
     BadKey,
+    /// The signature does not verify with the header's key.
     InvalidSignature,
+    /// `htm` is not the request's method.
     MethodMismatch,
+    /// `htu` is not the request's URI.
     UriMismatch,
+    /// `iat` outside the accepted window.
     Stale,
+    /// `ath` is not the hash of the access token sent.
     TokenHashMismatch,
+    /// A proof used before, within its window.
     Replayed,
     /// No nonce, or not one this replica issued and still accepts: answered with
     /// `use_dpop_nonce` and a fresh `DPoP-Nonce` (§8).
@@ -82,8 +93,11 @@ pub enum DpopMode {
 /// be, and how many used proofs may be remembered at once.
 #[derive(Debug, Clone)]
 pub struct ProofRules {
+    /// The algorithms a proof may be signed with.
     pub algorithms: Vec<Algorithm>,
+    /// How old a proof's `iat` may be.
     pub max_age: Duration,
+    /// How far ahead of this clock a proof's `iat` may be.
     pub max_skew: Duration,
     /// Proofs whose windows are open at once; beyond it, new proofs are refused.
     pub replay_cache_size: usize,
@@ -178,6 +192,7 @@ struct ProofClaims {
 }
 
 impl ProofChecker {
+    /// A checker judging proofs by `rules`, remembering used ones in memory.
     pub fn new(rules: ProofRules) -> Self {
         let used = UsedProofs::new(rules.replay_cache_size);
         let nonces = rules.nonce_lifetime.map(Nonces::new);

@@ -6,22 +6,39 @@ pub use super::dpop::ProofError;
 /// What is wrong with a presented token: always the client's fault, always 401.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenError {
+    /// Longer than the verifier's `max_token_bytes`: refused before any parsing.
     TooLarge,
+    /// Not three base64url segments of JSON, or a payload that is no claims object.
     Malformed,
+    /// An `alg` outside the allowlist (`none` and HMAC never are in it).
     AlgorithmNotAllowed,
+    /// A `crit` header: no extension is understood.
     CriticalHeader,
+    /// A key or key URL in the header (`jwk`, `jku`, `x5u`, `x5c`): keys come from the JWKS only.
     EmbeddedKey,
+    /// A `typ` that is not `JWT` or `at+jwt`, or not the issuer's required one.
     UnsupportedType,
+    /// No key of the issuer's set answers to the token's key name, even after a refetch.
     UnknownKey,
+    /// No key name, and more than one key fits the algorithm.
     MissingKeyId,
+    /// The named key does not fit the token's `alg` (its type, curve or declared `alg`).
     AlgorithmMismatch,
+    /// The signature does not verify with the named key.
     InvalidSignature,
+    /// `exp` is past, beyond the leeway.
     Expired,
+    /// `nbf` is ahead, beyond the leeway.
     NotYetValid,
+    /// `iat` is ahead, beyond the leeway.
     IssuedInFuture,
+    /// `iss` names no trusted issuer, or not this key's.
     IssuerMismatch,
+    /// `aud` (or the issuer's audience claim) names none of the accepted audiences.
     AudienceMismatch,
+    /// A claim the rules require is absent.
     MissingClaim,
+    /// A claim of a type or shape that cannot be read: refused rather than read as absent.
     MalformedClaims,
     /// `exp − iat` above the issuer's `max_token_lifetime_seconds`.
     LifetimeTooLong,
@@ -98,7 +115,10 @@ pub enum AuthError {
     /// Our side: the replica holds as many used DPoP proofs as it may, so a new one cannot be
     /// remembered and is not accepted; the earliest held proof's window closes in
     /// `retry_after` seconds.
-    ReplayStoreFull { retry_after: u64 },
+    ReplayStoreFull {
+        /// Seconds until the earliest remembered proof's window closes.
+        retry_after: u64,
+    },
 }
 
 impl AuthError {

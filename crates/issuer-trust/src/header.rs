@@ -18,6 +18,7 @@ use super::token_type::{ACCEPTED_TYPES, media_type};
 /// The parts of the header that decide how a token is verified.
 #[derive(Debug)]
 pub struct TokenHeader {
+    /// The signing algorithm, one of those allowed.
     pub alg: Algorithm,
     /// The key the token names: its `kid`, else its `x5t#S256` or `x5t` thumbprint.
     pub key: KeyName,

@@ -21,12 +21,16 @@ pub const MIN_RSA_BITS: usize = 2048;
 
 /// A key ready to verify signatures, with the algorithms it may verify.
 pub struct VerificationKey {
+    /// The key's `kid`, if the JWK has one.
     pub kid: Option<String>,
     /// The certificate thumbprints the JWK publishes (`x5t`, `x5t#S256`): AD FS tokens name
     /// their key by `x5t` alone.
     pub x5t: Option<String>,
+    /// The SHA-256 certificate thumbprint the JWK publishes (`x5t#S256`).
     pub x5t_s256: Option<String>,
+    /// The algorithms this key may verify: what its type allows, narrowed by its `alg`.
     pub algorithms: Vec<Algorithm>,
+    /// The key as `jsonwebtoken` verifies with it.
     pub decoding_key: DecodingKey,
     /// The JWK as published: a refresh that finds it unchanged keeps this parsed key, and with
     /// it every token verified by it.
@@ -100,7 +104,9 @@ pub enum KeyLookupError {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SkippedKey {
+    /// The entry's `kid`, if it has one.
     pub kid: Option<String>,
+    /// Why it cannot be used, in a fixed phrase.
     pub reason: String,
 }
 

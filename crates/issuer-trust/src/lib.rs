@@ -53,6 +53,8 @@
 //! }
 //! ```
 
+#![deny(missing_docs)]
+
 #[cfg(feature = "actix")]
 pub mod actix;
 mod caller;

@@ -7,8 +7,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct ResourceMetadata {
+    /// This resource's identifier: its public URL.
     pub resource: String,
+    /// The trusted issuers.
     pub authorization_servers: Vec<String>,
+    /// How a token may be sent: `header` only.
     pub bearer_methods_supported: Vec<&'static str>,
     /// The algorithms DPoP proofs may use, where some issuer accepts DPoP (RFC 9728 §2).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,9 @@ use super::error::TokenError;
 pub struct IssuerPolicy {
     /// Accepted audiences: `aud` must name one (RFC 7519 §4.1.3).
     pub audience: Vec<String>,
+    /// The algorithms this issuer's tokens may be signed with.
     pub algorithms: Vec<Algorithm>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway_seconds: u64,
     /// Compared with the audiences when a token has no `aud` (Cognito access tokens carry
     /// `client_id` instead). A present `aud` is always the one compared.
@@ -34,7 +36,9 @@ pub struct IssuerPolicy {
 /// Values compare as text, so `APP__…=5` and `5` in TOML agree.
 #[derive(Debug, Clone)]
 pub struct RequiredClaim {
+    /// The claim's name.
     pub name: String,
+    /// The values it may hold (or, for an array claim, contain one of).
     pub one_of: Vec<String>,
     /// The fixed refusal reason, naming the claim and never its value. Built once at startup
     /// and kept for the process's life, so a rejection stays a `Copy` value like every other.
@@ -42,6 +46,7 @@ pub struct RequiredClaim {
 }
 
 impl RequiredClaim {
+    /// `name` must hold one of `one_of`.
     pub fn new(name: &str, one_of: Vec<String>) -> Self {
         let refusal = format!("claim {name} does not have a required value");
         Self {

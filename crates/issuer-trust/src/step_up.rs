@@ -16,6 +16,8 @@ pub struct StepUp {
 }
 
 impl StepUp {
+    /// A demand for one of `acr_values` (none: any) and an authentication at most `max_age`
+    /// seconds old (none: of any age).
     pub fn new(acr_values: Vec<String>, max_age: Option<u64>) -> Self {
         Self {
             acr_values,

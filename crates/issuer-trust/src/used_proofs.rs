@@ -27,12 +27,14 @@ struct Ledger {
 /// Whether a use of a proof is its first.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Use {
+    /// Its first use: accepted.
     First,
     /// It was used before and could still be accepted: a replay.
     Again,
     /// The store holds as many open proofs as it may: this one cannot be remembered, so it is
     /// not accepted. The earliest window closes in this many seconds.
     Full {
+        /// Seconds until the earliest remembered proof's window closes.
         retry_after: u64,
     },
 }

@@ -16,7 +16,9 @@ use crate::error::{AuthError, TokenError};
 /// The scheme a credential was sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750), or the token alone in a configured header.
     Bearer,
+    /// `Authorization: DPoP`, with its proof in the `DPoP` header (RFC 9449).
     Dpop,
 }
 

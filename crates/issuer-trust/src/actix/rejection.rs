@@ -49,9 +49,13 @@ pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
 /// algorithms (space-separated) where some issuer accepts it.
 #[derive(Debug, Clone)]
 pub struct Challenge {
+    /// The `realm` every challenge names.
     pub realm: String,
+    /// The URL of the RFC 9728 metadata, named as `resource_metadata`.
     pub resource_metadata: String,
+    /// Whether the `Bearer` scheme is offered (some issuer accepts unbound tokens).
     pub bearer: bool,
+    /// The DPoP proof algorithms, space-separated, where some issuer accepts DPoP.
     pub dpop_algs: Option<String>,
     /// What every problem `type` starts with, e.g. `tag:my-api,2026:problems/`: the slug of
     /// the rejection (`invalid-token`) follows it.
@@ -123,13 +127,19 @@ fn quote(value: &str) -> String {
 /// where the failure has an OAuth error code.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProblemBody {
+    /// The problem type URI: the challenge's `problem_types` and the rejection's slug.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The HTTP status's reason phrase.
     pub title: &'static str,
+    /// The HTTP status code.
     pub status: u16,
+    /// What went wrong, in a fixed phrase that names no token, key or value.
     pub detail: String,
+    /// The RFC 6750 error code, where the failure has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'static str>,
+    /// The RFC 6750 error description: the failure's fixed reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<&'static str>,
 }
@@ -140,6 +150,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
 /// An [`AuthError`] ready to become a response: it carries the challenge it must send.
 #[derive(Debug)]
 pub struct Rejection {
+    /// What failed.
     pub error: AuthError,
     challenge: web::Data<Challenge>,
     /// The route's step-up demand, named in the challenge of
@@ -152,6 +163,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    /// The rejection of `error`, answered with `challenge`.
     pub fn new(error: AuthError, challenge: web::Data<Challenge>) -> Self {
         Self {
             error,

@@ -41,8 +41,9 @@ pub struct JwksSource {
     pub algorithms: Vec<Algorithm>,
     /// Lifetime of a set whose response has no `Cache-Control: max-age`.
     pub default_ttl: Duration,
-    /// Bounds on any lifetime, whatever the issuer's `max-age` says.
+    /// The shortest lifetime of a set, whatever the issuer's `max-age` says.
     pub min_ttl: Duration,
+    /// The longest lifetime of a set, whatever the issuer's `max-age` says.
     pub max_ttl: Duration,
     /// How long past its lifetime the last good set still serves while refreshes fail.
     pub max_stale: Duration,
@@ -81,14 +82,21 @@ impl std::fmt::Display for RefreshError {
 /// A snapshot of the store, for readiness and diagnostics.
 #[derive(Debug, Clone)]
 pub struct StoreStatus {
+    /// The issuer whose keys these are.
     pub issuer: String,
+    /// Where the set was fetched from, once known.
     pub jwks_uri: Option<String>,
+    /// The kids of the usable keys.
     pub kids: Vec<String>,
+    /// How many keys are usable.
     pub key_count: usize,
+    /// How long ago the current set was fetched; `None` before any was.
     pub age: Option<Duration>,
     /// Whether the set is past its lifetime (still serving, within the staleness bound).
     pub stale: bool,
+    /// The keys of the set that cannot be used, and why.
     pub skipped: Vec<SkippedKey>,
+    /// Why the last fetch failed, if it did.
     pub last_error: Option<String>,
 }
 
@@ -124,6 +132,9 @@ pub struct JwksStore {
 }
 
 impl JwksStore {
+    /// A store of `source`'s keys, fetched with `fetcher`; empty until the first fetch
+    /// ([`refresh`](Self::refresh), [`spawn_refresher`](Self::spawn_refresher), or a token
+    /// naming a key).
     pub fn new(source: JwksSource, fetcher: Fetcher, observer: Arc<dyn Observer>) -> Self {
         Self {
             observer,
