@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use app::auth::KeySet;
+use app::auth::inspect::KeySet;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};

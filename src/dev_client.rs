@@ -74,7 +74,7 @@ impl DevClientKey {
             "htm": method,
             "htu": url,
             "iat": get_current_timestamp(),
-            "ath": crate::auth::dpop_token_hash(access_token),
+            "ath": crate::auth::dpop::token_hash(access_token),
         }))
     }
 

@@ -5,4 +5,5 @@ pub use issuer_trust::actix::{
     BearerToken, Challenge, DPOP_NONCE, Dpop, ProblemBody, Rejection, Requirement, Scheme,
     TokenLocation, TokenSources, optional_bearer, validate,
 };
+pub use issuer_trust::dpop::{DpopMode, ProofRules};
 pub use issuer_trust::*;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::auth::Fetcher;
 use crate::auth::IssuerPolicy;
 use crate::auth::JwksSource;
-use crate::auth::KeySet;
+use crate::auth::inspect::KeySet;
 use crate::settings::Settings;
 use crate::trust::trusted_issuers;
 

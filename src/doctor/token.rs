@@ -11,13 +11,13 @@ use super::IssuerFindings;
 use crate::auth::AuthError;
 use crate::auth::Dpop;
 use crate::auth::IssuerPolicy;
-use crate::auth::KeyLookupError;
 use crate::auth::Scheme;
 use crate::auth::TokenError;
-use crate::auth::TokenHeader;
 use crate::auth::Verifier;
-use crate::auth::issuer_identifier;
-use crate::auth::unverified_claims;
+use crate::auth::inspect::KeyLookupError;
+use crate::auth::inspect::TokenHeader;
+use crate::auth::inspect::issuer_identifier;
+use crate::auth::inspect::unverified_claims;
 
 /// Writes one line per check; true when the verifier accepts the token.
 ///
@@ -164,7 +164,11 @@ fn explain_checks(
 }
 
 /// The signature alone: every claim check off, so a failure here is the signature's.
-fn signature_verifies(token: &str, alg: Algorithm, key: &crate::auth::VerificationKey) -> bool {
+fn signature_verifies(
+    token: &str,
+    alg: Algorithm,
+    key: &crate::auth::inspect::VerificationKey,
+) -> bool {
     let mut validation = Validation::new(alg);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
 use super::{DpopMode, IssuerSettings, SettingsError, TokenLocation, list};
-use crate::auth::{ACCEPTED_TYPES, media_type};
+use crate::auth::token_type::{ACCEPTED_TYPES, media_type};
 
 const MAX_LEEWAY_SECONDS: u64 = 300;
 

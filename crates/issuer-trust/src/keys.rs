@@ -68,8 +68,11 @@ impl VerificationKey {
 /// comes from the issuer's JWKS.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KeyName {
+    /// The header's `kid`.
     Kid(String),
+    /// The header's `x5t`, the certificate's SHA-1 thumbprint (AD FS names its key so).
     X5t(String),
+    /// The header's `x5t#S256`, the certificate's SHA-256 thumbprint.
     X5tS256(String),
     /// No hint: only a set with exactly one key for the token's algorithm can verify it.
     Unnamed,

@@ -77,26 +77,29 @@ mod step_up;
 mod thread_handles;
 mod token_cache;
 mod token_digest;
-mod token_type;
+pub mod token_type;
 mod used_proofs;
 mod verifier;
 
 pub use caller::{Caller, RolesClaim};
-pub use charset::is_b64token;
 pub use claims::VerifiedClaims;
 pub use crypto::install as install_crypto_provider;
-pub use dpop::{DpopMode, ProofRules, token_hash as dpop_token_hash};
 pub use error::{AuthError, ProofError, TokenError};
 pub use fetch::{Fetcher, is_loopback};
-pub use header::TokenHeader;
-pub use issuer_alias::identifier as issuer_identifier;
-/// The JWS algorithms, as `jsonwebtoken` names them.
 pub use jsonwebtoken::Algorithm;
 pub use jwks::{JwksSource, JwksStore, StoreStatus};
-pub use keys::{KeyLookupError, KeySet, SkippedKey, VerificationKey};
+pub use keys::SkippedKey;
 pub use metadata::ResourceMetadata;
 pub use observer::{Observer, Unobserved};
 pub use policy::{IssuerPolicy, RequiredClaim};
 pub use step_up::StepUp;
-pub use token_type::{ACCEPTED_TYPES, media_type};
-pub use verifier::{Verifier, unverified_claims};
+pub use verifier::Verifier;
+
+/// Reading a token or a key set without trusting either, to explain a refusal (as a service's
+/// diagnostics do): never to grant anything.
+pub mod inspect {
+    pub use crate::header::TokenHeader;
+    pub use crate::issuer_alias::identifier as issuer_identifier;
+    pub use crate::keys::{KeyLookupError, KeyName, KeySet, VerificationKey};
+    pub use crate::verifier::unverified_claims;
+}
