@@ -19,7 +19,7 @@ MUTANTS_ARGS ?=
 .DEFAULT_GOAL := help
 # The template repository's own maintenance targets; a generated project has no such file.
 -include templates/template.mk
-.PHONY: help run test token dpop-key dpop-proof doctor lint fmt build bench instructions fuzz-api deploy-check mutants
+.PHONY: help run test token dpop-key dpop-proof doctor lint fmt build bench fuzz-api deploy-check mutants
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,13 +52,10 @@ lint: ## Check formatting and run clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Benchmark verification (criterion), load the release build (wrk), then scaling in rounds; see BENCHMARKS.md
+bench: ## Benchmark verification (criterion), load the release build (wrk), then scaling in rounds
 	$(CARGO) bench --bench verify
 	benches/load.sh
 	benches/scaling.sh
-
-instructions: ## Count the CPU instructions of one request per case (valgrind), steady on a busy machine
-	benches/instructions.sh
 
 fuzz-api: ## Fuzz the running release build against its OpenAPI document (schemathesis, in .venv-tools)
 	tests/fuzz-api.sh

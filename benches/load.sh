@@ -97,11 +97,11 @@ ISSUER=$issuer AUDIENCE=$audience JWKS_FILE="$work/jwks.json" PORT=$BOUND_PORT \
 pids+=($!)
 wait_for "http://127.0.0.1:$BOUND_PORT/"
 
-# The Node.js comparison, where Node.js and npm are installed: fastify and jose (pinned,
-# installed into a scratch directory) verifying the same RS256 tokens against the same JWKS,
-# one process pinned like the service.
+# The Node.js comparison, in the template repository where Node.js and npm are installed:
+# fastify and jose (pinned, installed into a scratch directory) verifying the same RS256 tokens
+# against the same JWKS, one process pinned like the service. A generated service has no peer.
 node_case=""
-if command -v node >/dev/null && command -v npm >/dev/null; then
+if [ -f benches/fastify-jose.mjs ] && command -v node >/dev/null && command -v npm >/dev/null; then
 	mkdir -p "$work/node" && cp benches/fastify-jose.mjs "$work/node/"
 	echo '{"type": "module", "private": true}' >"$work/node/package.json"
 	(cd "$work/node" && npm install --silent --no-audit --no-fund "fastify@$FASTIFY_VERSION" "jose@$JOSE_VERSION" >/dev/null)

@@ -23,7 +23,7 @@ generate() {
 
 check() {
 	local name=$1 dir="$work/$1"
-	for leftover in templates cargo-generate.toml; do
+	for leftover in templates cargo-generate.toml BENCHMARKS.md benches/fastify-jose.mjs benches/instructions.sh docs/template.md; do
 		[ ! -e "$dir/$leftover" ] || fail "$name: $leftover was left in the project"
 	done
 	if grep -rIl --exclude-dir=target -e "$template_name" "$dir"; then

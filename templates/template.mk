@@ -14,7 +14,7 @@ MIRRORED := Cargo.toml Cargo.lock config/development.toml config/production.toml
 # Shared by every generated project's build, so dependencies compile once.
 TEMPLATE_TARGET_DIR ?= $(CURDIR)/target/template-check
 
-.PHONY: template-check template-check-fast template-check-full template-sync
+.PHONY: template-check template-check-fast template-check-full template-sync instructions
 
 template-check: template-check-fast template-check-full ## Prove the templates match and every generated project passes make test
 
@@ -38,3 +38,7 @@ template-sync: ## Rewrite the mirrored templates from their live files
 template-check-full: ## Generate projects with cargo-generate and run make test in each
 	@command -v cargo-generate >/dev/null || $(CARGO) install cargo-generate --version $(CARGO_GENERATE_VERSION) --locked
 	@bash templates/check-generated.sh "$(TEMPLATE_NAME)" "$(TEMPLATE_TARGET_DIR)"
+
+# The template's own benchmark tooling: a generated service has neither it nor BENCHMARKS.md.
+instructions: ## Count the CPU instructions of one request per case (valgrind), steady on a busy machine
+	benches/instructions.sh
