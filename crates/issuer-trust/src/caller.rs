@@ -83,7 +83,9 @@ impl Caller {
     ) -> Result<Self, TokenError> {
         let mut granted = Vec::new();
         for name in ["scope", "scp", "permissions"] {
-            granted.extend(claims.words(name)?.unwrap_or_default());
+            if let Some(words) = claims.words(name)? {
+                granted.extend(words);
+            }
         }
         let scopes = names(granted.iter().map(AsRef::as_ref));
         let roles = match roles_claim.find(claims) {
