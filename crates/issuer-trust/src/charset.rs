@@ -3,6 +3,7 @@
 //! time): a byte table, looked up a byte at a time, cost an RS256 token ~3,800 instructions.
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
+#[cfg(feature = "actix")]
 pub fn is_b64token(token: &[u8]) -> bool {
     let body_len = token.len() - token.iter().rev().take_while(|&&b| b == b'=').count();
     let body = &token[..body_len];
@@ -13,6 +14,7 @@ pub fn is_b64token(token: &[u8]) -> bool {
 }
 
 /// One byte of the b64token alphabet, without branches (so that the fold above vectorizes).
+#[cfg(feature = "actix")]
 #[inline]
 fn is_b64token_byte(b: u8) -> bool {
     // Setting bit 5 maps A–Z onto a–z and nothing else onto a–z.
@@ -50,6 +52,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "actix")]
     fn b64token_allows_its_alphabet_and_trailing_padding_only() {
         for token in ["abc", "a-b.c_d~e+f/g", "abc==", "A1"] {
             assert!(is_b64token(token.as_bytes()), "{token}");
@@ -60,6 +63,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "actix")]
     fn the_branch_free_b64token_test_agrees_with_the_alphabet_on_every_byte() {
         let alphabet = alphanumerics_and(b"-._~+/");
         for byte in 0..=255u8 {
