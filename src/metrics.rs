@@ -157,57 +157,6 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A request whose token was accepted.
-    pub fn auth_accepted(&self) {
-        self.accepted.inc();
-    }
-
-    /// An authentication rejected for a fixed reason.
-    pub fn auth_rejected(&self, outcome: &'static str) {
-        self.auth_outcomes
-            .get_or_create(&vec![("outcome", outcome.replace(' ', "_"))])
-            .inc();
-    }
-
-    /// A JWKS fetch of `issuer` that succeeded or not.
-    pub fn jwks_fetch(&self, issuer: &str, ok: bool) {
-        let outcome = if ok { "ok" } else { "error" };
-        self.jwks_fetches
-            .get_or_create(&vec![
-                ("issuer", issuer.to_owned()),
-                ("outcome", outcome.to_owned()),
-            ])
-            .inc();
-    }
-
-    /// A refetch of `issuer`'s keys caused by a token its set could not serve.
-    pub fn unknown_kid_refetch(&self, issuer: &str) {
-        self.unknown_kid_refetches
-            .get_or_create(&vec![("issuer", issuer.to_owned())])
-            .inc();
-    }
-
-    /// An unknown-kid refetch that was not made.
-    pub fn refetch_refused(&self, issuer: &str) {
-        self.refetches_refused
-            .get_or_create(&vec![("issuer", issuer.to_owned())])
-            .inc();
-    }
-
-    /// A DPoP request refused because the replay store was full.
-    pub fn dpop_replay_store_full(&self) {
-        self.dpop_replay_store_full.inc();
-    }
-
-    /// A verified-token cache lookup.
-    pub fn token_cache_lookup(&self, hit: bool) {
-        if hit {
-            self.cache_hits.inc();
-        } else {
-            self.cache_misses.inc();
-        }
-    }
-
     /// The series of a route, method and status, created the first time any worker asks.
     fn request_series(&self, route: &str, method: &'static str, status: u16) -> Series {
         let labels = vec![
@@ -249,31 +198,47 @@ impl Metrics {
 /// The verifier's events, counted.
 impl crate::auth::Observer for Metrics {
     fn jwks_fetched(&self, issuer: &str, ok: bool) {
-        self.jwks_fetch(issuer, ok);
+        let outcome = if ok { "ok" } else { "error" };
+        self.jwks_fetches
+            .get_or_create(&vec![
+                ("issuer", issuer.to_owned()),
+                ("outcome", outcome.to_owned()),
+            ])
+            .inc();
     }
 
     fn jwks_refetched(&self, issuer: &str) {
-        self.unknown_kid_refetch(issuer);
+        self.unknown_kid_refetches
+            .get_or_create(&vec![("issuer", issuer.to_owned())])
+            .inc();
     }
 
     fn jwks_refetch_refused(&self, issuer: &str) {
-        self.refetch_refused(issuer);
+        self.refetches_refused
+            .get_or_create(&vec![("issuer", issuer.to_owned())])
+            .inc();
     }
 
     fn token_cache_lookup(&self, hit: bool) {
-        Metrics::token_cache_lookup(self, hit);
+        if hit {
+            self.cache_hits.inc();
+        } else {
+            self.cache_misses.inc();
+        }
     }
 
     fn request_accepted(&self) {
-        self.auth_accepted();
+        self.accepted.inc();
     }
 
     fn request_refused(&self, reason: &'static str) {
-        self.auth_rejected(reason);
+        self.auth_outcomes
+            .get_or_create(&vec![("outcome", reason.replace(' ', "_"))])
+            .inc();
     }
 
     fn replay_store_full(&self) {
-        self.dpop_replay_store_full();
+        self.dpop_replay_store_full.inc();
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::claim_set::{ClaimSet, words_of};
+use super::claim_set::{ClaimSet, split_on_space};
 use super::claims::VerifiedClaims;
 use super::error::TokenError;
 use super::provenance::Provenance;
@@ -20,18 +20,15 @@ use super::provenance::Provenance;
 pub struct RolesClaim(pub String);
 
 impl RolesClaim {
-    /// The roles' JSON text: the claim of that name, or else the value at that dotted path.
-    fn find(&self, claims: &ClaimSet<'_>) -> Option<String> {
-        if let Some(value) = claims.get(&self.0) {
-            return Some(value.to_string());
-        }
-        let mut parts = self.0.split('.');
-        let first = claims.get(parts.next()?)?;
-        parts
-            .try_fold(first, |mut value, part| {
+    /// The roles: the claim of that name, or else the value at that dotted path.
+    fn find(&self, claims: &ClaimSet<'_>) -> Option<Value> {
+        claims.get(&self.0).or_else(|| {
+            let mut parts = self.0.split('.');
+            let first = claims.get(parts.next()?)?;
+            parts.try_fold(first, |mut value, part| {
                 value.get_mut(part).map(Value::take)
             })
-            .map(|value| value.to_string())
+        })
     }
 }
 
@@ -89,13 +86,9 @@ impl Caller {
         }
         let scopes = names(granted.iter().map(AsRef::as_ref));
         let roles = match roles_claim.find(claims) {
-            Some(json) => words_of(&json)?
-                .iter()
-                .map(|role| Box::from(role.as_ref()))
-                .collect::<Vec<Box<str>>>(),
-            None => Vec::new(),
+            Some(found) => names(words_in(&found)?.into_iter()),
+            None => Names::default(),
         };
-        let roles = names(roles.iter().map(AsRef::as_ref));
         Ok(Self(Arc::new(Arc::new(Permissions {
             claims: VerifiedClaims::new(claims)?,
             scopes,
@@ -205,6 +198,19 @@ fn bound_key(claims: &ClaimSet<'_>) -> Result<Option<Box<str>>, TokenError> {
     {
         Some([(name, Value::String(jkt))]) if *name == "jkt" => Ok(Some(Box::from(jkt.as_str()))),
         _ => Err(TokenError::UnsupportedConfirmation),
+    }
+}
+
+/// The words of a roles value: a string split on SP alone (RFC 6749 §3.3), or an array of
+/// strings; any other value is malformed.
+fn words_in(value: &Value) -> Result<Vec<&str>, TokenError> {
+    match value {
+        Value::String(text) => Ok(split_on_space(text).collect()),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str().ok_or(TokenError::MalformedClaims))
+            .collect(),
+        _ => Err(TokenError::MalformedClaims),
     }
 }
 

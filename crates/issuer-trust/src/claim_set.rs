@@ -88,7 +88,7 @@ impl<'a> ClaimSet<'a> {
 }
 
 /// The words of a string (split on SP) or an array of strings, as [`ClaimSet::words`].
-pub fn words_of(json: &str) -> Result<Vec<Cow<'_, str>>, TokenError> {
+fn words_of(json: &str) -> Result<Vec<Cow<'_, str>>, TokenError> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum Words<'a> {
