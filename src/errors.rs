@@ -112,14 +112,13 @@ pub fn method_not_allowed(allow: String) -> impl Fn() -> std::future::Ready<Http
 }
 
 /// Every error response as it leaves: the framework's own (plain text) and every 500, whatever
-/// it said, are replaced by the problem for their status, with `request_id` when known and
-/// keeping their headers (`Allow`, `WWW-Authenticate`, CORS); a 500's cause is logged, never
+/// it said, are replaced by the problem for their status, with `request_id`, keeping their headers (`Allow`, `WWW-Authenticate`, CORS); a 500's cause is logged, never
 /// sent. Problems of this service's own, which carry their request id from when they were made,
 /// and other JSON bodies (the readiness report) pass as they are. No body is read, so the
 /// request middleware (`observe`) does this in place as the response passes.
 pub fn as_problem<B>(
     response: ServiceResponse<B>,
-    request_id: Option<&RequestId>,
+    request_id: &RequestId,
 ) -> ServiceResponse<EitherBody<B>> {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -132,10 +131,7 @@ pub fn as_problem<B>(
         .and_then(|error| error.as_error::<Rejection>())
         .map(Rejection::problem);
     if let Some(body) = rejection {
-        let mut problem = Problem::from_rejection(body);
-        if let Some(id) = request_id {
-            problem = problem.with_request_id(id.as_str());
-        }
+        let problem = Problem::from_rejection(body).with_request_id(request_id.as_str());
         return with_body(response, &problem);
     }
     let internal = status == StatusCode::INTERNAL_SERVER_ERROR;
@@ -154,24 +150,17 @@ pub fn as_problem<B>(
             .response()
             .error()
             .map_or_else(|| "no error attached".to_owned(), ToString::to_string);
-        let log = || {
+        // Inside the id's scope, so that a JSON log line names the request as well.
+        request_id.in_scope(|| {
             log::error!(
                 "{} {} id={}: {status}: {cause}",
                 response.request().method(),
                 response.request().path(),
-                request_id.map_or("-", RequestId::as_str)
+                request_id.as_str()
             );
-        };
-        // Inside the id's scope, so that a JSON log line names the request as well.
-        match request_id {
-            Some(id) => id.in_scope(log),
-            None => log(),
-        }
+        });
     }
-    let mut problem = Problem::for_status(status);
-    if let Some(id) = request_id {
-        problem = problem.with_request_id(id.as_str());
-    }
+    let problem = Problem::for_status(status).with_request_id(request_id.as_str());
     with_body(response, &problem)
 }
 

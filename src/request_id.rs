@@ -3,8 +3,7 @@
 //! gateway through this service. The id lives in the serving task (see [`current`]); the
 //! request middleware (`observe`) assigns it and echoes it on the response.
 
-use std::cell::Cell;
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::dev::ServiceRequest;
@@ -14,17 +13,9 @@ use tokio::task::futures::TaskLocalFuture;
 /// The header read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of one request. A generated id is held inline, so that handing it to the task and to
-/// the response costs no allocation beyond the response header's own; a client's is its header
-/// value, shared with the request.
+/// The id of one request: always a valid header value of plain ASCII (see [`is_acceptable`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(Repr);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Repr {
-    Generated([u8; 32]),
-    Received(HeaderValue),
-}
+pub struct RequestId(HeaderValue);
 
 impl RequestId {
     /// The client's id when it is acceptable, else a new one.
@@ -32,27 +23,17 @@ impl RequestId {
         req.headers()
             .get(&REQUEST_ID)
             .filter(|value| value.to_str().is_ok_and(is_acceptable))
-            .map_or_else(generate, |value| Self(Repr::Received(value.clone())))
+            .map_or_else(generate, |value| Self(value.clone()))
     }
 
-    /// The id as text (always ASCII: see [`is_acceptable`] and [`generate`]).
+    /// The id as text.
     pub fn as_str(&self) -> &str {
-        let bytes = match &self.0 {
-            Repr::Generated(digits) => digits.as_slice(),
-            Repr::Received(value) => value.as_bytes(),
-        };
-        std::str::from_utf8(bytes).unwrap_or("-")
+        self.0.to_str().unwrap_or("-")
     }
 
     /// The id as a response header value.
     pub fn header_value(self) -> HeaderValue {
-        match self.0 {
-            // Hex digits are a valid header value; the fallback is never taken.
-            Repr::Generated(digits) => {
-                HeaderValue::from_bytes(&digits).unwrap_or(HeaderValue::from_static("-"))
-            }
-            Repr::Received(value) => value,
-        }
+        self.0
     }
 
     /// Runs `f` with this id as the [`current`] one: for a log line written after the request
@@ -88,47 +69,28 @@ fn is_acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// A prefix per thread (a random per-process word mixed with the thread's number) and a count
-/// per thread: unique across requests, threads and restarts, and cheap. (Drawing 128 random bits
-/// per request cost more than verifying a cached token; one counter for every worker was a write
-/// per request on a line all their cores share.) A request id is a label, not a secret.
+/// A random word drawn once per process, then a count: unique across requests and restarts.
+/// A request id is a label, not a secret.
 fn generate() -> RequestId {
-    static PROCESS: OnceLock<u64> = OnceLock::new();
-    static THREADS: AtomicU64 = AtomicU64::new(0);
-    thread_local! {
-        static PREFIX: [u8; 16] = {
-            let process = PROCESS.get_or_init(|| {
-                let mut bytes = [0u8; 8];
-                // A failed RNG still yields unique ids within the process.
-                let _ = aws_lc_rs::rand::fill(&mut bytes);
-                u64::from_le_bytes(bytes)
-            });
-            // Distinct thread numbers keep distinct prefixes: the mix is one-to-one.
-            hex(process ^ THREADS.fetch_add(1, Ordering::Relaxed))
-        };
-        static NEXT: Cell<u64> = const { Cell::new(0) };
-    }
-    let mut id = [0u8; 32];
-    PREFIX.with(|prefix| id[..16].copy_from_slice(prefix));
-    let count = NEXT.with(|next| next.replace(next.get() + 1));
-    id[16..].copy_from_slice(&hex(count));
-    RequestId(Repr::Generated(id))
-}
-
-/// A word as 16 lowercase hex digits, digit by digit: `write!` with `{:016x}` cost more than the
-/// rest of the middleware together.
-fn hex(word: u64) -> [u8; 16] {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut digits = [0u8; 16];
-    for (at, digit) in digits.iter_mut().enumerate() {
-        *digit = DIGITS[((word >> (60 - 4 * at)) & 0xf) as usize];
-    }
-    digits
+    static PROCESS: LazyLock<u64> = LazyLock::new(|| {
+        let mut bytes = [0u8; 8];
+        // A failed RNG still yields unique ids within the process.
+        let _ = aws_lc_rs::rand::fill(&mut bytes);
+        u64::from_le_bytes(bytes)
+    });
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let id = format!(
+        "{:016x}{:016x}",
+        *PROCESS,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    // Hex digits are a valid header value; the fallback is never taken.
+    RequestId(HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("-")))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{current, generate, hex, is_acceptable};
+    use super::{current, generate, is_acceptable};
 
     #[test]
     fn generated_ids_are_distinct_and_acceptable() {
@@ -145,15 +107,13 @@ mod tests {
     }
 
     #[test]
-    fn threads_generate_ids_of_their_own() {
+    fn threads_generate_distinct_ids() {
         let ids: std::collections::HashSet<String> = (0..4)
             .map(|_| std::thread::spawn(|| generate().as_str().to_owned()))
             .map(|thread| thread.join().unwrap())
             .chain([generate().as_str().to_owned()])
             .collect();
         assert_eq!(ids.len(), 5, "{ids:?}");
-        let prefixes: std::collections::HashSet<&str> = ids.iter().map(|id| &id[..16]).collect();
-        assert_eq!(prefixes.len(), 5, "each thread counts under its own prefix");
     }
 
     #[test]
@@ -161,13 +121,6 @@ mod tests {
         let id = generate();
         assert_eq!(id.in_scope(current).as_deref(), Some(id.as_str()));
         assert_eq!(current(), None);
-    }
-
-    #[test]
-    fn words_are_written_as_sixteen_hex_digits_most_significant_first() {
-        assert_eq!(&hex(0x0123_4567_89ab_cdef), b"0123456789abcdef");
-        assert_eq!(&hex(0xf), b"000000000000000f");
-        assert_eq!(&hex(u64::MAX), b"ffffffffffffffff");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
-use actix_web::middleware::Condition;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::dev_issuer::DevIssuerError;
@@ -318,13 +318,16 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let metrics = state.metrics.clone();
     App::new()
         .configure(|cfg| routes::configure(cfg, &state))
         .wrap(Condition::new(
             !state.cors.allowed_origins.is_empty(),
             cors(&state.cors),
         ))
-        .wrap(observe::Observe::new(state.metrics.clone()))
+        .wrap(from_fn(move |req, next| {
+            observe::observe(metrics.clone(), req, next)
+        }))
 }
 
 fn cors(settings: &CorsSettings) -> Cors {

@@ -15,7 +15,6 @@ mod api;
 pub mod endpoint;
 mod health;
 mod items;
-mod json;
 mod metrics;
 pub mod openapi;
 mod well_known;
