@@ -2,7 +2,7 @@
 //! under one path for the routes, the state and the tests.
 
 pub use issuer_trust::actix::{
-    BearerToken, Challenge, DPOP_NONCE, Dpop, ProblemBody, Rejection, Requirement, Scheme,
+    BearerToken, Challenge, Claims, DPOP_NONCE, Dpop, ProblemBody, Rejection, Requirement, Scheme,
     TokenLocation, TokenSources, optional_bearer, validate,
 };
 pub use issuer_trust::dpop::{DpopMode, ProofRules};

@@ -48,6 +48,46 @@ async fn a_scoped_route_needs_a_token_and_its_scope() {
 }
 
 #[actix_web::test]
+async fn typed_claims_are_read_from_the_verified_token_or_the_token_is_refused() {
+    let (issuer, app) = probe_app().await;
+    let app = &app;
+    let read = |claims| {
+        let token = sign(&keys().rsa, &claims);
+        async move { crate::common::get_as(app, "/probe/tenant", &token).await }
+    };
+
+    let mut fitting = claims(&issuer.url);
+    fitting["tenant"] = json!("acme");
+    fitting["tier"] = json!(2);
+    let answer = read(fitting).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        answer.body,
+        json!({"sub": "alice", "tenant": "acme", "tier": 2})
+    );
+
+    // Without the member the type needs, and with one of another type: not a 500, not a
+    // handler run on a default, but the token refused.
+    let missing = claims(&issuer.url);
+    let mut mistyped = claims(&issuer.url);
+    mistyped["tenant"] = json!("acme");
+    mistyped["tier"] = json!("gold");
+    for refused in [missing, mistyped] {
+        let answer = read(refused).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(answer.error_description(), "malformed claims");
+        assert!(
+            answer
+                .header("www-authenticate")
+                .is_some_and(|challenge| challenge.contains(r#"error="invalid_token""#))
+        );
+    }
+
+    let anonymous = get(app, "/probe/tenant", None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
 async fn a_role_route_needs_its_role() {
     let (issuer, app) = probe_app().await;
     let mut operator = claims(&issuer.url);

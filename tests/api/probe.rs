@@ -5,7 +5,7 @@
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{HttpResponse, body::MessageBody, web};
 use actix_web_httpauth::middleware::HttpAuthentication;
-use app::auth::{Caller, Requirement, validate};
+use app::auth::{Caller, Claims, Requirement, validate};
 use app::endpoint::RouteTable;
 use serde_json::json;
 
@@ -17,7 +17,7 @@ pub const PROBE_SCOPE: &str = "probe:read";
 pub const PROBE_ROLE: &str = "admin";
 
 /// `GET /probe/scoped/{id}` (scope [`PROBE_SCOPE`]), `GET /probe/role` (role [`PROBE_ROLE`]),
-/// `POST /probe/echo` (a JSON body, read under the app's JSON limits) and `GET /probe/plain` (an
+/// `GET /probe/tenant` (the caller's claims read as [`TenantClaims`]), `POST /probe/echo` (a JSON body, read under the app's JSON limits) and `GET /probe/plain` (an
 /// error answered in plain text, as the framework's own are), behind the same bearer middleware
 /// as `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .get(Requirement::Scope(PROBE_SCOPE), answer),
             )
             .service(probe.at("/role").get(Requirement::Role(PROBE_ROLE), answer))
+            .service(probe.at("/tenant").get(Requirement::Token, tenant))
             .service(probe.at("/echo").post(Requirement::Token, echo))
             .service(probe.at("/plain").get(Requirement::Token, plain)),
     );
@@ -40,6 +41,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Who passed, so a test sees the caller the requirement was checked against.
 async fn answer(caller: Caller) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "sub": caller.subject() }))
+}
+
+/// The custom claims a route of a multi-tenant API might read.
+#[derive(serde::Deserialize)]
+struct TenantClaims {
+    sub: String,
+    tenant: String,
+    #[serde(default)]
+    tier: Option<u8>,
+}
+
+/// The caller's tenant, from claims read into the route's own type.
+async fn tenant(claims: Claims<TenantClaims>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "sub": claims.sub,
+        "tenant": claims.tenant,
+        "tier": claims.tier,
+    }))
 }
 
 /// The JSON body back, so the app-wide body limits are seen on a route of no resource.

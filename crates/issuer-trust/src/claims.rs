@@ -77,6 +77,11 @@ impl VerifiedClaims {
         self.0.json.get().len()
     }
 
+    /// The claims read into `T`, a type of the caller's own; an error when they do not fit it.
+    pub fn read_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.0.json.get())
+    }
+
     /// Any claim by name, for custom fields. The first call for a token parses its claims.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0

@@ -4,11 +4,12 @@ use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use serde::de::DeserializeOwned;
 
-use super::rejection::{Challenge, Rejection};
+use super::rejection::{Challenge, Rejection, log_rejection};
 use crate::caller::Caller;
 use crate::claims::VerifiedClaims;
-use crate::error::AuthError;
+use crate::error::{AuthError, TokenError};
 
 /// Available on routes behind the bearer middleware, which puts the caller (built with its
 /// issuer's roles claim) on the request; elsewhere it fails closed with a 401.
@@ -30,6 +31,58 @@ impl FromRequest for VerifiedClaims {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         ready(caller_of(req).map(|caller| caller.claims().clone()))
+    }
+}
+
+/// The caller's verified claims read into a type of the handler's own, e.g. a struct with the
+/// custom claims a route needs (`Claims<OrderClaims>`). Only verified claims are read, never
+/// the token. A token whose claims do not fit the type (a member missing or of another type)
+/// is refused as an invalid token (401, "malformed claims"), so a handler never runs on
+/// claims it cannot read; an absent caller is the same 401 as for [`Caller`].
+///
+/// ```
+/// use issuer_trust::actix::Claims;
+///
+/// #[derive(serde::Deserialize)]
+/// struct OrderClaims {
+///     sub: String,
+///     tenant: String,
+/// }
+///
+/// async fn orders(claims: Claims<OrderClaims>) -> String {
+///     format!("orders of {} in {}", claims.sub, claims.tenant)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Claims<T>(pub T);
+
+impl<T> Claims<T> {
+    /// The claims, unwrapped.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Claims<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Claims<T> {
+    type Error = Rejection;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(caller_of(req).and_then(|caller| {
+            caller.claims().read_as().map(Claims).map_err(|_| {
+                let error = TokenError::MalformedClaims.into();
+                log_rejection(req, error);
+                Rejection::new(error, Challenge::of(req))
+            })
+        }))
     }
 }
 

@@ -12,6 +12,7 @@ mod source;
 
 pub use bearer::{BearerToken, validate};
 pub use dpop::{Dpop, Scheme};
+pub use extract::Claims;
 pub use optional::optional_bearer;
 pub use rejection::{Challenge, DPOP_NONCE, ProblemBody, Rejection};
 pub use require::Requirement;
