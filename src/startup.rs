@@ -22,6 +22,9 @@ use crate::{errors, observe, request_id, routes};
 pub enum StartupError {
     Bind(std::io::Error),
     DevIssuer(DevIssuerError),
+    /// A setting refused as the state is built (they are checked when loaded, so only a
+    /// settings value built by hand meets this).
+    Settings(crate::settings::SettingsError),
     /// `wait_for_keys_seconds` passed without a key set.
     NoKeys(Duration),
     Serve(std::io::Error),
@@ -32,6 +35,7 @@ impl std::fmt::Display for StartupError {
         match self {
             Self::Bind(error) => write!(f, "cannot listen: {error}"),
             Self::DevIssuer(error) => error.fmt(f),
+            Self::Settings(error) => error.fmt(f),
             Self::NoKeys(waited) => write!(
                 f,
                 "no signing keys from the issuer within {} s (APP__AUTH__WAIT_FOR_KEYS_SECONDS)",
@@ -61,7 +65,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let (listener, port) = listen(&settings.server.host, settings.server.port)?;
         let public_url = settings.public_url(port);
-        let state = AppState::new(&settings, &public_url).map_err(StartupError::DevIssuer)?;
+        let state = AppState::new(&settings, &public_url)?;
         for store in state.stores() {
             store.spawn_refresher();
         }
@@ -330,10 +334,12 @@ pub fn app(
         }))
 }
 
+/// The CORS policy. Its lists were checked when the settings loaded; were one unparsable, it
+/// would allow none of it, never more.
 fn cors(settings: &CorsSettings) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(settings.allowed_methods.clone())
-        .allowed_headers(settings.allowed_headers.clone())
+        .allowed_methods(settings.methods().unwrap_or_default())
+        .allowed_headers(settings.headers().unwrap_or_default())
         .expose_headers([
             WWW_AUTHENTICATE,
             LOCATION,

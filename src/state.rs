@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix_web::web;
 
 use crate::auth::{Challenge, Dpop, JwksStore, ResourceMetadata, StepUp, TokenSources, Verifier};
-use crate::dev_issuer::{DevIssuer, DevIssuerError};
+use crate::dev_issuer::DevIssuer;
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
 use crate::settings::{CorsSettings, Settings};
+use crate::startup::StartupError;
 
 /// Everything the routes share, built once and cloned cheaply into each worker.
 #[derive(Clone)]
@@ -54,38 +55,43 @@ impl Draining {
 impl AppState {
     /// Builds the verifier, its key store and the metadata for a service reachable at
     /// `public_url`. No I/O: call [`JwksStore::spawn_refresher`] (or `refresh`) to load keys.
-    pub fn new(settings: &Settings, public_url: &str) -> Result<Self, DevIssuerError> {
+    pub fn new(settings: &Settings, public_url: &str) -> Result<Self, StartupError> {
         let public_url = public_url.trim_end_matches('/');
         let auth = &settings.auth;
         let dev_issuer = if settings.dev_issuer.enabled {
             let issuer = DevIssuer::load_or_create(
                 public_url.to_owned(),
                 settings.dev_issuer.key_path().as_deref(),
-            )?;
+            )
+            .map_err(StartupError::DevIssuer)?;
             Some(web::Data::new(issuer))
         } else {
             None
         };
         let metrics = Arc::new(Metrics::default());
         let observer: Arc<dyn crate::auth::Observer> = metrics.clone();
-        let verifier = crate::trust::verifier(&settings.auth, public_url, &observer);
+        let trusted = settings
+            .trusted_issuers(public_url)
+            .map_err(StartupError::Settings)?;
+        let verifier = crate::trust::verifier(auth, &trusted, &observer);
         let authorization_servers = verifier
             .stores()
             .map(|store| store.issuer().to_owned())
             .collect();
         let metrics_beside_api = settings.server.metrics_port.is_none();
         let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
-        let dpop = crate::trust::dpop(auth, public_url);
+        let dpop =
+            crate::trust::dpop(auth, &trusted, public_url).map_err(StartupError::Settings)?;
         let dpop_algs = dpop.accepts_dpop().then(|| dpop.algorithm_names());
         Ok(Self {
             verifier: web::Data::new(verifier),
-            token_sources: web::Data::new(crate::trust::token_sources(&settings.auth, public_url)),
+            token_sources: web::Data::new(crate::trust::token_sources(&trusted)),
             step_up: StepUp::new(
                 settings.auth.step_up.acr_values.clone(),
                 settings.auth.step_up.max_age_seconds,
             ),
             challenge: web::Data::new(Challenge {
-                realm: auth.realm.clone(),
+                realm: auth.realm().to_owned(),
                 resource_metadata: metadata_url,
                 bearer: dpop.accepts_bearer(),
                 dpop_algs: dpop_algs.as_ref().map(|algs| algs.join(" ")),

@@ -5,50 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{
-    Dpop, Fetcher, IssuerPolicy, JwksSource, JwksStore, Observer, ProofRules, RequiredClaim,
-    RolesClaim, TokenSources, Verifier,
-};
-use crate::settings::AuthSettings;
-
-/// Where each configured issuer's keys come from, and what its tokens must satisfy.
-/// `dev_issuer` is the URL that stands for the development issuer (the service's own).
-pub fn trusted_issuers(auth: &AuthSettings, dev_issuer: &str) -> Vec<(JwksSource, IssuerPolicy)> {
-    auth.issuers
-        .iter()
-        .map(|trusted| {
-            let source = JwksSource {
-                issuer: trusted
-                    .issuer
-                    .clone()
-                    .unwrap_or_else(|| dev_issuer.to_owned()),
-                jwks_uri: trusted.jwks_uri.clone(),
-                algorithms: trusted.algorithms.clone(),
-                default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
-                min_ttl: Duration::from_secs(auth.jwks_min_ttl_seconds),
-                max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
-                max_stale: Duration::from_secs(auth.max_stale_seconds),
-                max_keys: auth.max_jwks_keys,
-                refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
-            };
-            let policy = IssuerPolicy {
-                audience: trusted.audience.clone(),
-                algorithms: trusted.algorithms.clone(),
-                leeway_seconds: trusted.leeway_seconds,
-                audience_claim: trusted.audience_claim.clone(),
-                required_claims: trusted
-                    .required_claims
-                    .iter()
-                    .map(|(claim, one_of)| RequiredClaim::new(claim, one_of.clone()))
-                    .collect(),
-                roles_claim: RolesClaim(trusted.roles_claim.clone()),
-                require_typ: trusted.require_typ.clone(),
-                max_token_lifetime_seconds: trusted.max_token_lifetime_seconds,
-            };
-            (source, policy)
-        })
-        .collect()
-}
+use crate::auth::{Dpop, Fetcher, JwksStore, Observer, TokenSources, Verifier};
+use crate::settings::{AuthSettings, SettingsError, TrustedIssuer};
 
 /// The HTTP client every key store and the doctor use, bounded by the settings.
 pub fn fetcher(auth: &AuthSettings) -> Fetcher {
@@ -58,50 +16,48 @@ pub fn fetcher(auth: &AuthSettings) -> Fetcher {
     )
 }
 
-/// A verifier trusting every configured issuer, each with its own key store.
-pub fn verifier(auth: &AuthSettings, dev_issuer: &str, observer: &Arc<dyn Observer>) -> Verifier {
+/// A verifier trusting each of `trusted`, each with its own key store.
+pub fn verifier(
+    auth: &AuthSettings,
+    trusted: &[TrustedIssuer],
+    observer: &Arc<dyn Observer>,
+) -> Verifier {
     crate::auth::install_crypto_provider();
     let fetcher = fetcher(auth);
-    trusted_issuers(auth, dev_issuer).into_iter().fold(
+    trusted.iter().fold(
         Verifier::new(
             auth.max_token_bytes,
             auth.token_cache_size,
             auth.token_cache_max_bytes,
             Arc::clone(observer),
         ),
-        |verifier, (source, policy)| {
-            let store = JwksStore::new(source, fetcher.clone(), Arc::clone(observer));
-            verifier.trust(Arc::new(store), policy)
+        |verifier, issuer| {
+            let store =
+                JwksStore::new(issuer.source.clone(), fetcher.clone(), Arc::clone(observer));
+            verifier.trust(Arc::new(store), issuer.policy.clone())
         },
     )
 }
 
-/// The DPoP rules: the proof checker and each issuer's mode; `dev_issuer` stands for the
-/// development issuer, and is where this service is reached.
-pub fn dpop(auth: &AuthSettings, dev_issuer: &str) -> Dpop {
-    let rules = &auth.dpop;
-    let modes = auth
-        .issuers
+/// The DPoP rules: the proof checker and each issuer's mode, for a service reached at
+/// `public_url` (the `htu` proofs name).
+pub fn dpop(
+    auth: &AuthSettings,
+    trusted: &[TrustedIssuer],
+    public_url: &str,
+) -> Result<Dpop, SettingsError> {
+    let modes = trusted
         .iter()
-        .map(|trusted| {
-            let issuer = trusted.issuer.as_deref().unwrap_or(dev_issuer);
-            (issuer.to_owned(), trusted.dpop)
-        })
+        .map(|issuer| (issuer.source.issuer.clone(), issuer.dpop))
         .collect();
-    let rules = ProofRules {
-        algorithms: rules.algorithms.clone(),
-        max_age: Duration::from_secs(rules.proof_max_age_seconds),
-        max_skew: Duration::from_secs(rules.proof_max_skew_seconds),
-        replay_cache_size: rules.replay_cache_size,
-        nonce_lifetime: rules.nonce_lifetime_seconds.map(Duration::from_secs),
-    };
-    Dpop::new(rules, modes, dev_issuer)
+    Ok(Dpop::new(auth.proof_rules()?, modes, public_url))
 }
 
-/// Where each issuer's tokens arrive; `dev_issuer` stands for the development issuer.
-pub fn token_sources(auth: &AuthSettings, dev_issuer: &str) -> TokenSources {
-    TokenSources::new(auth.issuers.iter().map(|trusted| {
-        let issuer = trusted.issuer.as_deref().unwrap_or(dev_issuer).to_owned();
-        (trusted.token_location.clone(), issuer)
-    }))
+/// Where each issuer's tokens arrive.
+pub fn token_sources(trusted: &[TrustedIssuer]) -> TokenSources {
+    TokenSources::new(
+        trusted
+            .iter()
+            .map(|issuer| (issuer.token_location.clone(), issuer.source.issuer.clone())),
+    )
 }

@@ -62,7 +62,12 @@ fn tokens() -> Result<Vec<String>, String> {
         audience,
         scope: var("TOKEN_SCOPE"),
         roles: var("TOKEN_ROLES").map_or_else(Vec::new, |v| split_commas(&v)),
-        roles_claim: settings.auth.roles_claim.clone(),
+        roles_claim: settings
+            .auth
+            .shorthand
+            .roles_claim
+            .clone()
+            .unwrap_or_else(|| "roles".to_owned()),
         ttl: Duration::from_secs(ttl),
         algorithm,
         acr: var("TOKEN_ACR"),
@@ -92,14 +97,13 @@ fn tokens() -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// The audience the service expects of development tokens: that of the issuer entry standing
-/// for the development issuer, else the first configured one.
+/// The audience the service expects of development tokens: the shorthand's, which the
+/// development issuer takes, else the first listed issuer's.
 fn development_audience(settings: &Settings) -> Vec<String> {
-    let issuers = &settings.auth.issuers;
-    issuers
-        .iter()
-        .find(|issuer| issuer.issuer.is_none())
-        .or(issuers.first())
+    let auth = &settings.auth;
+    std::iter::once(&auth.shorthand)
+        .chain(&auth.issuers)
         .map(|issuer| issuer.audience.clone())
+        .find(|audience| !audience.is_empty())
         .unwrap_or_default()
 }

@@ -13,7 +13,6 @@ use crate::auth::IssuerPolicy;
 use crate::auth::JwksSource;
 use crate::auth::inspect::KeySet;
 use crate::settings::Settings;
-use crate::trust::trusted_issuers;
 
 /// What one issuer offered, beside what its tokens must satisfy.
 struct IssuerFindings {
@@ -27,10 +26,17 @@ struct IssuerFindings {
 pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String) -> bool {
     let public_url = settings.public_url(settings.server.port);
     let fetcher = crate::trust::fetcher(&settings.auth);
-    let trusted = trusted_issuers(&settings.auth, &public_url);
+    let trusted = match settings.trusted_issuers(&public_url) {
+        Ok(trusted) => trusted,
+        Err(error) => {
+            let _ = writeln!(out, "{error}");
+            return false;
+        }
+    };
     let mut findings = Vec::with_capacity(trusted.len());
     let mut healthy = true;
-    for (source, policy) in trusted {
+    for issuer in &trusted {
+        let (source, policy) = (issuer.source.clone(), issuer.policy.clone());
         let _ = writeln!(out, "issuer {}", source.issuer);
         let _ = writeln!(out, "  audience: {}", policy.audience.join(", "));
         describe_rules(&policy, out);
@@ -45,8 +51,14 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
     if let Some(token) = token {
         let unobserved: std::sync::Arc<dyn crate::auth::Observer> =
             std::sync::Arc::new(crate::auth::Unobserved);
-        let verifier = crate::trust::verifier(&settings.auth, &public_url, &unobserved);
-        let dpop = crate::trust::dpop(&settings.auth, &public_url);
+        let verifier = crate::trust::verifier(&settings.auth, &trusted, &unobserved);
+        let dpop = match crate::trust::dpop(&settings.auth, &trusted, &public_url) {
+            Ok(dpop) => dpop,
+            Err(error) => {
+                let _ = writeln!(out, "{error}");
+                return false;
+            }
+        };
         healthy &= token::explain(
             token,
             &findings,

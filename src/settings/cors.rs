@@ -10,42 +10,25 @@ use super::{SettingsError, list};
 
 /// Which browser origins may call the API. Off (no CORS headers at all) when `allowed_origins`
 /// is empty, the default.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct CorsSettings {
     /// Exact origins (`https://app.example.com`), or `*` for any. Defaults to none.
+    #[serde(default, deserialize_with = "list::string_list")]
     pub allowed_origins: Vec<String>,
     /// Defaults to GET, POST, PUT, PATCH, DELETE.
-    pub allowed_methods: Vec<Method>,
-    /// Defaults to authorization, content-type, x-request-id.
-    pub allowed_headers: Vec<HeaderName>,
+    #[serde(default, deserialize_with = "list::string_list")]
+    pub allowed_methods: Vec<String>,
+    /// Defaults to authorization, content-type, x-request-id, dpop.
+    #[serde(default, deserialize_with = "list::string_list")]
+    pub allowed_headers: Vec<String>,
     /// How long browsers may cache a preflight answer. Defaults to 600 s.
     pub max_age_seconds: usize,
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct RawCors {
-    #[serde(default, deserialize_with = "list::string_list")]
-    allowed_origins: Vec<String>,
-    #[serde(default, deserialize_with = "list::string_list")]
-    allowed_methods: Vec<String>,
-    #[serde(default, deserialize_with = "list::string_list")]
-    allowed_headers: Vec<String>,
-    max_age_seconds: usize,
-}
-
-impl RawCors {
-    pub(super) fn validate(self) -> Result<CorsSettings, SettingsError> {
-        for origin in &self.allowed_origins {
-            if origin != "*" && !is_origin(origin) {
-                return Err(SettingsError::new(
-                    "APP__CORS__ALLOWED_ORIGINS",
-                    format!("`{origin}` is not an origin"),
-                    "list origins as scheme://host[:port] with no path, or * for any",
-                ));
-            }
-        }
-        let allowed_methods = self
-            .allowed_methods
+impl CorsSettings {
+    /// The methods, parsed (checked at load: see [`Self::check`]).
+    pub fn methods(&self) -> Result<Vec<Method>, SettingsError> {
+        self.allowed_methods
             .iter()
             .map(|name| {
                 Method::from_bytes(name.to_ascii_uppercase().as_bytes()).map_err(|_| {
@@ -56,9 +39,12 @@ impl RawCors {
                     )
                 })
             })
-            .collect::<Result<_, _>>()?;
-        let allowed_headers = self
-            .allowed_headers
+            .collect()
+    }
+
+    /// The headers, parsed (checked at load: see [`Self::check`]).
+    pub fn headers(&self) -> Result<Vec<HeaderName>, SettingsError> {
+        self.allowed_headers
             .iter()
             .map(|name| {
                 HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -69,13 +55,21 @@ impl RawCors {
                     )
                 })
             })
-            .collect::<Result<_, _>>()?;
-        Ok(CorsSettings {
-            allowed_origins: self.allowed_origins,
-            allowed_methods,
-            allowed_headers,
-            max_age_seconds: self.max_age_seconds,
-        })
+            .collect()
+    }
+
+    pub(super) fn check(&self) -> Result<(), SettingsError> {
+        for origin in &self.allowed_origins {
+            if origin != "*" && !is_origin(origin) {
+                return Err(SettingsError::new(
+                    "APP__CORS__ALLOWED_ORIGINS",
+                    format!("`{origin}` is not an origin"),
+                    "list origins as scheme://host[:port] with no path, or * for any",
+                ));
+            }
+        }
+        self.methods()?;
+        self.headers().map(drop)
     }
 }
 

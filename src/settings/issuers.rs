@@ -1,244 +1,214 @@
-//! The list of trusted issuers: the single-issuer `APP__AUTH__*` shorthand, any
-//! `[[auth.issuers]]` tables, or the development issuer when neither names one.
+//! The trusted issuers: the single-issuer `APP__AUTH__*` shorthand, any `[[auth.issuers]]`
+//! tables, or the development issuer when neither names one. Each is one [`IssuerSettings`],
+//! checked and turned into what the verifier takes ([`TrustedIssuer`]) by one function, so a
+//! value is read in one place whether it is being checked at load or used at startup.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use actix_web::http::header::{AUTHORIZATION, HeaderName};
-use reqwest::Url;
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
-use super::{DpopMode, IssuerSettings, SettingsError, TokenLocation, list};
+use super::{AuthSettings, SettingsError, list};
 use crate::auth::token_type::{ACCEPTED_TYPES, media_type};
+use crate::auth::{DpopMode, IssuerPolicy, JwksSource, RequiredClaim, RolesClaim, TokenLocation};
 
 const MAX_LEEWAY_SECONDS: u64 = 300;
 
-/// One `[[auth.issuers]]` table, e.g. Zuplo and Auth0 side by side during a migration.
-#[derive(Debug, Deserialize)]
-pub(super) struct RawIssuer {
-    issuer: String,
-    #[serde(default, deserialize_with = "list::string_list")]
-    audience: Vec<String>,
+/// One issuer: an `[[auth.issuers]]` table (e.g. Zuplo and Auth0 side by side during a
+/// migration), or the issuer keys of `[auth]` itself, which also hold the defaults of every
+/// listed issuer (see [`IssuerSettings::inherit`]). Values stay as written until
+/// [`IssuerSettings::trusted`] reads them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IssuerSettings {
+    /// The exact `iss` to require. Unset in the shorthand with the development issuer on: that
+    /// issuer, this server's own public URL.
     #[serde(default, deserialize_with = "list::optional_string")]
-    jwks_uri: Option<String>,
+    pub issuer: Option<String>,
+    /// Accepted `aud` values; a token must name at least one.
     #[serde(default, deserialize_with = "list::string_list")]
-    algorithms: Vec<String>,
-    leeway_seconds: Option<u64>,
-    // The claim rules, as in `RawClaimRules`; written out rather than flattened so that every
-    // key is a named field and an unknown one can be reported.
+    pub audience: Vec<String>,
+    /// Where the issuer publishes its keys. Defaults to discovery, falling back to
+    /// `{issuer}/.well-known/jwks.json`.
     #[serde(default, deserialize_with = "list::optional_string")]
-    audience_claim: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// Allowed signature algorithms. Defaults to every asymmetric JWS algorithm supported.
+    #[serde(default, deserialize_with = "list::string_list")]
+    pub algorithms: Vec<String>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`. Defaults to 30 s; at most 300 s.
     #[serde(default)]
-    required_claims: BTreeMap<String, list::StringList>,
+    pub leeway_seconds: Option<u64>,
+    /// A claim compared with the audiences when a token has no `aud`, e.g. `client_id` for
+    /// Cognito access tokens; a present `aud` is always the one compared. Defaults to none:
+    /// `aud` is required.
     #[serde(default, deserialize_with = "list::optional_string")]
-    roles_claim: Option<String>,
-    #[serde(default, deserialize_with = "list::optional_string")]
-    require_typ: Option<String>,
-    #[serde(default, deserialize_with = "list::optional_number")]
-    max_token_lifetime_seconds: Option<u64>,
-    #[serde(default, deserialize_with = "list::optional_string")]
-    token_header: Option<String>,
-    // An empty prefix is a choice (the bare token), so it is kept as given.
-    token_prefix: Option<String>,
-    #[serde(default, deserialize_with = "list::optional_string")]
-    dpop: Option<String>,
-}
-
-/// The claim rules an issuer table and the `APP__AUTH__*` shorthand share.
-#[derive(Debug, Default)]
-pub(super) struct RawClaimRules {
     pub audience_claim: Option<String>,
+    /// Claims a token must carry with one of the given values (an array claim must contain
+    /// one), e.g. Cognito's `token_use = "access"`. Defaults to none.
+    #[serde(default)]
     pub required_claims: BTreeMap<String, list::StringList>,
+    /// The claim holding the caller's roles: a name, or a dotted path such as
+    /// `realm_access.roles` (Keycloak). Defaults to `roles`.
+    #[serde(default, deserialize_with = "list::optional_string")]
     pub roles_claim: Option<String>,
+    /// The `typ` every token must carry, compared as a media type, e.g. `at+jwt` (RFC 9068).
+    /// Defaults to none (`typ` may be absent, `JWT` or `at+jwt`).
+    #[serde(default, deserialize_with = "list::optional_string")]
     pub require_typ: Option<String>,
+    /// Tokens whose `exp − iat` exceeds this many seconds are refused, and `iat` is then
+    /// required. Defaults to none.
+    #[serde(default, deserialize_with = "list::optional_number")]
     pub max_token_lifetime_seconds: Option<u64>,
+    /// The header tokens arrive in. Defaults to `Authorization`.
+    #[serde(default, deserialize_with = "list::optional_string")]
     pub token_header: Option<String>,
+    /// The auth-scheme before the token in that header. Defaults to `Bearer`; empty (a choice,
+    /// so kept as given) when the header holds the bare token.
+    #[serde(default)]
     pub token_prefix: Option<String>,
+    /// Whether this issuer's tokens may (`allowed`) or must (`required`) be DPoP-bound, or
+    /// never are (`off`). Defaults to `allowed`.
+    #[serde(default, deserialize_with = "list::optional_string")]
     pub dpop: Option<String>,
 }
 
-/// The `APP__AUTH__ISSUER`, `_AUDIENCE`, `_JWKS_URI`, `_ALGORITHMS`, `_LEEWAY_SECONDS` keys and
-/// the claim rules: one issuer, and the defaults of every listed one (see [`inherit`]).
-pub(super) struct Shorthand {
-    pub issuer: Option<String>,
-    pub audience: Vec<String>,
-    pub jwks_uri: Option<String>,
-    pub algorithms: Vec<String>,
-    pub leeway_seconds: u64,
-    pub claims: RawClaimRules,
+/// One issuer as the verifier takes it: where its keys come from, what its tokens must
+/// satisfy, where they arrive and whether they may or must be DPoP-bound.
+#[derive(Debug, Clone)]
+pub struct TrustedIssuer {
+    pub source: JwksSource,
+    pub policy: IssuerPolicy,
+    pub token_location: TokenLocation,
+    pub dpop: DpopMode,
 }
 
-/// The rules of one issuer, checked.
-struct ClaimRules {
-    audience_claim: Option<String>,
-    required_claims: Vec<(String, Vec<String>)>,
-    roles_claim: String,
-    require_typ: Option<String>,
-    max_token_lifetime_seconds: Option<u64>,
-    token_location: TokenLocation,
-    dpop: DpopMode,
-}
-
-/// Validates every trusted issuer. `dev_issuer` stands in when none is configured.
-pub(super) fn trusted_issuers(
-    shorthand: Shorthand,
-    listed: Vec<RawIssuer>,
-    dev_issuer: bool,
-    production: bool,
-) -> Result<Vec<IssuerSettings>, SettingsError> {
-    let default_algorithms = parse_algorithms("APP__AUTH__ALGORITHMS", &shorthand.algorithms)?;
-    check_leeway("APP__AUTH__LEEWAY_SECONDS", shorthand.leeway_seconds)?;
-    let shorthand_key = |field: &str| format!("APP__AUTH__{}", field.to_ascii_uppercase());
-    let defaults = claim_rules(&shorthand_key, shorthand.claims, None)?;
-    let mut issuers = Vec::with_capacity(listed.len() + 1);
-
-    if shorthand.issuer.is_some() || (listed.is_empty() && dev_issuer) {
-        let jwks_uri = check_endpoints(
-            &shorthand_key,
-            shorthand.issuer.as_deref(),
-            shorthand.jwks_uri.as_deref(),
-            production,
-        )?;
-        require_audience("APP__AUTH__AUDIENCE", &shorthand.audience)?;
-        issuers.push(issuer_settings(
-            shorthand.issuer,
-            shorthand.audience,
-            jwks_uri,
-            default_algorithms.clone(),
-            shorthand.leeway_seconds,
-            defaults.clone_rules(),
-        ));
+impl IssuerSettings {
+    /// This listed issuer, taking the shorthand's algorithms, leeway, roles claim, required
+    /// `typ`, longest lifetime, token location and DPoP mode where it sets none. Its audience
+    /// claim and required claims describe its own tokens' shape, so they are never inherited.
+    fn inherit(&self, defaults: &IssuerSettings) -> IssuerSettings {
+        let or = |own: &Option<String>, default: &Option<String>| own.clone().or(default.clone());
+        IssuerSettings {
+            algorithms: if self.algorithms.is_empty() {
+                defaults.algorithms.clone()
+            } else {
+                self.algorithms.clone()
+            },
+            leeway_seconds: self.leeway_seconds.or(defaults.leeway_seconds),
+            roles_claim: or(&self.roles_claim, &defaults.roles_claim),
+            require_typ: or(&self.require_typ, &defaults.require_typ),
+            max_token_lifetime_seconds: self
+                .max_token_lifetime_seconds
+                .or(defaults.max_token_lifetime_seconds),
+            token_header: or(&self.token_header, &defaults.token_header),
+            token_prefix: or(&self.token_prefix, &defaults.token_prefix),
+            dpop: or(&self.dpop, &defaults.dpop),
+            ..self.clone()
+        }
     }
-    for (index, raw) in listed.into_iter().enumerate() {
-        let key = |field: &str| format!("auth.issuers[{index}].{field}");
-        let jwks_uri =
-            check_endpoints(&key, Some(&raw.issuer), raw.jwks_uri.as_deref(), production)?;
-        require_audience(&key("audience"), &raw.audience)?;
-        let leeway_seconds = raw.leeway_seconds.unwrap_or(shorthand.leeway_seconds);
-        check_leeway(&key("leeway_seconds"), leeway_seconds)?;
-        let algorithms = if raw.algorithms.is_empty() {
-            default_algorithms.clone()
-        } else {
-            parse_algorithms(&key("algorithms"), &raw.algorithms)?
-        };
-        let raw_rules = RawClaimRules {
-            audience_claim: raw.audience_claim,
-            required_claims: raw.required_claims,
-            roles_claim: raw.roles_claim,
-            require_typ: raw.require_typ,
-            max_token_lifetime_seconds: raw.max_token_lifetime_seconds,
-            token_header: raw.token_header,
-            token_prefix: raw.token_prefix,
-            dpop: raw.dpop,
-        };
-        let rules = claim_rules(&key, raw_rules, Some(&defaults))?;
-        check_one_prefix_per_header(&key, &rules.token_location, &issuers)?;
-        if issuers
-            .iter()
-            .any(|known: &IssuerSettings| known.issuer.as_deref() == Some(&raw.issuer))
-        {
+
+    /// Checks every value and builds the issuer; `key` names a setting in the refusal, and
+    /// `dev_issuer` stands for the development issuer where no `issuer` is set. In production,
+    /// what is fetched must be https (or loopback).
+    fn trusted(
+        &self,
+        key: &dyn Fn(&str) -> String,
+        auth: &AuthSettings,
+        dev_issuer: &str,
+        production: bool,
+    ) -> Result<TrustedIssuer, SettingsError> {
+        let policy = self.policy(key)?;
+        let jwks_uri = self
+            .jwks_uri
+            .as_deref()
+            .map(|uri| check_url(&key("jwks_uri"), uri, production))
+            .transpose()?;
+        if let Some(issuer) = &self.issuer {
+            check_issuer(key, issuer, jwks_uri.is_some(), production)?;
+        }
+        if self.audience.is_empty() {
             return Err(SettingsError::new(
-                &key("issuer"),
-                format!("`{}` is configured twice", raw.issuer),
-                "list each issuer once",
+                &key("audience"),
+                "no audience is configured",
+                "set it to the `aud` your issuer puts in tokens for this API (comma-separate several)",
             ));
         }
-        issuers.push(issuer_settings(
-            Some(raw.issuer),
-            raw.audience,
+        let source = JwksSource {
+            issuer: self.issuer.as_deref().unwrap_or(dev_issuer).to_owned(),
             jwks_uri,
-            algorithms,
-            leeway_seconds,
-            rules,
-        ));
+            algorithms: policy.algorithms.clone(),
+            default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
+            min_ttl: Duration::from_secs(auth.jwks_min_ttl_seconds),
+            max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
+            max_stale: Duration::from_secs(auth.max_stale_seconds),
+            max_keys: auth.max_jwks_keys,
+            refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
+        };
+        Ok(TrustedIssuer {
+            source,
+            policy: IssuerPolicy {
+                audience: self.audience.clone(),
+                ..policy
+            },
+            token_location: self.token_location(key)?,
+            dpop: self.dpop_mode(key)?,
+        })
     }
-    if issuers.is_empty() {
-        return Err(SettingsError::new(
-            "APP__AUTH__ISSUER",
-            "no issuer is configured",
-            "set it to the exact `iss` your tokens carry, e.g. https://<gateway>/__zuplo/issuer",
-        ));
-    }
-    Ok(issuers)
-}
 
-fn issuer_settings(
-    issuer: Option<String>,
-    audience: Vec<String>,
-    jwks_uri: Option<Url>,
-    algorithms: Vec<jsonwebtoken::Algorithm>,
-    leeway_seconds: u64,
-    rules: ClaimRules,
-) -> IssuerSettings {
-    IssuerSettings {
-        issuer,
-        audience,
-        jwks_uri,
-        algorithms,
-        leeway_seconds,
-        audience_claim: rules.audience_claim,
-        required_claims: rules.required_claims,
-        roles_claim: rules.roles_claim,
-        require_typ: rules.require_typ,
-        max_token_lifetime_seconds: rules.max_token_lifetime_seconds,
-        token_location: rules.token_location,
-        dpop: rules.dpop,
-    }
-}
-
-impl ClaimRules {
-    fn clone_rules(&self) -> Self {
-        Self {
-            audience_claim: self.audience_claim.clone(),
-            required_claims: self.required_claims.clone(),
-            roles_claim: self.roles_claim.clone(),
-            require_typ: self.require_typ.clone(),
-            max_token_lifetime_seconds: self.max_token_lifetime_seconds,
-            token_location: self.token_location.clone(),
-            dpop: self.dpop,
+    /// The claim rules, checked. The audience is left empty: the shorthand's rules are checked
+    /// (as every listed issuer's defaults) even where it names no issuer of its own.
+    fn policy(&self, key: &dyn Fn(&str) -> String) -> Result<IssuerPolicy, SettingsError> {
+        let leeway_seconds = self.leeway_seconds.unwrap_or(30);
+        if leeway_seconds > MAX_LEEWAY_SECONDS {
+            return Err(SettingsError::new(
+                &key("leeway_seconds"),
+                format!("{leeway_seconds} s is more clock skew than is safe"),
+                format!("use at most {MAX_LEEWAY_SECONDS}"),
+            ));
         }
-    }
-}
-
-/// Checks an issuer's claim rules. A listed issuer takes its roles claim, required `typ`,
-/// longest lifetime, token location and DPoP mode from `defaults` (the shorthand) when it sets none; its
-/// audience claim and required claims describe its own tokens' shape, so they are never
-/// inherited.
-fn claim_rules(
-    key: &dyn Fn(&str) -> String,
-    raw: RawClaimRules,
-    defaults: Option<&ClaimRules>,
-) -> Result<ClaimRules, SettingsError> {
-    let require_typ = match raw.require_typ {
-        Some(typ) => {
-            let normal = media_type(&typ);
-            if !ACCEPTED_TYPES.contains(&normal.as_str()) {
+        let require_typ = match &self.require_typ {
+            Some(typ) => {
+                let normal = media_type(typ);
+                if !ACCEPTED_TYPES.contains(&normal.as_str()) {
+                    return Err(SettingsError::new(
+                        &key("require_typ"),
+                        format!("`{typ}` is not a token type this service accepts"),
+                        "use at+jwt (RFC 9068 access tokens) or JWT",
+                    ));
+                }
+                Some(normal)
+            }
+            None => None,
+        };
+        if let Some(max) = self.max_token_lifetime_seconds {
+            positive(&key("max_token_lifetime_seconds"), max)?;
+        }
+        let mut required_claims = Vec::with_capacity(self.required_claims.len());
+        for (claim, values) in &self.required_claims {
+            if values.0.is_empty() {
                 return Err(SettingsError::new(
-                    &key("require_typ"),
-                    format!("`{typ}` is not a token type this service accepts"),
-                    "use at+jwt (RFC 9068 access tokens) or JWT",
+                    &key(&format!("required_claims.{claim}")),
+                    "no value is given",
+                    "give the value the claim must have, or a list of accepted values",
                 ));
             }
-            Some(normal)
+            required_claims.push(RequiredClaim::new(claim, values.0.clone()));
         }
-        None => defaults.and_then(|d| d.require_typ.clone()),
-    };
-    if let Some(max) = raw.max_token_lifetime_seconds {
-        positive(&key("max_token_lifetime_seconds"), max)?;
+        Ok(IssuerPolicy {
+            audience: Vec::new(),
+            algorithms: parse_algorithms(&key("algorithms"), &self.algorithms)?,
+            leeway_seconds,
+            audience_claim: self.audience_claim.clone(),
+            required_claims,
+            roles_claim: RolesClaim(self.roles_claim.clone().unwrap_or_else(|| "roles".into())),
+            require_typ,
+            max_token_lifetime_seconds: self.max_token_lifetime_seconds,
+        })
     }
-    let mut required_claims = Vec::with_capacity(raw.required_claims.len());
-    for (claim, values) in raw.required_claims {
-        if values.0.is_empty() {
-            return Err(SettingsError::new(
-                &key(&format!("required_claims.{claim}")),
-                "no value is given",
-                "give the value the claim must have, or a list of accepted values",
-            ));
-        }
-        required_claims.push((claim, values.0));
-    }
-    let token_location = TokenLocation {
-        header: match raw.token_header {
+
+    fn token_location(&self, key: &dyn Fn(&str) -> String) -> Result<TokenLocation, SettingsError> {
+        let header = match &self.token_header {
             Some(name) => HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
                 SettingsError::new(
                     &key("token_header"),
@@ -246,44 +216,81 @@ fn claim_rules(
                     "name the header the token arrives in, e.g. Authorization or X-Gateway-Token",
                 )
             })?,
-            None => defaults.map_or(AUTHORIZATION, |d| d.token_location.header.clone()),
-        },
-        prefix: match raw.token_prefix {
+            None => AUTHORIZATION,
+        };
+        let prefix = match &self.token_prefix {
             Some(prefix) => check_prefix(&key("token_prefix"), prefix.trim())?,
-            None => {
-                defaults.map_or_else(|| "Bearer".to_owned(), |d| d.token_location.prefix.clone())
-            }
-        },
-    };
-    let dpop = match raw.dpop {
-        Some(mode) => match mode.trim().to_ascii_lowercase().as_str() {
-            "allowed" => DpopMode::Allowed,
-            "required" => DpopMode::Required,
-            "off" => DpopMode::Off,
-            _ => {
-                return Err(SettingsError::new(
-                    &key("dpop"),
-                    format!("`{mode}` is not a DPoP mode"),
-                    "use allowed (the default), required or off",
-                ));
-            }
-        },
-        None => defaults.map_or(DpopMode::Allowed, |d| d.dpop),
-    };
-    Ok(ClaimRules {
-        token_location,
-        dpop,
-        audience_claim: raw.audience_claim,
-        required_claims,
-        roles_claim: raw
-            .roles_claim
-            .or_else(|| defaults.map(|d| d.roles_claim.clone()))
-            .unwrap_or_else(|| "roles".to_owned()),
-        require_typ,
-        max_token_lifetime_seconds: raw
-            .max_token_lifetime_seconds
-            .or_else(|| defaults.and_then(|d| d.max_token_lifetime_seconds)),
-    })
+            None => "Bearer".to_owned(),
+        };
+        Ok(TokenLocation { header, prefix })
+    }
+
+    fn dpop_mode(&self, key: &dyn Fn(&str) -> String) -> Result<DpopMode, SettingsError> {
+        let Some(mode) = &self.dpop else {
+            return Ok(DpopMode::Allowed);
+        };
+        match mode.trim().to_ascii_lowercase().as_str() {
+            "allowed" => Ok(DpopMode::Allowed),
+            "required" => Ok(DpopMode::Required),
+            "off" => Ok(DpopMode::Off),
+            _ => Err(SettingsError::new(
+                &key("dpop"),
+                format!("`{mode}` is not a DPoP mode"),
+                "use allowed (the default), required or off",
+            )),
+        }
+    }
+}
+
+/// Every trusted issuer, checked and built: the shorthand's when it names an issuer (or stands
+/// for the development issuer, `dev_issuer`, when nothing else is listed), then each listed one.
+pub(super) fn trusted_issuers(
+    auth: &AuthSettings,
+    dev_issuer: Option<&str>,
+    production: bool,
+) -> Result<Vec<TrustedIssuer>, SettingsError> {
+    let shorthand = &auth.shorthand;
+    let shorthand_key = |field: &str| format!("APP__AUTH__{}", field.to_ascii_uppercase());
+    // The defaults of every listed issuer are checked as the shorthand's own.
+    shorthand.policy(&shorthand_key)?;
+    shorthand.token_location(&shorthand_key)?;
+    shorthand.dpop_mode(&shorthand_key)?;
+    let mut trusted: Vec<TrustedIssuer> = Vec::with_capacity(auth.issuers.len() + 1);
+    let development = dev_issuer.filter(|_| shorthand.issuer.is_none() && auth.issuers.is_empty());
+    if shorthand.issuer.is_some() || development.is_some() {
+        let dev_issuer = development.unwrap_or_default();
+        trusted.push(shorthand.trusted(&shorthand_key, auth, dev_issuer, production)?);
+    }
+    for (index, listed) in auth.issuers.iter().enumerate() {
+        let key = |field: &str| format!("auth.issuers[{index}].{field}");
+        let Some(name) = &listed.issuer else {
+            return Err(SettingsError::new(
+                &key("issuer"),
+                "no issuer is given",
+                "set it to the exact `iss` this issuer's tokens carry",
+            ));
+        };
+        let issuer = listed
+            .inherit(shorthand)
+            .trusted(&key, auth, "", production)?;
+        if trusted.iter().any(|known| known.source.issuer == *name) {
+            return Err(SettingsError::new(
+                &key("issuer"),
+                format!("`{name}` is configured twice"),
+                "list each issuer once",
+            ));
+        }
+        check_one_prefix_per_header(&key, &issuer.token_location, &trusted)?;
+        trusted.push(issuer);
+    }
+    if trusted.is_empty() {
+        return Err(SettingsError::new(
+            "APP__AUTH__ISSUER",
+            "no issuer is configured",
+            "set it to the exact `iss` your tokens carry, e.g. https://<gateway>/__zuplo/issuer",
+        ));
+    }
+    Ok(trusted)
 }
 
 /// One header holds one credential, read with one auth-scheme: two issuers reading the same
@@ -292,21 +299,20 @@ fn claim_rules(
 fn check_one_prefix_per_header(
     key: &dyn Fn(&str) -> String,
     location: &TokenLocation,
-    known: &[IssuerSettings],
+    known: &[TrustedIssuer],
 ) -> Result<(), SettingsError> {
-    let clash = known.iter().find(|other| {
-        other.token_location.header == location.header
-            && !other
-                .token_location
-                .prefix
-                .eq_ignore_ascii_case(&location.prefix)
-    });
+    let clash = known
+        .iter()
+        .map(|other| &other.token_location)
+        .find(|other| {
+            other.header == location.header && !other.prefix.eq_ignore_ascii_case(&location.prefix)
+        });
     match clash {
         Some(other) => Err(SettingsError::new(
             &key("token_prefix"),
             format!(
                 "the {} header is read with the prefix `{}` here and `{}` for another issuer",
-                location.header, location.prefix, other.token_location.prefix
+                location.header, location.prefix, other.prefix
             ),
             "give issuers that share a header the same prefix, or give this one a header of its own",
         )),
@@ -331,52 +337,25 @@ fn check_prefix(key: &str, prefix: &str) -> Result<String, SettingsError> {
 /// The issuer is an identifier (RFC 7519 §4.1.1), but what is fetched must be safe: in
 /// production an `http://` issuer is accepted only beside an https (or loopback) `jwks_uri`,
 /// since discovery would otherwise fetch over plain http. AD FS names itself
-/// `http://<host>/adfs/services/trust`. Returns the JWKS URL, parsed.
-fn check_endpoints(
+/// `http://<host>/adfs/services/trust`.
+fn check_issuer(
     key: &dyn Fn(&str) -> String,
-    issuer: Option<&str>,
-    jwks_uri: Option<&str>,
+    issuer: &str,
+    has_jwks_uri: bool,
     production: bool,
-) -> Result<Option<Url>, SettingsError> {
-    let parsed = jwks_uri
-        .map(|uri| check_url(&key("jwks_uri"), uri, production))
-        .transpose()?;
-    if let Some(issuer) = issuer {
-        check_url(&key("issuer"), issuer, false)?;
-        if production && jwks_uri.is_none() {
-            check_url(&key("issuer"), issuer, true).map_err(|_| {
-                SettingsError::new(
-                    &key("issuer"),
-                    format!("`{issuer}` is plain http, and discovery would fetch over it"),
-                    format!(
-                        "use an https issuer, or set {} to its https JWKS URL",
-                        key("jwks_uri")
-                    ),
-                )
-            })?;
-        }
-    }
-    Ok(parsed)
-}
-
-fn require_audience(key: &str, audience: &[String]) -> Result<(), SettingsError> {
-    if audience.is_empty() {
-        return Err(SettingsError::new(
-            key,
-            "no audience is configured",
-            "set it to the `aud` your issuer puts in tokens for this API (comma-separate several)",
-        ));
-    }
-    Ok(())
-}
-
-fn check_leeway(key: &str, leeway: u64) -> Result<(), SettingsError> {
-    if leeway > MAX_LEEWAY_SECONDS {
-        return Err(SettingsError::new(
-            key,
-            format!("{leeway} s is more clock skew than is safe"),
-            format!("use at most {MAX_LEEWAY_SECONDS}"),
-        ));
+) -> Result<(), SettingsError> {
+    check_url(&key("issuer"), issuer, false)?;
+    if production && !has_jwks_uri {
+        check_url(&key("issuer"), issuer, true).map_err(|_| {
+            SettingsError::new(
+                &key("issuer"),
+                format!("`{issuer}` is plain http, and discovery would fetch over it"),
+                format!(
+                    "use an https issuer, or set {} to its https JWKS URL",
+                    key("jwks_uri")
+                ),
+            )
+        })?;
     }
     Ok(())
 }

@@ -4,22 +4,33 @@
 
 use std::collections::HashMap;
 
-use serde::de::DeserializeOwned;
-
-use super::{SettingsError, layers};
+use super::{Settings, SettingsError, layers};
 
 /// How alike a name must be to be offered as "did you mean".
 const SUGGESTION_SIMILARITY: f64 = 0.8;
 
-/// Deserializes the layered settings, refusing the first key that names no setting.
-pub(super) fn deserialize<T: DeserializeOwned>(
+/// Deserializes the layered settings, refusing the first key that names no setting. The
+/// `[auth]` table is read twice: as the section, and as the shorthand's [`IssuerSettings`](super::IssuerSettings); a
+/// key of it names nothing only when neither takes it.
+pub(super) fn deserialize(
     config: config::Config,
     vars: &HashMap<String, String>,
-) -> Result<T, SettingsError> {
+) -> Result<Settings, SettingsError> {
     let mut unknown = Vec::new();
-    let settings =
+    let mut settings: Settings =
         serde_ignored::deserialize(config.clone(), |path| unknown.push(path.to_string()))
             .map_err(SettingsError::from_source)?;
+    let auth = config
+        .get::<config::Value>("auth")
+        .map_err(SettingsError::from_source)?;
+    let mut not_of_an_issuer = Vec::new();
+    settings.auth.shorthand =
+        serde_ignored::deserialize(auth, |path| not_of_an_issuer.push(path.to_string()))
+            .map_err(SettingsError::from_source)?;
+    unknown.retain(|path| match path.strip_prefix("auth.") {
+        Some(key) if !key.contains('.') => not_of_an_issuer.iter().any(|other| other == key),
+        _ => true,
+    });
     match unknown.first() {
         Some(path) => {
             let is_section = config

@@ -253,15 +253,17 @@ require_typ = "logout+jwt"
         ],
     )
     .unwrap();
-    let issuer = &settings.auth.issuers[0];
+    let issuer = &crate::common::trusted(&settings)[0].policy;
     assert_eq!(issuer.require_typ.as_deref(), Some("at+jwt"));
+    let required: Vec<_> = issuer
+        .required_claims
+        .iter()
+        .map(|rule| (rule.name.as_str(), rule.one_of.clone()))
+        .collect();
     assert_eq!(
-        issuer.required_claims,
-        [(
-            "token_use".to_owned(),
-            vec!["access".to_owned(), "id".to_owned()]
-        )]
+        required,
+        [("token_use", vec!["access".to_owned(), "id".to_owned()])]
     );
-    assert_eq!(issuer.roles_claim, "roles");
+    assert_eq!(issuer.roles_claim.0, "roles");
     assert_eq!(issuer.max_token_lifetime_seconds, None);
 }

@@ -312,6 +312,15 @@ pub fn dead_url() -> String {
     format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port())
 }
 
+/// Where tests place the development issuer when they read the trusted issuers of settings.
+pub const DEV_ISSUER_URL: &str = "http://127.0.0.1:8080";
+
+/// The trusted issuers of `settings`, as the verifier takes them, with the development issuer
+/// (where it is on) at [`DEV_ISSUER_URL`].
+pub fn trusted(settings: &Settings) -> Vec<app::settings::TrustedIssuer> {
+    settings.trusted_issuers(DEV_ISSUER_URL).unwrap()
+}
+
 /// Settings of the test profile, through files and environment layers, for `issuer`.
 pub fn settings(issuer: &str, overrides: &[(&str, &str)]) -> Settings {
     let base = [

@@ -162,12 +162,8 @@ leeway_seconds = 10
         ],
     )
     .unwrap();
-    let issuers: Vec<_> = settings
-        .auth
-        .issuers
-        .iter()
-        .map(|i| i.issuer.clone().unwrap())
-        .collect();
+    let trusted = crate::common::trusted(&settings);
+    let issuers: Vec<_> = trusted.iter().map(|i| i.source.issuer.clone()).collect();
     assert_eq!(
         issuers,
         [
@@ -175,7 +171,7 @@ leeway_seconds = 10
             "https://auth0.example.com/"
         ]
     );
-    assert_eq!(settings.auth.issuers[1].leeway_seconds, 10);
+    assert_eq!(trusted[1].policy.leeway_seconds, 10);
 
     let duplicate = load(
         listed,

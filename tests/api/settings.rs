@@ -40,15 +40,20 @@ fn development_is_the_default_profile_with_its_documented_defaults() {
         ("127.0.0.1", 8080)
     );
     assert!(settings.dev_issuer.enabled);
-    let issuer = &settings.auth.issuers[0];
-    assert_eq!(settings.auth.issuers.len(), 1);
-    assert_eq!(issuer.issuer, None, "the development issuer");
-    assert_eq!(issuer.audience, vec![env!("CARGO_PKG_NAME")]);
-    assert_eq!(issuer.leeway_seconds, 30);
+    let trusted = crate::common::trusted(&settings);
+    let issuer = &trusted[0];
+    assert_eq!(trusted.len(), 1);
+    assert_eq!(
+        issuer.source.issuer,
+        crate::common::DEV_ISSUER_URL,
+        "the development issuer"
+    );
+    assert_eq!(issuer.policy.audience, vec![env!("CARGO_PKG_NAME")]);
+    assert_eq!(issuer.policy.leeway_seconds, 30);
     assert_eq!(settings.auth.max_token_bytes, 16384);
     assert_eq!(settings.auth.refetch_cooldown_seconds, 30);
-    assert_eq!(issuer.algorithms.len(), 9);
-    assert!(!issuer.algorithms.contains(&Algorithm::HS256));
+    assert_eq!(issuer.policy.algorithms.len(), 9);
+    assert!(!issuer.policy.algorithms.contains(&Algorithm::HS256));
     assert_eq!(
         settings.server.metrics_port, None,
         "/metrics beside the API"
@@ -81,12 +86,15 @@ fn environment_variables_override_files() {
         settings.server.public_url.as_deref(),
         Some("https://api.example.com")
     );
-    let issuer = &settings.auth.issuers[0];
-    assert_eq!(issuer.audience, vec!["api://one", "api://two"]);
-    assert_eq!(issuer.algorithms, vec![Algorithm::ES256, Algorithm::EdDSA]);
-    assert_eq!(issuer.leeway_seconds, 5);
+    let issuer = &crate::common::trusted(&settings)[0];
+    assert_eq!(issuer.policy.audience, vec!["api://one", "api://two"]);
     assert_eq!(
-        issuer.jwks_uri.as_ref().map(|uri| uri.as_str()),
+        issuer.policy.algorithms,
+        vec![Algorithm::ES256, Algorithm::EdDSA]
+    );
+    assert_eq!(issuer.policy.leeway_seconds, 5);
+    assert_eq!(
+        issuer.source.jwks_uri.as_ref().map(|uri| uri.as_str()),
         Some("https://keys.example.com/jwks.json")
     );
 }
@@ -146,8 +154,8 @@ fn production_accepts_an_http_issuer_identifier_beside_an_https_jwks_uri() {
     ));
     let settings = load(&with_keys).unwrap();
     assert_eq!(
-        settings.auth.issuers[0].issuer.as_deref(),
-        Some("http://adfs.example.com/adfs/services/trust")
+        crate::common::trusted(&settings)[0].source.issuer,
+        "http://adfs.example.com/adfs/services/trust"
     );
 
     let error = load(&adfs).unwrap_err();
@@ -201,9 +209,22 @@ fn a_replay_store_that_cannot_hold_a_proof_a_second_of_the_window_is_refused() {
         with_size("69").unwrap_err().key(),
         "APP__AUTH__DPOP_REPLAY_CACHE_SIZE"
     );
-    assert_eq!(with_size("70").unwrap().auth.dpop.replay_cache_size, 70);
     assert_eq!(
-        with_size("").unwrap().auth.dpop.replay_cache_size,
+        with_size("70")
+            .unwrap()
+            .auth
+            .proof_rules()
+            .unwrap()
+            .replay_cache_size,
+        70
+    );
+    assert_eq!(
+        with_size("")
+            .unwrap()
+            .auth
+            .proof_rules()
+            .unwrap()
+            .replay_cache_size,
         500 * 70,
         "by default, 500 proofs a second of the window"
     );

@@ -1,0 +1,200 @@
+//! The `[auth]` section: how tokens are verified, the key sets fetched, and DPoP proofs judged.
+//! The issuer keys in it (`APP__AUTH__ISSUER`, `_AUDIENCE`, …) are the single-issuer shorthand,
+//! read as an [`IssuerSettings`] of their own (see [`super::issuers`]).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::checks::{parse_algorithms, positive};
+use super::issuers::{IssuerSettings, TrustedIssuer, trusted_issuers};
+use super::{SettingsError, StepUpSettings, list};
+use crate::auth::ProofRules;
+
+/// The longest production serves a key set past its lifetime while the issuer fails.
+const MAX_STALE_SECONDS: u64 = 7 * 24 * 3600;
+
+/// The longest clock skew production allows a DPoP proof's `iat` (RFC 9449 §11.1 suggests
+/// seconds to minutes).
+const MAX_DPOP_SKEW_SECONDS: u64 = 300;
+
+/// The DPoP proofs a second a replica's replay store holds by default, its size being this
+/// times the proof window.
+const DEFAULT_PROOFS_PER_SECOND: u64 = 500;
+
+/// How tokens are verified.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// The single-issuer shorthand, the issuer keys of `[auth]` itself: one issuer, and the
+    /// defaults of every listed one. Read from the same table as the rest of the section.
+    #[serde(skip)]
+    pub shorthand: IssuerSettings,
+    /// The `[[auth.issuers]]` tables, each an issuer trusted beside the shorthand's.
+    #[serde(default)]
+    pub issuers: Vec<IssuerSettings>,
+    /// Tokens longer than this are rejected before any parsing. Defaults to 16384 bytes: Entra ID
+    /// tokens with many groups reach ~12 KB.
+    pub max_token_bytes: usize,
+    /// How many verified tokens are remembered to skip repeated signature checks; 0 disables.
+    /// Defaults to 10000.
+    pub token_cache_size: usize,
+    /// The bytes those tokens may hold, each weighed by its claims' text (twice: the text and
+    /// what is read out of it) plus a fixed part, so large tokens are remembered fewer at a
+    /// time. Defaults to 16777216 (16 MiB).
+    pub token_cache_max_bytes: u64,
+    /// Lifetime of a key set served without `Cache-Control: max-age`. Defaults to 600 s.
+    pub jwks_ttl_seconds: u64,
+    /// Shortest lifetime of a key set, whatever its `max-age`. Defaults to 60 s.
+    pub jwks_min_ttl_seconds: u64,
+    /// Longest lifetime of a key set, whatever its `max-age`. Defaults to 86400 s (24 h).
+    pub jwks_max_ttl_seconds: u64,
+    /// How long past its lifetime the last good key set keeps serving while the issuer fails.
+    /// Defaults to 86400 s (24 h).
+    pub max_stale_seconds: u64,
+    /// Key sets with more keys are refused whole. Defaults to 100.
+    pub max_jwks_keys: usize,
+    /// With a value above 0, the service waits this long at startup for signing keys and exits
+    /// if none arrive; with 0 it serves at once and answers 503 until they do. Defaults to 0.
+    pub wait_for_keys_seconds: u64,
+    /// Minimum time between refetches caused by tokens the key set cannot serve (an unknown key,
+    /// or a known kid whose signature fails, in case the issuer renewed it). Requests that miss
+    /// while one is in flight wait for it; within the cooldown after it, misses are refused at
+    /// once. Defaults to 30 s.
+    pub refetch_cooldown_seconds: u64,
+    /// Connect and total timeout of each request to the issuer. Defaults to 5 s.
+    pub http_timeout_seconds: u64,
+    /// Largest JWKS or discovery document accepted. Defaults to 524288 bytes (512 KiB).
+    pub max_jwks_bytes: usize,
+    /// The `realm` of `WWW-Authenticate` challenges. Defaults to the package name.
+    #[serde(default, deserialize_with = "list::optional_string")]
+    pub realm: Option<String>,
+    /// What a route declared with the configured step-up demands (RFC 9470).
+    pub step_up: StepUpSettings,
+    /// The algorithms a DPoP proof may be signed with. Defaults to every asymmetric one
+    /// supported.
+    #[serde(default, deserialize_with = "list::string_list")]
+    pub dpop_algorithms: Vec<String>,
+    /// How old a proof's `iat` may be. Defaults to 300 s.
+    pub dpop_proof_max_age_seconds: u64,
+    /// How far ahead of this clock a proof's `iat` may be. Defaults to 30 s.
+    pub dpop_proof_max_skew_seconds: u64,
+    /// How many used proofs each replica holds at once, each until its window (max age plus max
+    /// skew) closes; when full, new proofs are refused with 503 rather than old ones forgotten.
+    /// Divided by the window, the proofs a second a replica accepts. Defaults to 500 times the
+    /// window; at least one a second.
+    #[serde(default, deserialize_with = "list::optional_number")]
+    pub dpop_replay_cache_size: Option<u64>,
+    /// With a value, proofs must carry a server nonce (RFC 9449 §8) at most this old. Defaults
+    /// to none.
+    #[serde(default, deserialize_with = "list::optional_number")]
+    pub dpop_nonce_lifetime_seconds: Option<u64>,
+}
+
+impl AuthSettings {
+    /// Refuses every value the service could not run safely with; `dev_issuer` is where the
+    /// development issuer would be reached, when it is on.
+    pub(super) fn check(
+        &self,
+        dev_issuer: Option<&str>,
+        production: bool,
+    ) -> Result<(), SettingsError> {
+        positive("APP__AUTH__MAX_TOKEN_BYTES", self.max_token_bytes as u64)?;
+        positive(
+            "APP__AUTH__TOKEN_CACHE_MAX_BYTES",
+            self.token_cache_max_bytes,
+        )?;
+        positive("APP__AUTH__JWKS_TTL_SECONDS", self.jwks_ttl_seconds)?;
+        positive("APP__AUTH__JWKS_MIN_TTL_SECONDS", self.jwks_min_ttl_seconds)?;
+        positive("APP__AUTH__MAX_JWKS_KEYS", self.max_jwks_keys as u64)?;
+        if self.jwks_max_ttl_seconds < self.jwks_min_ttl_seconds {
+            return Err(SettingsError::new(
+                "APP__AUTH__JWKS_MAX_TTL_SECONDS",
+                "it is below APP__AUTH__JWKS_MIN_TTL_SECONDS",
+                "make the maximum key set lifetime at least the minimum",
+            ));
+        }
+        positive("APP__AUTH__HTTP_TIMEOUT_SECONDS", self.http_timeout_seconds)?;
+        positive("APP__AUTH__MAX_JWKS_BYTES", self.max_jwks_bytes as u64)?;
+        if production && self.refetch_cooldown_seconds == 0 {
+            return Err(SettingsError::new(
+                "APP__AUTH__REFETCH_COOLDOWN_SECONDS",
+                "0 lets every token naming an unknown key fetch the issuer's key set",
+                "use at least 1 s in production (the default is 30 s)",
+            ));
+        }
+        if production && self.max_stale_seconds > MAX_STALE_SECONDS {
+            return Err(SettingsError::new(
+                "APP__AUTH__MAX_STALE_SECONDS",
+                format!(
+                    "{} s keeps serving a key set the issuer may have revoked for too long",
+                    self.max_stale_seconds
+                ),
+                format!("use at most {MAX_STALE_SECONDS} s (7 days) in production"),
+            ));
+        }
+        if production && self.dpop_proof_max_skew_seconds > MAX_DPOP_SKEW_SECONDS {
+            return Err(SettingsError::new(
+                "APP__AUTH__DPOP_PROOF_MAX_SKEW_SECONDS",
+                format!(
+                    "{} s lets a proof be made long before it is used",
+                    self.dpop_proof_max_skew_seconds
+                ),
+                format!("use at most {MAX_DPOP_SKEW_SECONDS} s in production"),
+            ));
+        }
+        self.proof_rules()?;
+        trusted_issuers(self, dev_issuer, production).map(drop)
+    }
+
+    /// Every trusted issuer, as the verifier takes it; `dev_issuer` is where the development
+    /// issuer is reached, when it is on.
+    pub fn trusted_issuers(
+        &self,
+        dev_issuer: Option<&str>,
+        production: bool,
+    ) -> Result<Vec<TrustedIssuer>, SettingsError> {
+        trusted_issuers(self, dev_issuer, production)
+    }
+
+    /// The rules DPoP proofs are judged by, checked.
+    pub fn proof_rules(&self) -> Result<ProofRules, SettingsError> {
+        positive(
+            "APP__AUTH__DPOP_PROOF_MAX_AGE_SECONDS",
+            self.dpop_proof_max_age_seconds,
+        )?;
+        if let Some(lifetime) = self.dpop_nonce_lifetime_seconds {
+            positive("APP__AUTH__DPOP_NONCE_LIFETIME_SECONDS", lifetime)?;
+        }
+        let window = self
+            .dpop_proof_max_age_seconds
+            .saturating_add(self.dpop_proof_max_skew_seconds);
+        let replay_cache_size = self
+            .dpop_replay_cache_size
+            .unwrap_or_else(|| DEFAULT_PROOFS_PER_SECOND.saturating_mul(window));
+        if replay_cache_size < window {
+            return Err(SettingsError::new(
+                "APP__AUTH__DPOP_REPLAY_CACHE_SIZE",
+                format!(
+                    "{replay_cache_size} proofs cannot hold one proof a second for the {window} s \
+                     a proof stays open (proof max age plus max skew)"
+                ),
+                format!(
+                    "use at least {window}, or leave it empty for {DEFAULT_PROOFS_PER_SECOND} a \
+                     second"
+                ),
+            ));
+        }
+        Ok(ProofRules {
+            algorithms: parse_algorithms("APP__AUTH__DPOP_ALGORITHMS", &self.dpop_algorithms)?,
+            max_age: Duration::from_secs(self.dpop_proof_max_age_seconds),
+            max_skew: Duration::from_secs(self.dpop_proof_max_skew_seconds),
+            replay_cache_size: usize::try_from(replay_cache_size).unwrap_or(usize::MAX),
+            nonce_lifetime: self.dpop_nonce_lifetime_seconds.map(Duration::from_secs),
+        })
+    }
+
+    /// The `realm` every challenge names.
+    pub fn realm(&self) -> &str {
+        self.realm.as_deref().unwrap_or(env!("CARGO_PKG_NAME"))
+    }
+}
