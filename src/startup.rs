@@ -230,11 +230,12 @@ fn metrics_server(
     };
     let (listener, port) = listen(&settings.server.host, port)?;
     let (metrics, verifier) = (state.metrics.clone(), state.verifier.clone());
+    let authenticator = state.authenticator.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(metrics.clone())
             .app_data(verifier.clone())
-            .service(routes::metrics_route())
+            .service(routes::metrics_route(&authenticator))
             // Its errors (404, 405) are problems as made, without the request middleware.
             .default_service(web::to(errors::not_found))
     })

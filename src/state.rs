@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
-use crate::auth::{Challenge, Dpop, JwksStore, ResourceMetadata, StepUp, TokenSources, Verifier};
+use crate::auth::{Authenticator, Challenge, JwksStore, ResourceMetadata, StepUp, Verifier};
 use crate::dev_issuer::DevIssuer;
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
@@ -17,12 +17,11 @@ use crate::startup::StartupError;
 /// Everything the routes share, built once and cloned cheaply into each worker.
 #[derive(Clone)]
 pub struct AppState {
+    /// The verifier and what the bearer middleware needs beside it: where tokens arrive, the
+    /// DPoP rules (RFC 9449) and the challenge.
+    pub authenticator: Arc<Authenticator>,
+    /// The verifier, for the readiness and metrics routes.
     pub verifier: web::Data<Verifier>,
-    pub challenge: web::Data<Challenge>,
-    /// The headers tokens are read from, and whose tokens each may carry.
-    pub token_sources: web::Data<TokenSources>,
-    /// The issuers' DPoP modes and the proof checker (RFC 9449).
-    pub dpop: web::Data<Dpop>,
     /// What a route declared with the configured step-up demands (`auth.step_up`).
     pub step_up: StepUp,
     pub metadata: web::Data<ResourceMetadata>,
@@ -73,7 +72,7 @@ impl AppState {
         let trusted = settings
             .trusted_issuers(public_url)
             .map_err(StartupError::Settings)?;
-        let verifier = crate::trust::verifier(auth, &trusted, &observer);
+        let verifier = Arc::new(crate::trust::verifier(auth, &trusted, &observer));
         let authorization_servers = verifier
             .stores()
             .map(|store| store.issuer().to_owned())
@@ -83,30 +82,34 @@ impl AppState {
         let dpop =
             crate::trust::dpop(auth, &trusted, public_url).map_err(StartupError::Settings)?;
         let dpop_algs = dpop.accepts_dpop().then(|| dpop.algorithm_names());
+        let challenge = Challenge {
+            realm: auth.realm().to_owned(),
+            resource_metadata: metadata_url,
+            bearer: dpop.accepts_bearer(),
+            dpop_algs: dpop_algs.as_ref().map(|algs| algs.join(" ")),
+            problem_types: crate::problem::PROBLEM_TYPES.to_owned(),
+        };
+        let metadata = ResourceMetadata {
+            resource: public_url.to_owned(),
+            authorization_servers,
+            bearer_methods_supported: vec!["header"],
+            dpop_bound_access_tokens_required: dpop_algs.is_some().then(|| !dpop.accepts_bearer()),
+            dpop_signing_alg_values_supported: dpop_algs,
+        };
+        let token_sources = crate::trust::token_sources(&trusted);
         Ok(Self {
-            verifier: web::Data::new(verifier),
-            token_sources: web::Data::new(crate::trust::token_sources(&trusted)),
+            authenticator: Authenticator::new(
+                Arc::clone(&verifier),
+                token_sources,
+                dpop,
+                challenge,
+            ),
+            verifier: web::Data::from(verifier),
             step_up: StepUp::new(
                 settings.auth.step_up.acr_values.clone(),
                 settings.auth.step_up.max_age_seconds,
             ),
-            challenge: web::Data::new(Challenge {
-                realm: auth.realm().to_owned(),
-                resource_metadata: metadata_url,
-                bearer: dpop.accepts_bearer(),
-                dpop_algs: dpop_algs.as_ref().map(|algs| algs.join(" ")),
-                problem_types: crate::problem::PROBLEM_TYPES.to_owned(),
-            }),
-            metadata: web::Data::new(ResourceMetadata {
-                resource: public_url.to_owned(),
-                authorization_servers,
-                bearer_methods_supported: vec!["header"],
-                dpop_bound_access_tokens_required: dpop_algs
-                    .is_some()
-                    .then(|| !dpop.accepts_bearer()),
-                dpop_signing_alg_values_supported: dpop_algs,
-            }),
-            dpop: web::Data::new(dpop),
+            metadata: web::Data::new(metadata),
             metrics_beside_api,
             dev_issuer,
             items: web::Data::from(Arc::new(InMemoryItemStore::default()) as Arc<dyn ItemStore>),

@@ -2,8 +2,8 @@
 //! under one path for the routes, the state and the tests.
 
 pub use issuer_trust::actix::{
-    BearerToken, Challenge, Claims, DPOP_NONCE, Dpop, ProblemBody, Rejection, Requirement, Scheme,
-    TokenLocation, TokenSources, optional_bearer, validate,
+    Authenticator, Challenge, Claims, DPOP_NONCE, Dpop, ProblemBody, Rejection, Requirement,
+    Scheme, TokenLocation, TokenSources, optional_bearer,
 };
 pub use issuer_trust::dpop::{DpopMode, ProofRules};
 pub use issuer_trust::*;

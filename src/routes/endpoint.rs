@@ -21,13 +21,17 @@ use actix_web::{FromRequest, Handler, Responder, web};
 
 use actix_web::middleware::from_fn;
 
-use crate::auth::{Requirement, StepUp, optional_bearer};
+use crate::auth::{Authenticator, Requirement, StepUp, optional_bearer};
 use crate::errors::method_not_allowed;
 
 /// Every route this app serves: path, method, and what it requires (`None` for a public
 /// route). Filled while the routes are configured; cloned cheaply, all clones share one record.
-#[derive(Debug, Clone, Default)]
-pub struct RouteTable(Arc<Mutex<Vec<DeclaredRoute>>>);
+#[derive(Clone)]
+pub struct RouteTable {
+    declared: Arc<Mutex<Vec<DeclaredRoute>>>,
+    /// What the optional-authentication routes verify a token with.
+    authenticator: Arc<Authenticator>,
+}
 
 /// One served method of one path, as declared.
 #[derive(Debug, Clone)]
@@ -41,6 +45,14 @@ pub struct DeclaredRoute {
 }
 
 impl RouteTable {
+    /// An empty table, its optional-authentication routes verifying with `authenticator`.
+    pub fn new(authenticator: &Arc<Authenticator>) -> Self {
+        Self {
+            declared: Arc::default(),
+            authenticator: Arc::clone(authenticator),
+        }
+    }
+
     /// A GET (and HEAD) route anyone may call.
     pub fn public<F, Args>(&self, path: &str, handler: F) -> Endpoint
     where
@@ -99,7 +111,7 @@ impl RouteTable {
     }
 
     fn record(&self) -> std::sync::MutexGuard<'_, Vec<DeclaredRoute>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.declared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -210,7 +222,12 @@ impl Endpoint {
         for method in methods {
             let route = web::method(method.clone()).to(handler.clone());
             let route = match requirement {
-                Some(Requirement::Optional) => route.wrap(from_fn(optional_bearer)),
+                Some(Requirement::Optional) => {
+                    let authenticator = Arc::clone(&self.table.authenticator);
+                    route.wrap(from_fn(move |req, next| {
+                        optional_bearer(Arc::clone(&authenticator), req, next)
+                    }))
+                }
                 Some(requirement) => match requirement.middleware(self.step_up.clone()) {
                     Some(require) => route.wrap(require),
                     None => route,

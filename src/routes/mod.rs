@@ -20,26 +20,24 @@ pub mod openapi;
 mod well_known;
 
 use actix_web::web;
-use actix_web_httpauth::middleware::HttpAuthentication;
 
-use crate::auth::{Requirement, validate};
+use std::sync::Arc;
+
+use crate::auth::{Authenticator, Requirement};
 use crate::errors;
 use crate::state::AppState;
 use endpoint::RouteTable;
 
 /// Wires every route and the shared state they read.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
-    let routes = RouteTable::default();
+    let routes = RouteTable::new(&state.authenticator);
     cfg.app_data(state.verifier.clone())
-        .app_data(state.challenge.clone())
-        .app_data(state.token_sources.clone())
-        .app_data(state.dpop.clone())
         .app_data(state.metadata.clone())
         .app_data(state.draining.clone())
         .app_data(state.metrics.clone())
         .app_data(web::Data::new(openapi::OpenApiJson::new(
             routes.clone(),
-            state.dpop.accepts_dpop(),
+            state.authenticator.dpop().accepts_dpop(),
         )))
         .app_data(web::Data::new(routes.clone()))
         .app_data(errors::json_config(state.max_json_bytes))
@@ -55,7 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
             .service(api.at("/me").get(Requirement::Token, api::me))
             .configure(|cfg| items::configure(cfg, &api, &state.items))
             .configure(|cfg| admin::configure(cfg, &api, &state.step_up))
-            .wrap(HttpAuthentication::with_fn(validate)),
+            .wrap(state.authenticator.bearer()),
     )
     .service(routes.public("/ready", health::ready))
     .service(routes.public("/openapi.json", openapi::serve))
@@ -78,6 +76,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
 }
 
 /// `GET /metrics` on its own port.
-pub fn metrics_route() -> endpoint::Endpoint {
-    RouteTable::default().public("/metrics", metrics::exposition)
+pub fn metrics_route(authenticator: &Arc<Authenticator>) -> endpoint::Endpoint {
+    RouteTable::new(authenticator).public("/metrics", metrics::exposition)
 }

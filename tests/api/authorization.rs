@@ -88,6 +88,26 @@ async fn typed_claims_are_read_from_the_verified_token_or_the_token_is_refused()
 }
 
 #[actix_web::test]
+async fn a_caller_read_on_a_route_no_middleware_guards_is_a_server_error_never_a_caller() {
+    let (issuer, app) = probe_app().await;
+    let token = token_with_scope(&issuer.url, PROBE_SCOPE);
+    for authorization in [None, Some(format!("Bearer {token}"))] {
+        let answer = get(&app, "/probe-unguarded", authorization.as_deref()).await;
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(answer.body["status"], 500);
+        assert!(
+            !answer.body.to_string().contains("middleware"),
+            "no internals in the body: {}",
+            answer.body
+        );
+    }
+}
+
+#[actix_web::test]
 async fn a_role_route_needs_its_role() {
     let (issuer, app) = probe_app().await;
     let mut operator = claims(&issuer.url);

@@ -4,9 +4,9 @@
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{HttpResponse, body::MessageBody, web};
-use actix_web_httpauth::middleware::HttpAuthentication;
-use app::auth::{Caller, Claims, Requirement, validate};
+use app::auth::{Caller, Claims, Requirement};
 use app::endpoint::RouteTable;
+use app::state::AppState;
 use serde_json::json;
 
 use crate::common::{Reply, TestIssuer, get_as, standard_state};
@@ -20,12 +20,12 @@ pub const PROBE_ROLE: &str = "admin";
 /// `GET /probe/tenant` (the caller's claims read as [`TenantClaims`]), `POST /probe/echo` (a JSON body, read under the app's JSON limits) and `GET /probe/plain` (an
 /// error answered in plain text, as the framework's own are), behind the same bearer middleware
 /// as `/api/v1`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    let probe = RouteTable::default().protected("/probe");
+pub fn routes(cfg: &mut web::ServiceConfig, state: &AppState) {
+    let probe = RouteTable::new(&state.authenticator).protected("/probe");
     cfg.service(
         probe
             .scope()
-            .wrap(HttpAuthentication::with_fn(validate))
+            .wrap(state.authenticator.bearer())
             .service(
                 probe
                     .at("/scoped/{id}")
@@ -35,7 +35,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(probe.at("/tenant").get(Requirement::Token, tenant))
             .service(probe.at("/echo").post(Requirement::Token, echo))
             .service(probe.at("/plain").get(Requirement::Token, plain)),
-    );
+    )
+    // A handler reading the caller on a route left unguarded: a mistake of the routing.
+    .route("/probe-unguarded", web::get().to(answer));
 }
 
 /// Who passed, so a test sees the caller the requirement was checked against.
@@ -76,12 +78,13 @@ async fn plain() -> HttpResponse {
 /// An app serving the production routing table and the probe routes over `state`.
 #[macro_export]
 macro_rules! probe_service {
-    ($state:expr) => {
+    ($state:expr) => {{
+        let state = $state.clone();
         actix_web::test::init_service(
-            app::startup::app($state.clone()).configure($crate::probe::routes),
+            app::startup::app(state.clone()).configure(|cfg| $crate::probe::routes(cfg, &state)),
         )
         .await
-    };
+    }};
 }
 
 /// `GET /probe/scoped/an-id` with `token`.

@@ -1,31 +1,168 @@
-//! Adapts the verifier to actix-web-httpauth's `HttpAuthentication` middleware: extracts the
-//! bearer credential from where its issuer sends it (see [`TokenSources`]), verifies it, and
-//! hands the claims to handlers through the request.
+//! The bearer middleware, for actix-web-httpauth's `HttpAuthentication`: extracts the credential
+//! from where its issuer sends it (see [`TokenSources`]), verifies it, and hands the caller to
+//! handlers through the request. Its state, the [`Authenticator`], is built once and captured
+//! by the middleware, so a route cannot be guarded without it.
 //!
 //! actix-web-httpauth's own `BearerAuth` matches the scheme case-sensitively and answers every
 //! extraction failure with an empty 401; RFC 7235 makes the scheme case-insensitive and this
-//! service answers every error with problem details, so [`BearerToken`] extracts the credential
-//! and the crate's middleware keeps the control flow.
+//! service answers every error with problem details, so the credential is read here and the
+//! crate's middleware keeps the control flow.
 
-use std::future::{Ready, ready};
+use std::sync::Arc;
 
-use actix_web::dev::{Payload, ServiceRequest};
+use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{AUTHORIZATION, HeaderName};
-use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
+use actix_web::{Error, HttpMessage, HttpRequest};
+use actix_web_httpauth::middleware::HttpAuthentication;
+use futures_util::future::LocalBoxFuture;
 
 use super::dpop::{Dpop, Scheme};
-use super::rejection::{Challenge, Rejection, log_rejection};
+use super::rejection::{Challenge, Rejection};
 use super::source::{SourceIndex, TokenSources};
 use crate::charset::is_b64token;
 use crate::error::{AuthError, ProofError, TokenError};
 use crate::verifier::Verifier;
+
+/// Everything the adapter needs: the verifier, where tokens arrive, the DPoP rules and the
+/// challenge every refusal names. The bearer middleware ([`Authenticator::bearer`]) holds it,
+/// and puts it on each request it lets through, where the extractors and the route
+/// requirements find it.
+pub struct Authenticator {
+    verifier: Arc<Verifier>,
+    sources: TokenSources,
+    dpop: Dpop,
+    challenge: Arc<Challenge>,
+}
+
+/// The result the middleware hands back to `HttpAuthentication`.
+type Authenticated = Result<ServiceRequest, (Error, ServiceRequest)>;
+
+impl Authenticator {
+    /// The adapter over `verifier`, reading tokens from `sources`, judging DPoP by `dpop` and
+    /// answering refusals with `challenge`.
+    pub fn new(
+        verifier: Arc<Verifier>,
+        sources: TokenSources,
+        dpop: Dpop,
+        challenge: Challenge,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            verifier,
+            sources,
+            dpop,
+            challenge: Arc::new(challenge),
+        })
+    }
+
+    /// The verifier, for readiness reports and metrics.
+    pub fn verifier(&self) -> &Arc<Verifier> {
+        &self.verifier
+    }
+
+    /// The DPoP rules, for documents that describe them (metadata, OpenAPI).
+    pub fn dpop(&self) -> &Dpop {
+        &self.dpop
+    }
+
+    /// The middleware guarding a scope: every request needs a valid token, and carries its
+    /// caller on to the handler.
+    pub fn bearer(
+        self: &Arc<Self>,
+    ) -> HttpAuthentication<
+        (),
+        impl Fn(ServiceRequest, ()) -> LocalBoxFuture<'static, Authenticated> + use<>,
+    > {
+        let authenticator = Arc::clone(self);
+        HttpAuthentication::with_fn(move |req, ()| -> LocalBoxFuture<'static, Authenticated> {
+            Box::pin(Arc::clone(&authenticator).authenticate(req))
+        })
+    }
+
+    /// Reads, verifies and admits the request's credential, or hands the request back with the
+    /// rejection.
+    pub(super) async fn authenticate(self: Arc<Self>, req: ServiceRequest) -> Authenticated {
+        match BearerToken::from_headers(req.request(), &self) {
+            Ok(credentials) => self.validate(req, credentials).await,
+            Err(error) => {
+                let rejection = self.refuse(req.request(), error);
+                Err((rejection.into(), req))
+            }
+        }
+    }
+
+    /// Logs and counts a refusal, and makes it the rejection answered with this challenge.
+    pub(super) fn refuse(&self, req: &HttpRequest, error: AuthError) -> Rejection {
+        super::rejection::log_rejection(self.verifier.observer(), req, error);
+        Rejection::new(error, Arc::clone(&self.challenge))
+    }
+
+    /// The challenge every refusal names.
+    pub(super) fn challenge(&self) -> Arc<Challenge> {
+        Arc::clone(&self.challenge)
+    }
+
+    /// Verifies the token and attaches its caller to the request.
+    async fn validate(
+        self: Arc<Self>,
+        req: ServiceRequest,
+        credentials: BearerToken,
+    ) -> Authenticated {
+        let verified = self
+            .verifier
+            .verify(credentials.token())
+            .await
+            .and_then(|caller| {
+                if self.sources.accepts(credentials.source, caller.issuer()) {
+                    Ok(caller)
+                } else {
+                    Err(TokenError::WrongHeader.into())
+                }
+            })
+            .and_then(|caller| {
+                // A cached token still has this request's proof checked.
+                self.dpop
+                    .check(
+                        &caller,
+                        credentials.token(),
+                        credentials.scheme,
+                        credentials.proof.as_deref(),
+                        req.method().as_str(),
+                        req.path(),
+                    )
+                    .map(|()| caller)
+            });
+        match verified {
+            Ok(caller) => {
+                self.verifier.observer().request_accepted();
+                let mut extensions = req.extensions_mut();
+                extensions.insert(caller);
+                if credentials.scheme == Scheme::Dpop {
+                    // So that a refusal further in (scope, role, step-up) names the DPoP challenge.
+                    extensions.insert(Scheme::Dpop);
+                }
+                drop(extensions);
+                req.extensions_mut().insert(self);
+                Ok(req)
+            }
+            Err(error) => {
+                let mut rejection = self
+                    .refuse(req.request(), error)
+                    .answering_dpop(credentials.scheme == Scheme::Dpop);
+                if error == AuthError::InvalidDpopProof(ProofError::NonceRequired) {
+                    rejection = rejection.with_dpop_nonce(self.dpop.nonce());
+                }
+                Err((rejection.into(), req))
+            }
+        }
+    }
+}
 
 /// The header a DPoP proof arrives in (RFC 9449 §4.1).
 const DPOP: HeaderName = HeaderName::from_static("dpop");
 
 /// A syntactically valid token from the header it is configured to arrive in (by default
 /// `Authorization: Bearer`, RFC 6750 §2.1), and which of the [`TokenSources`] that was.
-pub struct BearerToken {
+pub(super) struct BearerToken {
     token: String,
     source: SourceIndex,
     /// `DPoP` when sent with that scheme in `Authorization`, with its proof, if one came.
@@ -39,17 +176,13 @@ impl BearerToken {
         &self.token
     }
 
-    pub(super) fn from_headers(req: &HttpRequest) -> Result<Self, AuthError> {
-        let default;
-        let sources = match req.app_data::<web::Data<TokenSources>>() {
-            Some(sources) => sources.get_ref(),
-            None => {
-                default = TokenSources::default();
-                &default
-            }
-        };
+    pub(super) fn from_headers(
+        req: &HttpRequest,
+        authenticator: &Authenticator,
+    ) -> Result<Self, AuthError> {
         let headers = req.headers();
-        let (source, location) = sources
+        let (source, location) = authenticator
+            .sources
             .find(|name| headers.contains_key(name))
             .ok_or(AuthError::MissingCredentials)?;
         let in_authorization = location.header == AUTHORIZATION;
@@ -73,7 +206,7 @@ impl BearerToken {
         let token = trim_spaces(credentials);
         let dpop = in_authorization
             && scheme.eq_ignore_ascii_case(b"dpop")
-            && Dpop::of(req).accepts_dpop();
+            && authenticator.dpop.accepts_dpop();
         let scheme_matches = dpop || scheme.eq_ignore_ascii_case(prefix);
         if scheme_matches
             && is_b64token(token)
@@ -139,79 +272,4 @@ fn trim_spaces(mut bytes: &[u8]) -> &[u8] {
         bytes = rest;
     }
     bytes
-}
-
-impl FromRequest for BearerToken {
-    type Error = Rejection;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Self::from_headers(req).map_err(|error| {
-            log_rejection(req, error);
-            Rejection::new(error, Challenge::of(req))
-        }))
-    }
-}
-
-/// Verifies the token and attaches its claims to the request, or hands the request back with
-/// the rejection.
-pub async fn validate(
-    req: ServiceRequest,
-    credentials: BearerToken,
-) -> Result<ServiceRequest, (Error, ServiceRequest)> {
-    // Borrowed, not cloned: a reference count every worker wrote on every request.
-    let Some(verifier) = req.app_data::<web::Data<Verifier>>() else {
-        log::error!("no verifier is registered for {}", req.path());
-        let rejection = Rejection::new(AuthError::KeysUnavailable, Challenge::of(req.request()));
-        return Err((rejection.into(), req));
-    };
-    let accepted_here = |issuer: &str| match req.app_data::<web::Data<TokenSources>>() {
-        Some(sources) => sources.accepts(credentials.source, issuer),
-        None => true,
-    };
-    let verified = verifier
-        .verify(credentials.token())
-        .await
-        .and_then(|caller| {
-            if accepted_here(caller.issuer()) {
-                Ok(caller)
-            } else {
-                Err(TokenError::WrongHeader.into())
-            }
-        })
-        .and_then(|caller| {
-            // A cached token still has this request's proof checked.
-            Dpop::of(req.request())
-                .check(
-                    &caller,
-                    credentials.token(),
-                    credentials.scheme,
-                    credentials.proof.as_deref(),
-                    req.method().as_str(),
-                    req.path(),
-                )
-                .map(|()| caller)
-        });
-    match verified {
-        Ok(caller) => {
-            verifier.observer().request_accepted();
-            let mut extensions = req.extensions_mut();
-            extensions.insert(caller);
-            if credentials.scheme == Scheme::Dpop {
-                // So that a refusal further in (scope, role, step-up) names the DPoP challenge.
-                extensions.insert(Scheme::Dpop);
-            }
-            drop(extensions);
-            Ok(req)
-        }
-        Err(error) => {
-            log_rejection(req.request(), error);
-            let mut rejection = Rejection::new(error, Challenge::of(req.request()))
-                .answering_dpop(credentials.scheme == Scheme::Dpop);
-            if error == AuthError::InvalidDpopProof(ProofError::NonceRequired) {
-                rejection = rejection.with_dpop_nonce(Dpop::of(req.request()).nonce());
-            }
-            Err((rejection.into(), req))
-        }
-    }
 }

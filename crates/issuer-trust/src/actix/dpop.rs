@@ -3,10 +3,6 @@
 //! never from `Host` or `X-Forwarded-Host`); a bound token (`cnf.jkt`) is accepted only so,
 //! from the key it is bound to; each issuer's mode says whether unbound tokens still pass.
 
-use std::sync::OnceLock;
-use std::time::Duration;
-
-use actix_web::{HttpRequest, web};
 use jsonwebtoken::get_current_timestamp;
 
 use crate::caller::Caller;
@@ -59,26 +55,6 @@ impl Dpop {
             .iter()
             .map(|alg| format!("{alg:?}"))
             .collect()
-    }
-
-    /// The application's rules, or, where none are registered, rules under which no issuer
-    /// accepts DPoP (a bound token is then still refused as a bearer token).
-    pub fn of(req: &HttpRequest) -> &Dpop {
-        static NONE: OnceLock<Dpop> = OnceLock::new();
-        match req.app_data::<web::Data<Dpop>>() {
-            Some(dpop) => dpop.get_ref(),
-            None => NONE.get_or_init(|| Self {
-                checker: ProofChecker::new(ProofRules {
-                    algorithms: Vec::new(),
-                    max_age: Duration::ZERO,
-                    max_skew: Duration::ZERO,
-                    replay_cache_size: 0,
-                    nonce_lifetime: None,
-                }),
-                modes: Vec::new(),
-                public_url: String::new(),
-            }),
-        }
     }
 
     /// A fresh server nonce for the `DPoP-Nonce` header, where nonces are required.

@@ -10,7 +10,7 @@ mod rejection;
 mod require;
 mod source;
 
-pub use bearer::{BearerToken, validate};
+pub use bearer::Authenticator;
 pub use dpop::{Dpop, Scheme};
 pub use extract::Claims;
 pub use optional::optional_bearer;

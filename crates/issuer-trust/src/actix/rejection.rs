@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, ResponseError};
 
 use crate::error::{AuthError, ProofError};
+use crate::observer::Observer;
 use crate::step_up::StepUp;
-use crate::verifier::Verifier;
 use serde::Serialize;
 
 /// The response header carrying a server nonce (RFC 9449 §8.1).
@@ -23,13 +23,14 @@ const RETRY_AFTER_SECONDS: &str = "5";
 
 /// Logs a rejection with its method, path, request id and reason, never the token (ours, no
 /// keys, at warn; the client's at debug), and counts it by reason.
-pub fn log_rejection(req: &actix_web::HttpRequest, error: AuthError) {
-    if let Some(verifier) = req.app_data::<web::Data<Verifier>>() {
-        let observer = verifier.observer();
-        observer.request_refused(error.reason());
-        if let AuthError::ReplayStoreFull { .. } = error {
-            observer.replay_store_full();
-        }
+pub(super) fn log_rejection(
+    observer: &dyn Observer,
+    req: &actix_web::HttpRequest,
+    error: AuthError,
+) {
+    observer.request_refused(error.reason());
+    if let AuthError::ReplayStoreFull { .. } = error {
+        observer.replay_store_full();
     }
     let level = match error {
         AuthError::KeysUnavailable | AuthError::ReplayStoreFull { .. } => log::Level::Warn,
@@ -63,21 +64,6 @@ pub struct Challenge {
 }
 
 impl Challenge {
-    /// The application's challenge, or a bare one naming the package if none is registered.
-    pub fn of(req: &actix_web::HttpRequest) -> web::Data<Challenge> {
-        req.app_data::<web::Data<Challenge>>()
-            .cloned()
-            .unwrap_or_else(|| {
-                web::Data::new(Challenge {
-                    realm: env!("CARGO_PKG_NAME").to_owned(),
-                    resource_metadata: String::new(),
-                    bearer: true,
-                    dpop_algs: None,
-                    problem_types: String::new(),
-                })
-            })
-    }
-
     /// A `WWW-Authenticate` value, with `error` and `error_description` when given, and the
     /// scope or the step-up (RFC 9470 §3) the client must obtain.
     fn header_value(
@@ -152,7 +138,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
 pub struct Rejection {
     /// What failed.
     pub error: AuthError,
-    challenge: web::Data<Challenge>,
+    challenge: Arc<Challenge>,
     /// The route's step-up demand, named in the challenge of
     /// [`AuthError::InsufficientUserAuthentication`].
     step_up: Option<Arc<StepUp>>,
@@ -164,7 +150,7 @@ pub struct Rejection {
 
 impl Rejection {
     /// The rejection of `error`, answered with `challenge`.
-    pub fn new(error: AuthError, challenge: web::Data<Challenge>) -> Self {
+    pub fn new(error: AuthError, challenge: Arc<Challenge>) -> Self {
         Self {
             error,
             challenge,
@@ -186,18 +172,10 @@ impl Rejection {
         self
     }
 
-    /// A token that fell short of `step_up`.
-    pub fn insufficient_authentication(
-        challenge: web::Data<Challenge>,
-        step_up: Arc<StepUp>,
-    ) -> Self {
-        Self {
-            error: AuthError::InsufficientUserAuthentication,
-            challenge,
-            step_up: Some(step_up),
-            dpop_nonce: None,
-            dpop_request: false,
-        }
+    /// Names `step_up`, the demand the token fell short of, in the challenge.
+    pub fn for_step_up(mut self, step_up: Arc<StepUp>) -> Self {
+        self.step_up = Some(step_up);
+        self
     }
 }
 
@@ -373,7 +351,7 @@ mod tests {
 
     #[test]
     fn a_rejection_displays_its_fixed_reason() {
-        let challenge = web::Data::new(Challenge {
+        let challenge = Arc::new(Challenge {
             realm: "r".to_owned(),
             resource_metadata: String::new(),
             bearer: true,

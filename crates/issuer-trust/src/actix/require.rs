@@ -9,13 +9,12 @@ use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::{Error, FromRequest, HttpMessage};
+use actix_web::{Error, HttpMessage};
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::get_current_timestamp;
 
 use super::dpop::Scheme;
-use super::rejection::{Challenge, Rejection, log_rejection};
-use crate::caller::Caller;
+use super::extract::{authenticator_of, caller_of};
 use crate::error::AuthError;
 use crate::step_up::StepUp;
 
@@ -104,9 +103,12 @@ where
         let step_up = self.step_up.clone();
         let service = Rc::clone(&self.service);
         Box::pin(async move {
-            let caller = match Caller::extract(req.request()).await {
-                Ok(caller) => caller,
-                Err(rejection) => return Ok(req.error_response(rejection).map_into_right_body()),
+            let caller = caller_of(req.request()).and_then(|caller| {
+                authenticator_of(req.request()).map(|authenticator| (caller, authenticator))
+            });
+            let (caller, authenticator) = match caller {
+                Ok(found) => found,
+                Err(error) => return Ok(req.error_response(error).map_into_right_body()),
             };
             let refusal = match requirement {
                 Requirement::Scope(scope) if !caller.has_scope(scope) => {
@@ -122,16 +124,13 @@ where
             };
             // The permission first: a caller without it is told so, not to authenticate again.
             let rejection = match (refusal, step_up) {
-                (Some(error), _) => {
-                    log_rejection(req.request(), error);
-                    Some(Rejection::new(error, Challenge::of(req.request())))
-                }
+                (Some(error), _) => Some(authenticator.refuse(req.request(), error)),
                 (None, Some(step_up))
                     if !step_up.is_met_by(caller.claims(), get_current_timestamp()) =>
                 {
-                    log_rejection(req.request(), AuthError::InsufficientUserAuthentication);
-                    let challenge = Challenge::of(req.request());
-                    Some(Rejection::insufficient_authentication(challenge, step_up))
+                    let refused = AuthError::InsufficientUserAuthentication;
+                    let rejection = authenticator.refuse(req.request(), refused);
+                    Some(rejection.for_step_up(step_up))
                 }
                 (None, _) => None,
             };

@@ -33,19 +33,6 @@ pub struct TokenSources(Vec<Source>);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceIndex(usize);
 
-impl Default for TokenSources {
-    /// `Authorization: Bearer`, for every issuer.
-    fn default() -> Self {
-        Self(vec![Source {
-            location: TokenLocation {
-                header: AUTHORIZATION,
-                prefix: "Bearer".to_owned(),
-            },
-            issuers: Vec::new(),
-        }])
-    }
-}
-
 impl TokenSources {
     /// Each issuer's location: issuers sharing one are read from it together.
     pub fn new(issuers: impl IntoIterator<Item = (TokenLocation, String)>) -> Self {
@@ -67,9 +54,6 @@ impl TokenSources {
             }
         }
         sources.sort_by_key(|source| source.location.header == AUTHORIZATION);
-        if sources.is_empty() {
-            return Self::default();
-        }
         Self(sources)
     }
 
