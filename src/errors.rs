@@ -6,7 +6,7 @@ use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::error::{InternalError, JsonPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::auth::Rejection;
@@ -98,22 +98,10 @@ pub async fn not_found() -> HttpResponse {
     problem.response().json(&problem)
 }
 
-/// A resource's default service: 405 naming the methods it does allow (`"GET, HEAD"`).
-pub fn method_not_allowed(allow: String) -> impl Fn() -> std::future::Ready<HttpResponse> + Clone {
-    move || {
-        let problem = Problem::for_status(StatusCode::METHOD_NOT_ALLOWED);
-        std::future::ready(
-            problem
-                .response()
-                .insert_header((ALLOW, allow.clone()))
-                .json(&problem),
-        )
-    }
-}
-
-/// Every error response as it leaves: the framework's own (plain text) and every 500, whatever
-/// it said, are replaced by the problem for their status, with `request_id`, keeping their headers (`Allow`, `WWW-Authenticate`, CORS); a 500's cause is logged, never
-/// sent. Problems of this service's own, which carry their request id from when they were made,
+/// Every error response as it leaves: the framework's own (plain text or empty, such as a 405)
+/// and every 500, whatever it said, are replaced by the problem for their status, with
+/// `request_id`, keeping their headers (`Allow`, `WWW-Authenticate`, CORS); a 500's cause is
+/// logged, never sent. Problems of this service's own, which carry their request id from when they were made,
 /// and other JSON bodies (the readiness report) pass as they are. No body is read, so the
 /// request middleware (`observe`) does this in place as the response passes.
 pub fn as_problem<B>(

@@ -25,5 +25,3 @@ pub mod trust;
 /// What a resource's handlers return: each error a problem (RFC 9457), a 422 naming its fields.
 pub use errors::ApiError;
 pub use problem::FieldError;
-/// How routes are declared, for a module or test that mounts routes of its own.
-pub use routes::endpoint;

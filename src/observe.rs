@@ -29,7 +29,7 @@ pub async fn observe(
     let served = id.clone().scope(next.call(req)).await?;
     let mut response = errors::as_problem(served, &id);
     let request = response.request();
-    // Every routed resource is named after its pattern (see `routes::endpoint`).
+    // Every routed resource is named after its pattern (see the library's `RouteTable`).
     let route = request.match_name().unwrap_or("unmatched");
     let seconds = started.elapsed().as_secs_f64();
     metrics.record_request(route, request.method(), response.status().as_u16(), seconds);

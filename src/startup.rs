@@ -9,10 +9,11 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
-use actix_web::middleware::{Condition, from_fn};
+use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::dev_issuer::DevIssuerError;
+use crate::request_id::RequestId;
 use crate::settings::{CorsSettings, Settings};
 use crate::state::AppState;
 use crate::{errors, observe, request_id, routes};
@@ -236,8 +237,12 @@ fn metrics_server(
             .app_data(metrics.clone())
             .app_data(verifier.clone())
             .service(routes::metrics_route(&authenticator))
-            // Its errors (404, 405) are problems as made, without the request middleware.
             .default_service(web::to(errors::not_found))
+            // Its errors (404, 405) as problems, as the API's are; uncounted, unlogged.
+            .wrap(from_fn(|req: ServiceRequest, next: Next<_>| async move {
+                let id = RequestId::for_request(&req);
+                Ok::<_, actix_web::Error>(errors::as_problem(next.call(req).await?, &id))
+            }))
     })
     .listen(listener)
     .map_err(StartupError::Bind)?

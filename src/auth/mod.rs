@@ -2,8 +2,8 @@
 //! under one path for the routes, the state and the tests.
 
 pub use issuer_trust::actix::{
-    Authenticator, Challenge, Claims, DPOP_NONCE, Dpop, ProblemBody, Rejection, Requirement,
-    Scheme, TokenLocation, TokenSources, optional_bearer,
+    Authenticator, Challenge, Claims, DPOP_NONCE, DeclaredRoute, Dpop, Endpoint, ProblemBody,
+    ProtectedRoutes, Rejection, Requirement, RouteTable, Scheme, TokenLocation, TokenSources,
 };
 pub use issuer_trust::dpop::{DpopMode, ProofRules};
 pub use issuer_trust::*;

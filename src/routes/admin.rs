@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::endpoint::ProtectedRoutes;
+use crate::auth::ProtectedRoutes;
 use crate::auth::{Requirement, StepUp};
 use crate::errors::ApiError;
 use crate::items::{ItemStore, Stats};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::endpoint::ProtectedRoutes;
+use crate::auth::ProtectedRoutes;
 use crate::auth::{Caller, Requirement};
 use crate::errors::ApiError;
 use crate::items::{Creator, Item, ItemDraft, ItemPatch, ItemStore, StoreError};

@@ -1,5 +1,5 @@
 //! The routing table, in one place for both the server and the tests. Every permission a route
-//! requires is declared once, on that route (see [`endpoint`]); every GET route answers HEAD too.
+//! requires is declared once, on that route (see [`RouteTable`]); every GET route answers HEAD too.
 //!
 //! | Route | Requires |
 //! |---|---|
@@ -12,7 +12,6 @@
 
 mod admin;
 mod api;
-pub mod endpoint;
 mod health;
 mod items;
 mod metrics;
@@ -23,10 +22,10 @@ use actix_web::web;
 
 use std::sync::Arc;
 
+use crate::auth::RouteTable;
 use crate::auth::{Authenticator, Requirement};
 use crate::errors;
 use crate::state::AppState;
-use endpoint::RouteTable;
 
 /// Wires every route and the shared state they read.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
@@ -76,6 +75,6 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
 }
 
 /// `GET /metrics` on its own port.
-pub fn metrics_route(authenticator: &Arc<Authenticator>) -> endpoint::Endpoint {
+pub fn metrics_route(authenticator: &Arc<Authenticator>) -> crate::auth::Endpoint {
     RouteTable::new(authenticator).public("/metrics", metrics::exposition)
 }

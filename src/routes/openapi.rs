@@ -14,8 +14,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ComponentsBuilder, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::endpoint::RouteTable;
 use super::{api, health, well_known};
+use crate::auth::RouteTable;
 use crate::auth::{Requirement, StepUp};
 use crate::problem::{PROBLEM_JSON, Problem};
 

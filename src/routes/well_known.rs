@@ -3,8 +3,8 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::endpoint::RouteTable;
 use crate::auth::ResourceMetadata;
+use crate::auth::RouteTable;
 use crate::dev_issuer::DevIssuer;
 
 /// `GET /.well-known/oauth-protected-resource`: `scopes_supported` lists exactly the scopes the

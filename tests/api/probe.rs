@@ -4,8 +4,8 @@
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{HttpResponse, body::MessageBody, web};
+use app::auth::RouteTable;
 use app::auth::{Caller, Claims, Requirement};
-use app::endpoint::RouteTable;
 use app::state::AppState;
 use serde_json::json;
 

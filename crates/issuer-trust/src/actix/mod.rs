@@ -1,6 +1,6 @@
 //! The actix adapter of the auth core: the bearer middleware that verifies the credential and
-//! puts the caller on the request, the extractors handlers read it with, the per-route
-//! requirements, and the one mapping of auth failures to responses.
+//! puts the caller on the request, the extractors handlers read it with, routes declared with
+//! their requirements, and the one mapping of auth failures to responses.
 
 mod bearer;
 mod dpop;
@@ -8,12 +8,13 @@ mod extract;
 mod optional;
 mod rejection;
 mod require;
+mod routes;
 mod source;
 
 pub use bearer::Authenticator;
 pub use dpop::{Dpop, Scheme};
 pub use extract::Claims;
-pub use optional::optional_bearer;
 pub use rejection::{Challenge, DPOP_NONCE, ProblemBody, Rejection};
 pub use require::Requirement;
+pub use routes::{DeclaredRoute, Endpoint, ProtectedEndpoint, ProtectedRoutes, RouteTable};
 pub use source::{TokenLocation, TokenSources};

@@ -1,7 +1,8 @@
 //! One path and its methods, declared once: each method's handler and what it requires of the
 //! caller. From that one declaration come the middleware enforcing the requirement, HEAD
 //! beside every GET (RFC 9110 §9.3.2), the `Allow` header of the 405 answer, and the
-//! [`RouteTable`] that the OpenAPI security and the RFC 9728 `scopes_supported` are read from.
+//! [`RouteTable`] that an OpenAPI document's security and the RFC 9728 `scopes_supported` can
+//! be read from.
 //!
 //! ```text
 //! api.at("/items")
@@ -17,14 +18,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::dev::{AppService, HttpServiceFactory};
 use actix_web::http::Method;
-use actix_web::{FromRequest, Handler, Responder, web};
-
+use actix_web::http::header::ALLOW;
 use actix_web::middleware::from_fn;
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, web};
 
-use crate::auth::{Authenticator, Requirement, StepUp, optional_bearer};
-use crate::errors::method_not_allowed;
+use super::bearer::Authenticator;
+use super::optional::optional_bearer;
+use super::require::Requirement;
+use crate::step_up::StepUp;
 
-/// Every route this app serves: path, method, and what it requires (`None` for a public
+/// Every route an app serves: path, method, and what it requires (`None` for a public
 /// route). Filled while the routes are configured; cloned cheaply, all clones share one record.
 #[derive(Clone)]
 pub struct RouteTable {
@@ -36,7 +39,9 @@ pub struct RouteTable {
 /// One served method of one path, as declared.
 #[derive(Debug, Clone)]
 pub struct DeclaredRoute {
+    /// The route's full pattern, e.g. `/api/v1/items/{id}`.
     pub path: String,
+    /// The method served (HEAD is recorded beside each GET).
     pub method: Method,
     /// `None` for a public route.
     pub requirement: Option<Requirement>,
@@ -171,9 +176,13 @@ macro_rules! protected_methods {
 protected_methods! {
     /// GET (and HEAD) on this path.
     get => Method::GET;
+    /// POST on this path.
     post => Method::POST;
+    /// PUT on this path.
     put => Method::PUT;
+    /// PATCH on this path.
     patch => Method::PATCH;
+    /// DELETE on this path.
     delete => Method::DELETE;
 }
 
@@ -247,6 +256,8 @@ impl Endpoint {
     }
 }
 
+/// Any other method gets 405 with the `Allow` header naming those served, and no body: an
+/// app that answers errors with problem bodies shapes it as it shapes the framework's own.
 impl HttpServiceFactory for Endpoint {
     fn register(self, config: &mut AppService) {
         let allow = self
@@ -255,8 +266,16 @@ impl HttpServiceFactory for Endpoint {
             .map(Method::as_str)
             .collect::<Vec<_>>()
             .join(", ");
+        let not_allowed = move || {
+            let allow = allow.clone();
+            async move {
+                HttpResponse::MethodNotAllowed()
+                    .insert_header((ALLOW, allow))
+                    .finish()
+            }
+        };
         self.resource
-            .default_service(web::to(method_not_allowed(allow)))
+            .default_service(web::to(not_allowed))
             .register(config);
     }
 }
