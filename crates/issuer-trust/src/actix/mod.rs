@@ -5,6 +5,8 @@
 mod bearer;
 mod dpop;
 mod extract;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 mod optional;
 mod rejection;
 mod require;
