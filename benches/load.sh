@@ -13,6 +13,10 @@
 # req/s and p50/p99 per case (medians over the rounds), those ratios, the JWKS fetches made
 # during the load, and each server's peak RSS; then one round with two server workers and two
 # wrk threads, nothing pinned, as measured.
+#
+# With BASELINE=<git revision>, that revision's server is built too and served beside this
+# one: /health, the cached token and distinct RS256 tokens each run against it right after
+# their own case, and the report adds this tree's share of the baseline (an A/B within one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/stats.sh
@@ -29,6 +33,8 @@ TWO_WORKERS_PORT=18083
 TWO_WORKERS_CACHED_PORT=18084
 NODE_PORT=18085
 BOUND_PORT=18086
+BASELINE_UNCACHED_PORT=18087
+BASELINE_CACHED_PORT=18088
 FASTIFY_VERSION=5.12.8
 JOSE_VERSION=6.2.18
 
@@ -36,16 +42,27 @@ if ! command -v wrk >/dev/null; then
 	echo "installing wrk from Debian's packages" >&2
 	apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
-cargo build --release --quiet --bins --example hello
-server_binary=target/release/$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)
+server_name=$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)
+server_binary=target/release/$server_name
 
 work=$(mktemp -d)
 pids=()
 cleanup() {
 	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	[ -n "${BASELINE:-}" ] && git worktree remove --force "$work/baseline" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The baseline first, into the same target directory (its dependencies are shared), then set
+# aside before this tree's build takes the binary's place.
+if [ -n "${BASELINE:-}" ]; then
+	git worktree add --quiet --detach "$work/baseline" "$BASELINE"
+	CARGO_TARGET_DIR=$PWD/target cargo build --release --quiet --locked \
+		--manifest-path "$work/baseline/Cargo.toml" --bin "$server_name"
+	cp "$server_binary" "$work/baseline-server"
+fi
+cargo build --release --quiet --bins --example hello
 
 server_core="" client_core=""
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
@@ -66,14 +83,18 @@ wait_for() { # url [any: an error status counts as an answer]
 }
 start() { # port cache-size [workers, unpinned]
 	local pin=$server_core
-	[ $# -eq 3 ] && pin=""
+	[ "${3:-1}" -ne 1 ] && pin=""
 	APP__SERVER__PORT=$1 APP__SERVER__WORKERS=${3:-1} APP__AUTH__TOKEN_CACHE_SIZE=$2 \
-		RUST_LOG=warn,app::auth::jwks=info $pin "$server_binary" >"$work/server-$1.log" 2>&1 &
+		RUST_LOG=warn,issuer_trust::jwks=info $pin "${binary:-$server_binary}" >"$work/server-$1.log" 2>&1 &
 	pids+=($!)
 	wait_for "http://127.0.0.1:$1/ready"
 }
 start $UNCACHED_PORT 0
 start $CACHED_PORT 10000
+if [ -n "${BASELINE:-}" ]; then
+	binary=$work/baseline-server start $BASELINE_UNCACHED_PORT 0
+	binary=$work/baseline-server start $BASELINE_CACHED_PORT 10000
+fi
 PORT=$HELLO_PORT $server_core target/release/examples/hello >"$work/hello.log" 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$HELLO_PORT/"
@@ -85,6 +106,10 @@ tokens $UNCACHED_PORT RS256 1000 "$work/rs256.txt"
 tokens $UNCACHED_PORT EdDSA 1000 "$work/eddsa.txt"
 tokens $UNCACHED_PORT ES256 1000 "$work/es256.txt"
 tokens $CACHED_PORT EdDSA 1 "$work/repeated.txt"
+if [ -n "${BASELINE:-}" ]; then
+	tokens $BASELINE_UNCACHED_PORT RS256 1000 "$work/rs256-baseline.txt"
+	tokens $BASELINE_CACHED_PORT EdDSA 1 "$work/repeated-baseline.txt"
+fi
 
 # The issuer and audience the tokens carry, read from the first one's payload.
 claim() { python3 benches/claim.py "$(head -1 "$work/rs256.txt")" "$1"; }
@@ -174,6 +199,11 @@ for round in $(seq 1 "$ROUNDS"); do
 	run hello-actix-after "http://127.0.0.1:$HELLO_PORT/"
 	run bound-rs256 $BOUND_PORT "$work/rs256.txt" /RS256
 	run rs256-distinct $UNCACHED_PORT "$work/rs256.txt"
+	if [ -n "${BASELINE:-}" ]; then
+		run health-baseline $BASELINE_UNCACHED_PORT
+		run repeated-cached-baseline $BASELINE_CACHED_PORT "$work/repeated-baseline.txt"
+		run rs256-distinct-baseline $BASELINE_UNCACHED_PORT "$work/rs256-baseline.txt"
+	fi
 	run bound-eddsa $BOUND_PORT "$work/eddsa.txt" /EdDSA
 	run eddsa-distinct $UNCACHED_PORT "$work/eddsa.txt"
 	run bound-es256 $BOUND_PORT "$work/es256.txt" /ES256
@@ -255,6 +285,16 @@ if [ -n "$node_case" ]; then
 	awk -v a="$(cat "$work"/rs256-distinct.*.txt | awk '/Requests\/sec/ {print $2}' | median)" \
 		-v b="$(cat "$work/$node_case".*.txt | awk '/Requests\/sec/ {print $2}' | median)" \
 		'BEGIN {printf "distinct RS256 against fastify + jose: %.2fx\n", a / b}'
+fi
+if [ -n "${BASELINE:-}" ]; then
+	# This tree's share of the baseline, taken within each round.
+	of_baseline() { # case family round
+		awk -v a="$(rps_of "$1" "$3")" -v b="$(rps_of "$1-baseline" "$3")" 'BEGIN {print 100 * a / b}'
+	}
+	for case in health repeated-cached rs256-distinct; do
+		echo "A/B: $case at this tree is $(median_over_rounds of_baseline "$case" "") of $BASELINE's" \
+			"(rounds $(spread_over_rounds of_baseline "$case" ""))"
+	done
 fi
 echo "JWKS fetches during the load rounds: $((fetches_after - fetches_before))"
 echo "peak RSS, server without token cache: $(awk '/VmHWM/ {print $2, $3}' "/proc/${pids[0]}/status")"
