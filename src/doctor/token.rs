@@ -2,22 +2,12 @@
 //! verifier for the verdict so the explanation can never disagree with the service.
 
 use std::fmt::Write;
-use std::time::{Duration, UNIX_EPOCH};
 
-use jsonwebtoken::{Algorithm, Validation, get_current_timestamp};
-use serde_json::{Map, Value};
+use jsonwebtoken::get_current_timestamp;
 
 use super::IssuerFindings;
-use crate::auth::AuthError;
-use crate::auth::Dpop;
-use crate::auth::IssuerPolicy;
-use crate::auth::Scheme;
-use crate::auth::TokenError;
-use crate::auth::Verifier;
-use crate::auth::inspect::KeyLookupError;
-use crate::auth::inspect::TokenHeader;
-use crate::auth::inspect::issuer_identifier;
-use crate::auth::inspect::unverified_claims;
+use crate::auth::inspect::{self, Fix, IssuerView};
+use crate::auth::{AuthError, Dpop, Scheme, TokenError, Verifier};
 
 /// Writes one line per check; true when the verifier accepts the token.
 ///
@@ -64,275 +54,34 @@ pub(super) async fn explain(
     verdict.is_ok()
 }
 
+/// The library's checks, one line each, with the setting a fix names written as this
+/// service's.
 fn explain_checks(
     token: &str,
     issuers: &[IssuerFindings],
     max_token_bytes: usize,
     out: &mut String,
 ) {
-    let mut check = |passed: bool, text: String| {
-        let _ = writeln!(out, "  {} {text}", if passed { "✓" } else { "✗" });
-    };
-    check(
-        token.len() <= max_token_bytes,
-        format!("size {} bytes (limit {max_token_bytes})", token.len()),
-    );
-    let every_alg: Vec<Algorithm> = issuers
+    let trusted: Vec<IssuerView<'_>> = issuers
         .iter()
-        .flat_map(|issuer| issuer.policy.algorithms.iter().copied())
+        .map(|issuer| IssuerView {
+            issuer: &issuer.source.issuer,
+            policy: &issuer.policy,
+            keys: issuer.keys.as_ref(),
+        })
         .collect();
-    let header = match TokenHeader::parse(token, &every_alg) {
-        Ok(header) => header,
-        Err(error) => return check(false, format!("header: {}", error.reason())),
-    };
-    check(
-        true,
-        format!("header: alg {:?}, {}", header.alg, header.key.describe()),
-    );
-    let Some(claims) = unverified_claims(token) else {
-        return check(false, "payload is not a JSON object".to_owned());
-    };
-    let iss = claims
-        .get("iss")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let named = issuer_identifier(iss);
-    let Some(issuer) = issuers.iter().find(|issuer| issuer.source.issuer == named) else {
-        let trusted: Vec<&str> = issuers.iter().map(|i| i.source.issuer.as_str()).collect();
-        return check(
-            false,
-            format!(
-                "iss `{iss}` is not a trusted issuer (trusted: {})",
-                trusted.join(", ")
+    for check in inspect::explain(token, &trusted, max_token_bytes, get_current_timestamp()) {
+        let fix = match check.fix {
+            Some(Fix::AudienceClaim(name)) => format!(
+                ": set APP__AUTH__AUDIENCE_CLAIM={name} (audience_claim = \"{name}\" in an \
+                 [[auth.issuers]] table) to accept it"
             ),
-        );
-    };
-    check(true, format!("iss `{iss}` is a trusted issuer"));
-    check(
-        issuer.policy.algorithms.contains(&header.alg),
-        format!("alg {:?} is allowed for this issuer", header.alg),
-    );
-    let Some(keys) = issuer.keys.as_ref() else {
-        return check(false, "the issuer's keys could not be loaded".to_owned());
-    };
-    let key = match keys.find(&header.key, header.alg) {
-        Ok(key) => key,
-        Err(KeyLookupError::AlgorithmMismatch) => {
-            return check(
-                false,
-                format!(
-                    "a key answers to {}, but none fits alg {:?}",
-                    header.key.describe(),
-                    header.alg
-                ),
-            );
-        }
-        Err(KeyLookupError::AmbiguousKey) => {
-            return check(
-                false,
-                format!(
-                    "the token names no key, and the JWKS has not exactly one key for alg {:?}",
-                    header.alg
-                ),
-            );
-        }
-        Err(_) => {
-            return check(
-                false,
-                format!(
-                    "no key in the issuer's JWKS answers to {}",
-                    header.key.describe()
-                ),
-            );
-        }
-    };
-    check(
-        true,
-        format!(
-            "key {} fits alg {:?}",
-            key.kid.as_deref().unwrap_or("(no kid)").escape_debug(),
-            header.alg
-        ),
-    );
-    check(
-        signature_verifies(token, header.alg, key),
-        "signature verifies".to_owned(),
-    );
-    explain_audience(&claims, &issuer.policy, &mut check);
-    explain_times(&claims, issuer.policy.leeway_seconds, &mut check);
-    explain_rules(header.typ.as_deref(), &claims, &issuer.policy, &mut check);
-}
-
-/// The signature alone: every claim check off, so a failure here is the signature's.
-fn signature_verifies(
-    token: &str,
-    alg: Algorithm,
-    key: &crate::auth::inspect::VerificationKey,
-) -> bool {
-    let mut validation = Validation::new(alg);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<Value>(token, &key.decoding_key, &validation).is_ok()
-}
-
-fn explain_audience(
-    claims: &Map<String, Value>,
-    policy: &IssuerPolicy,
-    check: &mut impl FnMut(bool, String),
-) {
-    let expected = &policy.audience;
-    let names_one = |value: &Value| strings(value).iter().any(|s| expected.contains(s));
-    if let Some(aud) = claims.get("aud") {
-        return check(
-            names_one(aud),
-            format!("aud {:?} names one of {expected:?}", strings(aud)),
-        );
-    }
-    match &policy.audience_claim {
-        Some(name) => {
-            let value = claims.get(name).unwrap_or(&Value::Null);
-            check(
-                names_one(value),
-                format!(
-                    "no aud; audience_claim {name} {:?} names one of {expected:?}",
-                    strings(value)
-                ),
-            );
-        }
-        None => {
-            let stand_ins: Vec<&String> = claims
-                .iter()
-                .filter(|(_, value)| names_one(value))
-                .map(|(name, _)| name)
-                .collect();
-            let hint = match stand_ins.first() {
-                Some(name) => format!(
-                    "; claim {name} names a configured audience: set APP__AUTH__AUDIENCE_CLAIM={name} \
-                     (audience_claim = \"{name}\" in an [[auth.issuers]] table) to accept it"
-                ),
-                None => "; set APP__AUTH__AUDIENCE_CLAIM to the claim that holds this API's \
-                         audience (Cognito access tokens: client_id)"
-                    .to_owned(),
-            };
-            check(false, format!("aud is missing{hint}"));
-        }
-    }
-}
-
-/// The strings of a string or array claim.
-fn strings(value: &Value) -> Vec<String> {
-    match value {
-        Value::String(text) => vec![text.clone()],
-        Value::Array(items) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The issuer's own rules: required `typ`, longest lifetime, required claims.
-fn explain_rules(
-    typ: Option<&str>,
-    claims: &Map<String, Value>,
-    policy: &IssuerPolicy,
-    check: &mut impl FnMut(bool, String),
-) {
-    if let Some(required) = &policy.require_typ {
-        check(
-            typ == Some(required.as_str()),
-            format!(
-                "typ {} is the required {required} (require_typ)",
-                typ.unwrap_or("(none)")
-            ),
-        );
-    }
-    if let Some(max) = policy.max_token_lifetime_seconds {
-        let iat = claims.get("iat").and_then(Value::as_u64);
-        let exp = claims.get("exp").and_then(Value::as_u64);
-        match (iat, exp) {
-            (Some(iat), Some(exp)) => check(
-                exp.saturating_sub(iat) <= max,
-                format!(
-                    "lifetime exp − iat = {} s, at most {max} s (max_token_lifetime_seconds)",
-                    exp.saturating_sub(iat)
-                ),
-            ),
-            _ => check(
-                false,
-                format!("iat and exp are required to bound the lifetime to {max} s"),
-            ),
-        }
-    }
-    for required in &policy.required_claims {
-        check(
-            required.accepts(claims.get(&required.name)),
-            format!(
-                "claim {} is one of {:?} (required_claims)",
-                required.name, required.one_of
-            ),
-        );
-    }
-    check(
-        true,
-        format!("roles are read from {}", policy.roles_claim.0),
-    );
-}
-
-fn explain_times(claims: &Map<String, Value>, leeway: u64, check: &mut impl FnMut(bool, String)) {
-    let now = get_current_timestamp();
-    match claims.get("exp").and_then(Value::as_u64) {
-        Some(exp) => check(
-            exp + leeway >= now,
-            format!(
-                "exp {} ({}; leeway {leeway} s)",
-                http_date(exp),
-                relative(exp, now)
-            ),
-        ),
-        None => check(false, "exp is missing or not a number".to_owned()),
-    }
-    for name in ["nbf", "iat"] {
-        if let Some(value) = claims.get(name) {
-            match value.as_u64() {
-                Some(at) => check(
-                    at <= now + leeway,
-                    format!("{name} {} ({})", http_date(at), relative(at, now)),
-                ),
-                None => check(false, format!("{name} is not a number")),
-            }
-        }
-    }
-}
-
-fn http_date(seconds: u64) -> String {
-    httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(seconds))
-}
-
-/// "in 5 min" or "3 h 2 min ago".
-fn relative(at: u64, now: u64) -> String {
-    let span = at.abs_diff(now);
-    let words = match span {
-        0..60 => format!("{span} s"),
-        60..3600 => format!("{} min", span / 60),
-        _ => format!("{} h {} min", span / 3600, span % 3600 / 60),
-    };
-    if at >= now {
-        format!("in {words}")
-    } else {
-        format!("{words} ago")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::relative;
-
-    #[test]
-    fn relative_times_read_naturally() {
-        assert_eq!(relative(1_030, 1_000), "in 30 s");
-        assert_eq!(relative(1_000, 1_000 + 7_380), "2 h 3 min ago");
+            Some(Fix::SomeAudienceClaim) => "; set APP__AUTH__AUDIENCE_CLAIM to the claim that \
+                holds this API's audience (Cognito access tokens: client_id)"
+                .to_owned(),
+            None => String::new(),
+        };
+        let mark = if check.passed { "✓" } else { "✗" };
+        let _ = writeln!(out, "  {mark} {}{fix}", check.text);
     }
 }

@@ -64,6 +64,7 @@ mod claims;
 mod crypto;
 pub mod dpop;
 mod error;
+mod explain;
 mod fetch;
 mod header;
 mod issuer_alias;
@@ -98,6 +99,7 @@ pub use verifier::Verifier;
 /// Reading a token or a key set without trusting either, to explain a refusal (as a service's
 /// diagnostics do): never to grant anything.
 pub mod inspect {
+    pub use crate::explain::{Check, Fix, IssuerView, explain};
     pub use crate::header::TokenHeader;
     pub use crate::issuer_alias::identifier as issuer_identifier;
     pub use crate::keys::{KeyLookupError, KeyName, KeySet, VerificationKey};
