@@ -3,6 +3,7 @@
 //! reasons and the configured issuers; never a kid, a subject or a token.
 
 use actix_web::http::Method;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -12,13 +13,21 @@ use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, String)>;
 
+/// The series of one route pattern (or `unmatched`), method and status.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
 /// A family of request-latency histograms, all with the same buckets.
-type Latencies = Family<Labels, Histogram, fn() -> Histogram>;
+type Latencies = Family<RequestLabels, Histogram, fn() -> Histogram>;
 
 /// Every metric this service exposes. Shared by all workers; updates are atomic.
 pub struct Metrics {
     registry: Registry,
-    http_requests: Family<Labels, Counter>,
+    http_requests: Family<RequestLabels, Counter>,
     http_duration: Latencies,
     auth_outcomes: Family<Labels, Counter>,
     jwks_fetches: Family<Labels, Counter>,
@@ -42,7 +51,7 @@ fn latency_histogram() -> Histogram {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::default();
-        let http_requests = Family::<Labels, Counter>::default();
+        let http_requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
             "Requests by route pattern, method and status",
@@ -138,11 +147,11 @@ impl Default for Metrics {
 impl Metrics {
     /// A request served by `route` (its pattern, or `unmatched`) that answered `status`.
     pub fn record_request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
-        let labels = vec![
-            ("route", route.to_owned()),
-            ("method", method_label(method).to_owned()),
-            ("status", status.to_string()),
-        ];
+        let labels = RequestLabels {
+            route: route.to_owned(),
+            method: method_label(method),
+            status,
+        };
         self.http_requests.get_or_create(&labels).inc();
         self.http_duration.get_or_create(&labels).observe(seconds);
     }
