@@ -12,20 +12,16 @@ use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
 use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 
-use crate::dev_issuer::DevIssuerError;
 use crate::request_id::RequestId;
 use crate::settings::{CorsSettings, Settings};
-use crate::state::AppState;
+use crate::state::{AppState, StateError};
 use crate::{errors, observe, request_id, routes};
 
 /// Why the service could not start.
 #[derive(Debug)]
 pub enum StartupError {
     Bind(std::io::Error),
-    DevIssuer(DevIssuerError),
-    /// A setting refused as the state is built (they are checked when loaded, so only a
-    /// settings value built by hand meets this).
-    Settings(crate::settings::SettingsError),
+    State(StateError),
     /// `wait_for_keys_seconds` passed without a key set.
     NoKeys(Duration),
     Serve(std::io::Error),
@@ -35,8 +31,7 @@ impl std::fmt::Display for StartupError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Bind(error) => write!(f, "cannot listen: {error}"),
-            Self::DevIssuer(error) => error.fmt(f),
-            Self::Settings(error) => error.fmt(f),
+            Self::State(error) => error.fmt(f),
             Self::NoKeys(waited) => write!(
                 f,
                 "no signing keys from the issuer within {} s (APP__AUTH__WAIT_FOR_KEYS_SECONDS)",
@@ -66,7 +61,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let (listener, port) = listen(&settings.server.host, settings.server.port)?;
         let public_url = settings.public_url(port);
-        let state = AppState::new(&settings, &public_url)?;
+        let state = AppState::new(&settings, &public_url).map_err(StartupError::State)?;
         for store in state.stores() {
             store.spawn_refresher();
         }

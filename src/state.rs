@@ -8,11 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix_web::web;
 
 use crate::auth::{Authenticator, Challenge, JwksStore, ResourceMetadata, StepUp, Verifier};
-use crate::dev_issuer::DevIssuer;
+use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
-use crate::settings::{CorsSettings, Settings};
-use crate::startup::StartupError;
+use crate::settings::{CorsSettings, Settings, SettingsError};
 
 /// Everything the routes share, built once and cloned cheaply into each worker.
 #[derive(Clone)]
@@ -36,6 +35,26 @@ pub struct AppState {
     pub metrics_beside_api: bool,
 }
 
+/// Why the shared state could not be built.
+#[derive(Debug)]
+pub enum StateError {
+    DevIssuer(DevIssuerError),
+    /// A setting refused as the state is built (they are checked when loaded, so only a
+    /// settings value built by hand meets this).
+    Settings(SettingsError),
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DevIssuer(error) => error.fmt(f),
+            Self::Settings(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
 /// Whether the service is shutting down.
 #[derive(Debug, Default)]
 pub struct Draining(AtomicBool);
@@ -54,7 +73,7 @@ impl Draining {
 impl AppState {
     /// Builds the verifier, its key store and the metadata for a service reachable at
     /// `public_url`. No I/O: call [`JwksStore::spawn_refresher`] (or `refresh`) to load keys.
-    pub fn new(settings: &Settings, public_url: &str) -> Result<Self, StartupError> {
+    pub fn new(settings: &Settings, public_url: &str) -> Result<Self, StateError> {
         let public_url = public_url.trim_end_matches('/');
         let auth = &settings.auth;
         let dev_issuer = if settings.dev_issuer.enabled {
@@ -62,7 +81,7 @@ impl AppState {
                 public_url.to_owned(),
                 settings.dev_issuer.key_path().as_deref(),
             )
-            .map_err(StartupError::DevIssuer)?;
+            .map_err(StateError::DevIssuer)?;
             Some(web::Data::new(issuer))
         } else {
             None
@@ -71,7 +90,7 @@ impl AppState {
         let observer: Arc<dyn crate::auth::Observer> = metrics.clone();
         let trusted = settings
             .trusted_issuers(public_url)
-            .map_err(StartupError::Settings)?;
+            .map_err(StateError::Settings)?;
         let verifier = Arc::new(crate::trust::verifier(auth, &trusted, &observer));
         let authorization_servers = verifier
             .stores()
@@ -79,8 +98,7 @@ impl AppState {
             .collect();
         let metrics_beside_api = settings.server.metrics_port.is_none();
         let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
-        let dpop =
-            crate::trust::dpop(auth, &trusted, public_url).map_err(StartupError::Settings)?;
+        let dpop = crate::trust::dpop(auth, &trusted, public_url).map_err(StateError::Settings)?;
         let dpop_algs = dpop.accepts_dpop().then(|| dpop.algorithm_names());
         let challenge = Challenge {
             realm: auth.realm().to_owned(),
