@@ -336,7 +336,112 @@ fn relative(at: u64, now: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::relative;
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+    use crate::caller::RolesClaim;
+
+    const ISSUER: &str = "https://issuer.example.com/";
+    const NOW: u64 = 1_800_000_000;
+
+    /// A signing key, and the key set publishing its public half as `ed-1`.
+    fn keys() -> (EncodingKey, KeySet) {
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let jwks = json!({"keys": [{
+            "kty": "OKP", "crv": "Ed25519", "kid": "ed-1", "alg": "EdDSA",
+            "x": URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+        }]});
+        let set = KeySet::parse(jwks.to_string().as_bytes(), &[Algorithm::EdDSA], 10, None);
+        (EncodingKey::from_ed_der(pkcs8.as_ref()), set.unwrap())
+    }
+
+    fn policy() -> IssuerPolicy {
+        IssuerPolicy {
+            audience: vec!["api".to_owned()],
+            algorithms: vec![Algorithm::EdDSA],
+            leeway_seconds: 30,
+            audience_claim: None,
+            required_claims: Vec::new(),
+            roles_claim: RolesClaim("roles".to_owned()),
+            require_typ: None,
+            max_token_lifetime_seconds: None,
+        }
+    }
+
+    fn sign(key: &EncodingKey, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("ed-1".to_owned());
+        jsonwebtoken::encode(&header, claims, key).unwrap()
+    }
+
+    #[test]
+    fn a_good_token_passes_every_check_and_a_bad_one_fails_where_it_is_bad() {
+        let (key, set) = keys();
+        let policy = policy();
+        let issuers = [IssuerView {
+            issuer: ISSUER,
+            policy: &policy,
+            keys: Some(&set),
+        }];
+        let good = json!({"iss": ISSUER, "aud": "api", "sub": "a", "exp": NOW + 60});
+        let checks = explain(&sign(&key, &good), &issuers, 16_384, NOW);
+        assert!(checks.iter().all(|check| check.passed), "{checks:#?}");
+        assert!(
+            checks
+                .iter()
+                .any(|check| check.text == "signature verifies")
+        );
+
+        let elsewhere = json!({"iss": ISSUER, "aud": "other", "exp": NOW - 60});
+        let failed: Vec<String> = explain(&sign(&key, &elsewhere), &issuers, 16_384, NOW)
+            .into_iter()
+            .filter(|check| !check.passed)
+            .map(|check| check.text)
+            .collect();
+        assert_eq!(failed.len(), 2, "{failed:?}");
+        assert!(failed[0].starts_with("aud [\"other\"]"), "{failed:?}");
+        assert!(failed[1].starts_with("exp "), "{failed:?}");
+
+        let unknown = json!({"iss": "https://other.example.com/", "aud": "api", "exp": NOW});
+        let checks = explain(&sign(&key, &unknown), &issuers, 16_384, NOW);
+        let last = checks.last().unwrap();
+        assert!(
+            !last.passed && last.text.contains("is not a trusted issuer"),
+            "{checks:#?}"
+        );
+    }
+
+    #[test]
+    fn a_token_without_aud_names_the_claim_that_would_stand_in() {
+        let (key, set) = keys();
+        let policy = policy();
+        let issuers = [IssuerView {
+            issuer: ISSUER,
+            policy: &policy,
+            keys: Some(&set),
+        }];
+        let cognito = json!({"iss": ISSUER, "client_id": "api", "exp": NOW + 60});
+        let checks = explain(&sign(&key, &cognito), &issuers, 16_384, NOW);
+        let audience = checks.iter().find(|check| check.fix.is_some()).unwrap();
+        assert!(!audience.passed);
+        assert_eq!(
+            audience.fix,
+            Some(Fix::AudienceClaim("client_id".to_owned()))
+        );
+
+        let bare = json!({"iss": ISSUER, "exp": NOW + 60});
+        let checks = explain(&sign(&key, &bare), &issuers, 16_384, NOW);
+        assert!(
+            checks
+                .iter()
+                .any(|check| check.fix == Some(Fix::SomeAudienceClaim))
+        );
+    }
 
     #[test]
     fn relative_times_read_naturally() {
