@@ -379,7 +379,9 @@ mod tests {
     fn each_thread_holds_handles_for_its_share_of_the_capacity() {
         let cache = TokenCache::new(80, 1 << 30);
         let now = get_current_timestamp();
-        let tokens: Vec<String> = (0..60).map(|n| format!("t.{n}.s")).collect();
+        // Twice a thread's share (80 / 8), and few enough that no shard of the shared map,
+        // whose keys are random, ever overflows and evicts one.
+        let tokens: Vec<String> = (0..20).map(|n| format!("t.{n}.s")).collect();
         for token in &tokens {
             remember(&cache, token, verified(now + 100), now);
         }
@@ -390,7 +392,7 @@ mod tests {
         }
         let held = cache.held_here();
         assert!((1..=10).contains(&held), "{held} handles for 80 / 8");
-        assert_eq!(cache.len(), 60, "the shared map keeps them all");
+        assert_eq!(cache.len(), 20, "the shared map keeps them all");
     }
 
     #[test]
