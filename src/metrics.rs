@@ -43,7 +43,7 @@ pub struct Metrics {
     cache_misses: Counter,
 }
 
-/// Latency buckets in seconds: 100 µs doubling up to about 3.3 s, then +Inf.
+/// Latency buckets in seconds, each twice the one before, then +Inf.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0001, 2.0, 16))
 }

@@ -373,6 +373,15 @@ mod tests {
         }
     }
 
+    /// The test issuer with `policy` and the key `set`.
+    fn view<'a>(policy: &'a IssuerPolicy, set: &'a KeySet) -> IssuerView<'a> {
+        IssuerView {
+            issuer: ISSUER,
+            policy,
+            keys: Some(set),
+        }
+    }
+
     fn sign(key: &EncodingKey, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some("ed-1".to_owned());
@@ -383,11 +392,7 @@ mod tests {
     fn a_good_token_passes_every_check_and_a_bad_one_fails_where_it_is_bad() {
         let (key, set) = keys();
         let policy = policy();
-        let issuers = [IssuerView {
-            issuer: ISSUER,
-            policy: &policy,
-            keys: Some(&set),
-        }];
+        let issuers = [view(&policy, &set)];
         let good = json!({"iss": ISSUER, "aud": "api", "sub": "a", "exp": NOW + 60});
         let checks = explain(&sign(&key, &good), &issuers, 16_384, NOW);
         assert!(checks.iter().all(|check| check.passed), "{checks:#?}");
@@ -420,11 +425,7 @@ mod tests {
     fn a_token_without_aud_names_the_claim_that_would_stand_in() {
         let (key, set) = keys();
         let policy = policy();
-        let issuers = [IssuerView {
-            issuer: ISSUER,
-            policy: &policy,
-            keys: Some(&set),
-        }];
+        let issuers = [view(&policy, &set)];
         let cognito = json!({"iss": ISSUER, "client_id": "api", "exp": NOW + 60});
         let checks = explain(&sign(&key, &cognito), &issuers, 16_384, NOW);
         let audience = checks.iter().find(|check| check.fix.is_some()).unwrap();
