@@ -74,15 +74,25 @@ impl Authenticator {
     > {
         let authenticator = Arc::clone(self);
         HttpAuthentication::with_fn(move |req, ()| -> LocalBoxFuture<'static, Authenticated> {
-            Box::pin(Arc::clone(&authenticator).authenticate(req))
+            Box::pin(Arc::clone(&authenticator).authenticate(req, false))
         })
     }
 
     /// Reads, verifies and admits the request's credential, or hands the request back with the
-    /// rejection.
-    pub(super) async fn authenticate(self: Arc<Self>, req: ServiceRequest) -> Authenticated {
+    /// rejection. Where authentication is `optional`, a request without a credential passes
+    /// without a caller, carrying this authenticator so a handler reading `Caller` (rather than
+    /// `Option<Caller>`) still gets the 401.
+    pub(super) async fn authenticate(
+        self: Arc<Self>,
+        req: ServiceRequest,
+        optional: bool,
+    ) -> Authenticated {
         match BearerToken::from_headers(req.request(), &self) {
             Ok(credentials) => self.validate(req, credentials).await,
+            Err(AuthError::MissingCredentials) if optional => {
+                req.extensions_mut().insert(self);
+                Ok(req)
+            }
             Err(error) => {
                 let rejection = self.refuse(req.request(), error);
                 Err((rejection.into(), req))

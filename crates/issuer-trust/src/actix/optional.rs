@@ -5,13 +5,12 @@
 
 use std::sync::Arc;
 
+use actix_web::Error;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
 
-use super::bearer::{Authenticator, BearerToken};
-use crate::error::AuthError;
+use super::bearer::Authenticator;
 
 /// The middleware of [`Requirement::Optional`](super::Requirement::Optional) routes, for
 /// `actix_web::middleware::from_fn` around a closure holding the `authenticator`.
@@ -20,15 +19,7 @@ pub async fn optional_bearer(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let verified = match BearerToken::from_headers(req.request(), &authenticator) {
-        Err(AuthError::MissingCredentials) => {
-            // So that a handler reading `Caller` rather than `Option<Caller>` gets the 401.
-            req.extensions_mut().insert(authenticator);
-            Ok(req)
-        }
-        _ => authenticator.authenticate(req).await,
-    };
-    match verified {
+    match authenticator.authenticate(req, true).await {
         Ok(req) => next
             .call(req)
             .await
