@@ -5,8 +5,6 @@
 //! protected scope and `problem` shaping every error.
 
 pub mod auth;
-pub mod dev_client;
-pub mod dev_issuer;
 pub mod doctor;
 mod errors;
 pub mod items;

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix_web::web;
 
 use crate::auth::{Authenticator, Challenge, JwksStore, ResourceMetadata, StepUp, Verifier};
-use crate::dev_issuer::{DevIssuer, DevIssuerError};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
 use crate::settings::{CorsSettings, Settings, SettingsError};
+use issuer_trust::dev::{DevIssuer, DevIssuerError};
 
 /// Everything the routes share, built once and cloned cheaply into each worker.
 #[derive(Clone)]

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use std::str::FromStr;
 use std::time::Duration;
 
-use app::dev_issuer::{DevIssuer, TokenRequest};
 use app::settings::{Settings, split_commas};
+use issuer_trust::dev::{DevIssuer, TokenRequest};
 use jsonwebtoken::Algorithm;
 
 fn main() -> ExitCode {

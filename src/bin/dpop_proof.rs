@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use app::dev_client::DevClientKey;
+use issuer_trust::dev::DevClientKey;
 
 fn main() -> ExitCode {
     match output() {

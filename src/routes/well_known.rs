@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::ResourceMetadata;
 use crate::auth::RouteTable;
-use crate::dev_issuer::DevIssuer;
+use issuer_trust::dev::DevIssuer;
 
 /// `GET /.well-known/oauth-protected-resource`: `scopes_supported` lists exactly the scopes the
 /// routes declare, and is left out (it is optional) where they declare none.

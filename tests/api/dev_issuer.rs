@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use app::dev_issuer::{DevIssuer, TokenRequest};
 use app::settings::Settings;
 use app::startup::Application;
+use issuer_trust::dev::{DevIssuer, TokenRequest};
 use jsonwebtoken::Algorithm;
 
 use crate::common::load_settings;

@@ -4,9 +4,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
-use app::dev_client::DevClientKey;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use issuer_trust::dev::DevClientKey;
 use jsonwebtoken::get_current_timestamp;
 use serde_json::{Value, json};
 

@@ -62,6 +62,8 @@ mod charset;
 mod claim_set;
 mod claims;
 mod crypto;
+#[cfg(feature = "dev-issuer")]
+pub mod dev;
 pub mod dpop;
 mod error;
 mod explain;

@@ -10,7 +10,8 @@ use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, get_current_timestamp};
 use serde_json::{Value, json};
 
-use crate::dev_issuer::{DevIssuerError, write_private};
+use super::DevIssuerError;
+use super::issuer::write_private;
 
 /// An ES256 client key and its public JWK.
 pub struct DevClientKey {
@@ -70,11 +71,11 @@ impl DevClientKey {
         access_token: &str,
     ) -> Result<Value, DevIssuerError> {
         Ok(json!({
-            "jti": crate::random::hex_id().ok_or(DevIssuerError::Crypto)?,
+            "jti": super::random_id()?,
             "htm": method,
             "htu": url,
             "iat": get_current_timestamp(),
-            "ath": crate::auth::dpop::token_hash(access_token),
+            "ath": crate::dpop::token_hash(access_token),
         }))
     }
 

@@ -1,4 +1,4 @@
-//! The development issuer: a local token issuer with an EdDSA key (Zuplo's default), an RS256
+//! A local token issuer with an EdDSA key (Zuplo's default), an RS256
 //! key and an ES256 key, so `make run` and `make token` work offline. It only signs and
 //! publishes; the service verifies its tokens through the same JWKS fetch-and-cache path as a
 //! real issuer's.
@@ -16,47 +16,24 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, get_current_timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-/// Why the development issuer could not start or sign.
-#[derive(Debug)]
-pub enum DevIssuerError {
-    KeyFile(String),
-    Crypto,
-    UnsupportedAlgorithm(String),
-    /// The roles claim path runs through a claim that is not an object.
-    RolesClaim(String),
-}
-
-impl std::fmt::Display for DevIssuerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::KeyFile(why) => write!(f, "development issuer key file: {why}"),
-            Self::Crypto => f.write_str("development issuer: key generation or signing failed"),
-            Self::RolesClaim(path) => write!(
-                f,
-                "roles cannot be placed at `{path}`: it runs through a claim that is not an object"
-            ),
-            Self::UnsupportedAlgorithm(alg) => {
-                write!(
-                    f,
-                    "the development issuer signs EdDSA, RS256 or ES256, not `{alg}`"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for DevIssuerError {}
+use super::DevIssuerError;
 
 /// What goes into a development token.
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
+    /// The `sub` claim.
     pub subject: String,
+    /// The `aud` claim: a string when there is one, else an array.
     pub audience: Vec<String>,
+    /// The space-separated `scope` claim; none when absent or blank.
     pub scope: Option<String>,
     /// Roles, placed at `roles_claim` (a dotted path, as the service reads it).
     pub roles: Vec<String>,
+    /// Where the roles go: a claim name or a dotted path such as `realm_access.roles`.
     pub roles_claim: String,
+    /// How long the token lives, from now (`exp − iat`).
     pub ttl: Duration,
+    /// Which of the issuer's keys signs: EdDSA, RS256 or ES256.
     pub algorithm: Algorithm,
     /// The `acr` claim, for step-up routes (RFC 9470); none by default.
     pub acr: Option<String>,
@@ -94,7 +71,7 @@ impl DevIssuer {
     /// without a file the keys live in memory only.
     pub fn load_or_create(issuer: String, key_file: Option<&Path>) -> Result<Self, DevIssuerError> {
         // The service's crypto provider, before these keys make jsonwebtoken pick its default.
-        crate::auth::install_crypto_provider();
+        crate::install_crypto_provider();
         let file = match key_file {
             Some(path) if path.exists() => {
                 let text = std::fs::read_to_string(path)
@@ -166,7 +143,7 @@ impl DevIssuer {
             "iat": now,
             "exp": now + request.ttl.as_secs(),
             "auth_time": request.auth_time.unwrap_or(now),
-            "jti": random_id()?,
+            "jti": super::random_id()?,
         });
         if let Some(acr) = request.acr.as_deref().filter(|acr| !acr.trim().is_empty()) {
             claims["acr"] = json!(acr.trim());
@@ -302,10 +279,6 @@ fn replace_private(path: &Path, file: &KeyFile) -> Result<(), DevIssuerError> {
     write_private(&staged, &key_file_text(file))?;
     std::fs::rename(&staged, path)
         .map_err(|e| DevIssuerError::KeyFile(format!("{}: {e}", path.display())))
-}
-
-fn random_id() -> Result<String, DevIssuerError> {
-    crate::random::hex_id().ok_or(DevIssuerError::Crypto)
 }
 
 #[cfg(test)]
