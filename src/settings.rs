@@ -7,12 +7,8 @@
 //! naming the key and the fix.
 
 mod auth;
-mod checks;
 mod cors;
-mod error;
-mod issuers;
 mod layers;
-mod list;
 mod unknown;
 
 use std::collections::HashMap;
@@ -21,13 +17,12 @@ use std::path::{Path, PathBuf};
 use crate::logging::LogFormat;
 use serde::Deserialize;
 
-use checks::{check_url, positive};
+use issuer_trust::config::{check_url, positive, values};
 
 pub use auth::AuthSettings;
 pub use cors::CorsSettings;
-pub use error::SettingsError;
-pub use issuers::{IssuerSettings, TrustedIssuer};
-pub use list::split_commas;
+pub use issuer_trust::config::{IssuerConfig, SettingsError, TrustedIssuer};
+pub use values::split_commas;
 
 /// The profile selected by `APP_ENV`. Defaults to `development`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,6 +61,15 @@ impl Environment {
     }
 }
 
+/// A file or type error from the `config` crate, whose message names the key.
+fn config_error(error: config::ConfigError) -> SettingsError {
+    SettingsError::new(
+        "configuration",
+        error.to_string(),
+        "correct the value in config/*.toml or the APP__* environment variable",
+    )
+}
+
 /// Everything the service needs to run, validated.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -96,7 +100,7 @@ pub struct ServerSettings {
     pub port: u16,
     /// Public base URL used in metadata documents and challenges (e.g. `https://api.example.com`).
     /// Defaults to `http://{host}:{bound port}`.
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub public_url: Option<String>,
     /// Worker threads. Defaults to 0, meaning one per CPU core.
     #[serde(default)]
@@ -114,7 +118,7 @@ pub struct ServerSettings {
     /// Serve `/metrics` on this port (same host) instead of beside the API, so it can stay
     /// unexposed by the gateway or ingress; 0 picks a free one. Defaults to none: `/metrics` is a
     /// public route of the API.
-    #[serde(default, deserialize_with = "list::optional_number")]
+    #[serde(default, deserialize_with = "values::optional_number")]
     pub metrics_port: Option<u16>,
 }
 
@@ -122,10 +126,10 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct StepUpSettings {
     /// Any one of these `acr` values. Defaults to `mfa`; empty: any.
-    #[serde(deserialize_with = "list::string_list")]
+    #[serde(deserialize_with = "values::string_list")]
     pub acr_values: Vec<String>,
     /// At most this many seconds since `auth_time`. Defaults to 900; empty: any age.
-    #[serde(default, deserialize_with = "list::optional_number")]
+    #[serde(default, deserialize_with = "values::optional_number")]
     pub max_age_seconds: Option<u64>,
 }
 
@@ -137,7 +141,7 @@ pub struct DevIssuerSettings {
     pub enabled: bool,
     /// Where its private keys are kept between runs; empty keeps them in memory only.
     /// Defaults to `.dev-issuer/keys.json` (gitignored).
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub key_file: Option<String>,
 }
 

@@ -114,7 +114,7 @@ impl AppState {
             dpop_bound_access_tokens_required: dpop_algs.is_some().then(|| !dpop.accepts_bearer()),
             dpop_signing_alg_values_supported: dpop_algs,
         };
-        let token_sources = crate::trust::token_sources(&trusted);
+        let token_sources = crate::trust::token_sources(&trusted).map_err(StateError::Settings)?;
         Ok(Self {
             authenticator: Authenticator::new(
                 Arc::clone(&verifier),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::auth::{Dpop, Fetcher, JwksStore, Observer, TokenSources, Verifier};
+use crate::auth::{Dpop, Fetcher, JwksStore, Observer, TokenLocation, TokenSources, Verifier};
 use crate::settings::{AuthSettings, SettingsError, TrustedIssuer};
 
 /// The HTTP client every key store and the doctor use, bounded by the settings.
@@ -54,10 +54,18 @@ pub fn dpop(
 }
 
 /// Where each issuer's tokens arrive.
-pub fn token_sources(trusted: &[TrustedIssuer]) -> TokenSources {
-    TokenSources::new(
-        trusted
-            .iter()
-            .map(|issuer| (issuer.token_location.clone(), issuer.source.issuer.clone())),
-    )
+pub fn token_sources(trusted: &[TrustedIssuer]) -> Result<TokenSources, SettingsError> {
+    let mut sources = Vec::with_capacity(trusted.len());
+    for issuer in trusted {
+        let location =
+            TokenLocation::new(&issuer.token_header, &issuer.token_prefix).ok_or_else(|| {
+                SettingsError::new(
+                    "token_header",
+                    format!("`{}` is not a header name", issuer.token_header),
+                    "name the header the token arrives in, e.g. Authorization",
+                )
+            })?;
+        sources.push((location, issuer.source.issuer.clone()));
+    }
+    Ok(TokenSources::new(sources))
 }

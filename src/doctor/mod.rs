@@ -146,7 +146,12 @@ async fn inspect_keys(fetcher: &Fetcher, source: &JwksSource, out: &mut String) 
         source.lifetime(fetched.max_age).as_secs()
     );
     list_published_keys(&fetched.body, out);
-    match KeySet::parse(&fetched.body, &source.algorithms, source.max_keys, None) {
+    match KeySet::parse(
+        &fetched.body,
+        &source.algorithms,
+        source.limits.max_keys,
+        None,
+    ) {
         Ok(set) => {
             let _ = writeln!(
                 out,

@@ -1,15 +1,16 @@
 //! The `[auth]` section: how tokens are verified, the key sets fetched, and DPoP proofs judged.
 //! The issuer keys in it (`APP__AUTH__ISSUER`, `_AUDIENCE`, …) are the single-issuer shorthand,
-//! read as an [`IssuerSettings`] of their own (see [`super::issuers`]).
+//! read as an [`IssuerConfig`] of their own; each `[[auth.issuers]]` table is another.
 
 use std::time::Duration;
 
+use issuer_trust::config::{
+    IssuerConfig, TrustedIssuer, parse_algorithms, positive, trust_all, values,
+};
 use serde::Deserialize;
 
-use super::checks::{parse_algorithms, positive};
-use super::issuers::{IssuerSettings, TrustedIssuer, trusted_issuers};
-use super::{SettingsError, StepUpSettings, list};
-use crate::auth::ProofRules;
+use super::{SettingsError, StepUpSettings};
+use crate::auth::{KeySetLimits, ProofRules};
 
 /// The longest production serves a key set past its lifetime while the issuer fails.
 const MAX_STALE_SECONDS: u64 = 7 * 24 * 3600;
@@ -28,10 +29,10 @@ pub struct AuthSettings {
     /// The single-issuer shorthand, the issuer keys of `[auth]` itself: one issuer, and the
     /// defaults of every listed one. Read from the same table as the rest of the section.
     #[serde(skip)]
-    pub shorthand: IssuerSettings,
+    pub shorthand: IssuerConfig,
     /// The `[[auth.issuers]]` tables, each an issuer trusted beside the shorthand's.
     #[serde(default)]
-    pub issuers: Vec<IssuerSettings>,
+    pub issuers: Vec<IssuerConfig>,
     /// Tokens longer than this are rejected before any parsing. Defaults to 16384 bytes: Entra ID
     /// tokens with many groups reach ~12 KB.
     pub max_token_bytes: usize,
@@ -66,13 +67,13 @@ pub struct AuthSettings {
     /// Largest JWKS or discovery document accepted. Defaults to 524288 bytes (512 KiB).
     pub max_jwks_bytes: usize,
     /// The `realm` of `WWW-Authenticate` challenges. Defaults to the package name.
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub realm: Option<String>,
     /// What a route declared with the configured step-up demands (RFC 9470).
     pub step_up: StepUpSettings,
     /// The algorithms a DPoP proof may be signed with. Defaults to every asymmetric one
     /// supported.
-    #[serde(default, deserialize_with = "list::string_list")]
+    #[serde(default, deserialize_with = "values::string_list")]
     pub dpop_algorithms: Vec<String>,
     /// How old a proof's `iat` may be. Defaults to 300 s.
     pub dpop_proof_max_age_seconds: u64,
@@ -82,11 +83,11 @@ pub struct AuthSettings {
     /// skew) closes; when full, new proofs are refused with 503 rather than old ones forgotten.
     /// Divided by the window, the proofs a second a replica accepts. Defaults to 500 times the
     /// window; at least one a second.
-    #[serde(default, deserialize_with = "list::optional_number")]
+    #[serde(default, deserialize_with = "values::optional_number")]
     pub dpop_replay_cache_size: Option<u64>,
     /// With a value, proofs must carry a server nonce (RFC 9449 §8) at most this old. Defaults
     /// to none.
-    #[serde(default, deserialize_with = "list::optional_number")]
+    #[serde(default, deserialize_with = "values::optional_number")]
     pub dpop_nonce_lifetime_seconds: Option<u64>,
 }
 
@@ -143,7 +144,7 @@ impl AuthSettings {
             ));
         }
         self.proof_rules()?;
-        trusted_issuers(self, dev_issuer, production).map(drop)
+        self.trusted_issuers(dev_issuer, production).map(drop)
     }
 
     /// Every trusted issuer, as the verifier takes it; `dev_issuer` is where the development
@@ -153,7 +154,26 @@ impl AuthSettings {
         dev_issuer: Option<&str>,
         production: bool,
     ) -> Result<Vec<TrustedIssuer>, SettingsError> {
-        trusted_issuers(self, dev_issuer, production)
+        let limits = KeySetLimits {
+            default_ttl: Duration::from_secs(self.jwks_ttl_seconds),
+            min_ttl: Duration::from_secs(self.jwks_min_ttl_seconds),
+            max_ttl: Duration::from_secs(self.jwks_max_ttl_seconds),
+            max_stale: Duration::from_secs(self.max_stale_seconds),
+            max_keys: self.max_jwks_keys,
+            refetch_cooldown: Duration::from_secs(self.refetch_cooldown_seconds),
+        };
+        let key = |issuer: Option<usize>, field: &str| match issuer {
+            None => format!("APP__AUTH__{}", field.to_ascii_uppercase()),
+            Some(index) => format!("auth.issuers[{index}].{field}"),
+        };
+        trust_all(
+            &self.shorthand,
+            &self.issuers,
+            &limits,
+            dev_issuer,
+            production,
+            &key,
+        )
     }
 
     /// The rules DPoP proofs are judged by, checked.

@@ -6,20 +6,21 @@ use actix_web::http::header::HeaderName;
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::{SettingsError, list};
+use super::SettingsError;
+use issuer_trust::config::values;
 
 /// Which browser origins may call the API. Off (no CORS headers at all) when `allowed_origins`
 /// is empty, the default.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CorsSettings {
     /// Exact origins (`https://app.example.com`), or `*` for any. Defaults to none.
-    #[serde(default, deserialize_with = "list::string_list")]
+    #[serde(default, deserialize_with = "values::string_list")]
     pub allowed_origins: Vec<String>,
     /// Defaults to GET, POST, PUT, PATCH, DELETE.
-    #[serde(default, deserialize_with = "list::string_list")]
+    #[serde(default, deserialize_with = "values::string_list")]
     pub allowed_methods: Vec<String>,
     /// Defaults to authorization, content-type, x-request-id, dpop.
-    #[serde(default, deserialize_with = "list::string_list")]
+    #[serde(default, deserialize_with = "values::string_list")]
     pub allowed_headers: Vec<String>,
     /// How long browsers may cache a preflight answer. Defaults to 600 s.
     pub max_age_seconds: usize,

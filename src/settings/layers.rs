@@ -42,7 +42,7 @@ pub(super) fn build(
                 .source(Some(vars)),
         )
         .build()
-        .map_err(SettingsError::from_source)
+        .map_err(super::config_error)
 }
 
 /// The compiled-in defaults alone: every setting's name, for suggestions.

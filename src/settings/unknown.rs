@@ -10,7 +10,7 @@ use super::{Settings, SettingsError, layers};
 const SUGGESTION_SIMILARITY: f64 = 0.8;
 
 /// Deserializes the layered settings, refusing the first key that names no setting. The
-/// `[auth]` table is read twice: as the section, and as the shorthand's [`IssuerSettings`](super::IssuerSettings); a
+/// `[auth]` table is read twice: as the section, and as the shorthand's [`IssuerConfig`](issuer_trust::config::IssuerConfig); a
 /// key of it names nothing only when neither takes it.
 pub(super) fn deserialize(
     config: config::Config,
@@ -19,14 +19,14 @@ pub(super) fn deserialize(
     let mut unknown = Vec::new();
     let mut settings: Settings =
         serde_ignored::deserialize(config.clone(), |path| unknown.push(path.to_string()))
-            .map_err(SettingsError::from_source)?;
+            .map_err(super::config_error)?;
     let auth = config
         .get::<config::Value>("auth")
-        .map_err(SettingsError::from_source)?;
+        .map_err(super::config_error)?;
     let mut not_of_an_issuer = Vec::new();
     settings.auth.shorthand =
         serde_ignored::deserialize(auth, |path| not_of_an_issuer.push(path.to_string()))
-            .map_err(SettingsError::from_source)?;
+            .map_err(super::config_error)?;
     unknown.retain(|path| match path.strip_prefix("auth.") {
         Some(key) if !key.contains('.') => not_of_an_issuer.iter().any(|other| other == key),
         _ => true,

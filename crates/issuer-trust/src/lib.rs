@@ -12,7 +12,8 @@
 //! use std::time::Duration;
 //!
 //! use issuer_trust::{
-//!     Algorithm, Fetcher, IssuerPolicy, JwksSource, JwksStore, RolesClaim, Unobserved, Verifier,
+//!     Algorithm, Fetcher, IssuerPolicy, JwksSource, JwksStore, KeySetLimits, RolesClaim, Unobserved,
+//!     Verifier,
 //! };
 //!
 //! #[tokio::main]
@@ -22,12 +23,7 @@
 //!         issuer: issuer.to_owned(),
 //!         jwks_uri: None, // discovery
 //!         algorithms: vec![Algorithm::RS256, Algorithm::EdDSA],
-//!         default_ttl: Duration::from_secs(600),
-//!         min_ttl: Duration::from_secs(60),
-//!         max_ttl: Duration::from_secs(86_400),
-//!         max_stale: Duration::from_secs(86_400),
-//!         max_keys: 100,
-//!         refetch_cooldown: Duration::from_secs(30),
+//!         limits: KeySetLimits::default(),
 //!     };
 //!     let policy = IssuerPolicy {
 //!         audience: vec!["https://api.example.com".to_owned()],
@@ -61,6 +57,7 @@ mod caller;
 mod charset;
 mod claim_set;
 mod claims;
+pub mod config;
 mod crypto;
 #[cfg(feature = "dev-issuer")]
 pub mod dev;
@@ -90,7 +87,7 @@ pub use crypto::install as install_crypto_provider;
 pub use error::{AuthError, ProofError, TokenError};
 pub use fetch::{Fetcher, is_loopback};
 pub use jsonwebtoken::Algorithm;
-pub use jwks::{JwksSource, JwksStore, StoreStatus};
+pub use jwks::{JwksSource, JwksStore, KeySetLimits, StoreStatus};
 pub use keys::SkippedKey;
 pub use metadata::ResourceMetadata;
 pub use observer::{Observer, Unobserved};

@@ -17,6 +17,17 @@ pub struct TokenLocation {
     pub prefix: String,
 }
 
+impl TokenLocation {
+    /// The location a configuration names: a header (any case) and the auth-scheme before the
+    /// token there; `None` when the header is no header name.
+    pub fn new(header: &str, prefix: &str) -> Option<Self> {
+        Some(Self {
+            header: HeaderName::from_bytes(header.as_bytes()).ok()?,
+            prefix: prefix.to_owned(),
+        })
+    }
+}
+
 /// One configured location and the issuers whose tokens may arrive in it.
 #[derive(Debug)]
 struct Source {

@@ -39,6 +39,13 @@ pub struct JwksSource {
     pub jwks_uri: Option<Url>,
     /// Algorithms a key may verify at all.
     pub algorithms: Vec<Algorithm>,
+    /// How long its sets live, how stale they may serve, how large they may be.
+    pub limits: KeySetLimits,
+}
+
+/// The bounds every key set of an issuer is held within, whatever its issuer sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySetLimits {
     /// Lifetime of a set whose response has no `Cache-Control: max-age`.
     pub default_ttl: Duration,
     /// The shortest lifetime of a set, whatever the issuer's `max-age` says.
@@ -53,13 +60,28 @@ pub struct JwksSource {
     pub refetch_cooldown: Duration,
 }
 
+/// Ten minutes without `max-age`, between a minute and a day with it, a day of stale service
+/// while the issuer fails, a hundred keys, a refetch every thirty seconds at most.
+impl Default for KeySetLimits {
+    fn default() -> Self {
+        Self {
+            default_ttl: Duration::from_secs(600),
+            min_ttl: Duration::from_secs(60),
+            max_ttl: Duration::from_secs(86_400),
+            max_stale: Duration::from_secs(86_400),
+            max_keys: 100,
+            refetch_cooldown: Duration::from_secs(30),
+        }
+    }
+}
+
 impl JwksSource {
     /// How long a set served with this `max-age` is used: clamped to the configured bounds,
     /// the default when the header is absent.
     pub fn lifetime(&self, max_age: Option<Duration>) -> Duration {
         max_age
-            .unwrap_or(self.default_ttl)
-            .clamp(self.min_ttl, self.max_ttl)
+            .unwrap_or(self.limits.default_ttl)
+            .clamp(self.limits.min_ttl, self.limits.max_ttl)
     }
 }
 
@@ -248,7 +270,7 @@ impl JwksStore {
         let keys = KeySet::parse(
             &fetched.body,
             &self.source.algorithms,
-            self.source.max_keys,
+            self.source.limits.max_keys,
             previous.as_ref().map(|set| &set.keys),
         )
         .map_err(RefreshError::KeySet)?;
@@ -321,7 +343,8 @@ impl JwksStore {
             match &*last {
                 Some(attempt) if !attempt.done.initialized() => Arc::clone(attempt),
                 Some(attempt)
-                    if now.duration_since(attempt.started) < self.source.refetch_cooldown =>
+                    if now.duration_since(attempt.started)
+                        < self.source.limits.refetch_cooldown =>
                 {
                     self.observer.jwks_refetch_refused(&self.source.issuer);
                     return false;
@@ -385,7 +408,7 @@ impl JwksStore {
     }
 
     fn within_staleness(&self, set: &LoadedSet) -> bool {
-        Instant::now() <= set.expires_at() + self.source.max_stale
+        Instant::now() <= set.expires_at() + self.source.limits.max_stale
     }
 
     fn snapshot(&self) -> Option<Arc<LoadedSet>> {

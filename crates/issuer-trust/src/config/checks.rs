@@ -1,4 +1,4 @@
-//! Checks more than one section of the settings shares: URLs, positive numbers, and the
+//! Checks a service's own settings share with the issuers': URLs, positive numbers, and the
 //! algorithm allowlist.
 
 use std::str::FromStr;
@@ -7,7 +7,7 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 
 use super::SettingsError;
-use crate::auth::is_loopback;
+use crate::is_loopback;
 
 /// Every asymmetric JWS algorithm the crypto backend verifies; the default allowlist.
 pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
@@ -22,7 +22,8 @@ pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
     Algorithm::EdDSA,
 ];
 
-pub(super) fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
+/// Refuses 0.
+pub fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
     if value == 0 {
         return Err(SettingsError::new(
             key,
@@ -34,7 +35,7 @@ pub(super) fn positive(key: &str, value: u64) -> Result<(), SettingsError> {
 }
 
 /// An absolute http(s) URL, parsed; with `require_https`, plain http only to a loopback host.
-pub(super) fn check_url(key: &str, value: &str, require_https: bool) -> Result<Url, SettingsError> {
+pub fn check_url(key: &str, value: &str, require_https: bool) -> Result<Url, SettingsError> {
     let url = Url::parse(value).map_err(|error| {
         SettingsError::new(
             key,
@@ -58,10 +59,8 @@ pub(super) fn check_url(key: &str, value: &str, require_https: bool) -> Result<U
     }
 }
 
-pub(super) fn parse_algorithms(
-    key: &str,
-    names: &[String],
-) -> Result<Vec<Algorithm>, SettingsError> {
+/// The named algorithms, each an asymmetric one; none named: all of them.
+pub fn parse_algorithms(key: &str, names: &[String]) -> Result<Vec<Algorithm>, SettingsError> {
     if names.is_empty() {
         return Ok(ASYMMETRIC_ALGORITHMS.to_vec());
     }

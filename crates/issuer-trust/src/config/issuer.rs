@@ -1,40 +1,40 @@
-//! The trusted issuers: the single-issuer `APP__AUTH__*` shorthand, any `[[auth.issuers]]`
-//! tables, or the development issuer when neither names one. Each is one [`IssuerSettings`],
-//! checked and turned into what the verifier takes ([`TrustedIssuer`]) by one function, so a
-//! value is read in one place whether it is being checked at load or used at startup.
+//! One issuer's configuration, checked and turned into what the verifier takes by one
+//! function, so a value is read in one place whether it is being checked at load or used at
+//! startup.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use actix_web::http::header::{AUTHORIZATION, HeaderName};
+use reqwest::header::HeaderName;
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
-use super::{AuthSettings, SettingsError, list};
-use crate::auth::token_type::{ACCEPTED_TYPES, media_type};
-use crate::auth::{DpopMode, IssuerPolicy, JwksSource, RequiredClaim, RolesClaim, TokenLocation};
+use super::{SettingsError, values};
+use crate::dpop::DpopMode;
+use crate::token_type::{ACCEPTED_TYPES, media_type};
+use crate::{IssuerPolicy, JwksSource, KeySetLimits, RequiredClaim, RolesClaim};
 
 const MAX_LEEWAY_SECONDS: u64 = 300;
 
-/// One issuer: an `[[auth.issuers]]` table (e.g. Zuplo and Auth0 side by side during a
-/// migration), or the issuer keys of `[auth]` itself, which also hold the defaults of every
-/// listed issuer (see [`IssuerSettings::inherit`]). Values stay as written until
-/// [`IssuerSettings::trusted`] reads them.
+/// One issuer as configured: a listed issuer (e.g. Zuplo and Auth0 side by side during a
+/// migration), or the single-issuer shorthand, which also holds the defaults of every listed
+/// issuer (see [`trust_all`](super::trust_all)). Values stay as written until they are checked
+/// and built into a [`TrustedIssuer`]. Lists are read from arrays or comma-separated strings
+/// and numbers from strings too, so environment variables and TOML agree.
 #[derive(Debug, Clone, Default, Deserialize)]
-pub struct IssuerSettings {
+pub struct IssuerConfig {
     /// The exact `iss` to require. Unset in the shorthand with the development issuer on: that
     /// issuer, this server's own public URL.
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub issuer: Option<String>,
     /// Accepted `aud` values; a token must name at least one.
-    #[serde(default, deserialize_with = "list::string_list")]
+    #[serde(default, deserialize_with = "values::string_list")]
     pub audience: Vec<String>,
     /// Where the issuer publishes its keys. Defaults to discovery, falling back to
     /// `{issuer}/.well-known/jwks.json`.
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub jwks_uri: Option<String>,
     /// Allowed signature algorithms. Defaults to every asymmetric JWS algorithm supported.
-    #[serde(default, deserialize_with = "list::string_list")]
+    #[serde(default, deserialize_with = "values::string_list")]
     pub algorithms: Vec<String>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`. Defaults to 30 s; at most 300 s.
     #[serde(default)]
@@ -42,26 +42,26 @@ pub struct IssuerSettings {
     /// A claim compared with the audiences when a token has no `aud`, e.g. `client_id` for
     /// Cognito access tokens; a present `aud` is always the one compared. Defaults to none:
     /// `aud` is required.
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub audience_claim: Option<String>,
     /// Claims a token must carry with one of the given values (an array claim must contain
     /// one), e.g. Cognito's `token_use = "access"`. Defaults to none.
     #[serde(default)]
-    pub required_claims: BTreeMap<String, list::StringList>,
+    pub required_claims: BTreeMap<String, values::StringList>,
     /// The claim holding the caller's roles: a name, or a dotted path such as
     /// `realm_access.roles` (Keycloak). Defaults to `roles`.
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub roles_claim: Option<String>,
     /// The `typ` every token must carry, compared as a media type, e.g. `at+jwt` (RFC 9068).
     /// Defaults to none (`typ` may be absent, `JWT` or `at+jwt`).
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub require_typ: Option<String>,
     /// Tokens whose `exp − iat` exceeds this many seconds are refused, and `iat` is then
     /// required. Defaults to none.
-    #[serde(default, deserialize_with = "list::optional_number")]
+    #[serde(default, deserialize_with = "values::optional_number")]
     pub max_token_lifetime_seconds: Option<u64>,
     /// The header tokens arrive in. Defaults to `Authorization`.
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub token_header: Option<String>,
     /// The auth-scheme before the token in that header. Defaults to `Bearer`; empty (a choice,
     /// so kept as given) when the header holds the bare token.
@@ -69,7 +69,7 @@ pub struct IssuerSettings {
     pub token_prefix: Option<String>,
     /// Whether this issuer's tokens may (`allowed`) or must (`required`) be DPoP-bound, or
     /// never are (`off`). Defaults to `allowed`.
-    #[serde(default, deserialize_with = "list::optional_string")]
+    #[serde(default, deserialize_with = "values::optional_string")]
     pub dpop: Option<String>,
 }
 
@@ -77,19 +77,28 @@ pub struct IssuerSettings {
 /// satisfy, where they arrive and whether they may or must be DPoP-bound.
 #[derive(Debug, Clone)]
 pub struct TrustedIssuer {
+    /// Where its keys come from, and the bounds they are held within.
     pub source: JwksSource,
+    /// What its tokens must satisfy.
     pub policy: IssuerPolicy,
-    pub token_location: TokenLocation,
+    /// The header its tokens arrive in, lowercase.
+    pub token_header: String,
+    /// The auth-scheme before the token in that header; empty when it holds the bare token.
+    pub token_prefix: String,
+    /// Whether its tokens may or must be DPoP-bound.
     pub dpop: DpopMode,
 }
 
-impl IssuerSettings {
+/// The header tokens arrive in by default.
+const AUTHORIZATION: &str = "authorization";
+
+impl IssuerConfig {
     /// This listed issuer, taking the shorthand's algorithms, leeway, roles claim, required
     /// `typ`, longest lifetime, token location and DPoP mode where it sets none. Its audience
     /// claim and required claims describe its own tokens' shape, so they are never inherited.
-    fn inherit(&self, defaults: &IssuerSettings) -> IssuerSettings {
+    pub(super) fn inherit(&self, defaults: &IssuerConfig) -> IssuerConfig {
         let or = |own: &Option<String>, default: &Option<String>| own.clone().or(default.clone());
-        IssuerSettings {
+        IssuerConfig {
             algorithms: if self.algorithms.is_empty() {
                 defaults.algorithms.clone()
             } else {
@@ -111,10 +120,10 @@ impl IssuerSettings {
     /// Checks every value and builds the issuer; `key` names a setting in the refusal, and
     /// `dev_issuer` stands for the development issuer where no `issuer` is set. In production,
     /// what is fetched must be https (or loopback).
-    fn trusted(
+    pub(super) fn trusted(
         &self,
         key: &dyn Fn(&str) -> String,
-        auth: &AuthSettings,
+        limits: &KeySetLimits,
         dev_issuer: &str,
         production: bool,
     ) -> Result<TrustedIssuer, SettingsError> {
@@ -138,27 +147,27 @@ impl IssuerSettings {
             issuer: self.issuer.as_deref().unwrap_or(dev_issuer).to_owned(),
             jwks_uri,
             algorithms: policy.algorithms.clone(),
-            default_ttl: Duration::from_secs(auth.jwks_ttl_seconds),
-            min_ttl: Duration::from_secs(auth.jwks_min_ttl_seconds),
-            max_ttl: Duration::from_secs(auth.jwks_max_ttl_seconds),
-            max_stale: Duration::from_secs(auth.max_stale_seconds),
-            max_keys: auth.max_jwks_keys,
-            refetch_cooldown: Duration::from_secs(auth.refetch_cooldown_seconds),
+            limits: limits.clone(),
         };
+        let (token_header, token_prefix) = self.token_location(key)?;
         Ok(TrustedIssuer {
             source,
             policy: IssuerPolicy {
                 audience: self.audience.clone(),
                 ..policy
             },
-            token_location: self.token_location(key)?,
+            token_header,
+            token_prefix,
             dpop: self.dpop_mode(key)?,
         })
     }
 
     /// The claim rules, checked. The audience is left empty: the shorthand's rules are checked
     /// (as every listed issuer's defaults) even where it names no issuer of its own.
-    fn policy(&self, key: &dyn Fn(&str) -> String) -> Result<IssuerPolicy, SettingsError> {
+    pub(super) fn policy(
+        &self,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<IssuerPolicy, SettingsError> {
         let leeway_seconds = self.leeway_seconds.unwrap_or(30);
         if leeway_seconds > MAX_LEEWAY_SECONDS {
             return Err(SettingsError::new(
@@ -207,25 +216,36 @@ impl IssuerSettings {
         })
     }
 
-    fn token_location(&self, key: &dyn Fn(&str) -> String) -> Result<TokenLocation, SettingsError> {
+    /// The header tokens arrive in (lowercase, as header names compare) and the auth-scheme
+    /// before them there.
+    pub(super) fn token_location(
+        &self,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<(String, String), SettingsError> {
         let header = match &self.token_header {
-            Some(name) => HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-                SettingsError::new(
-                    &key("token_header"),
-                    format!("`{name}` is not a header name"),
-                    "name the header the token arrives in, e.g. Authorization or X-Gateway-Token",
-                )
-            })?,
-            None => AUTHORIZATION,
+            Some(name) => HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| {
+                    SettingsError::new(
+                        &key("token_header"),
+                        format!("`{name}` is not a header name"),
+                        "name the header the token arrives in, e.g. Authorization or X-Gateway-Token",
+                    )
+                })?
+                .as_str()
+                .to_owned(),
+            None => AUTHORIZATION.to_owned(),
         };
         let prefix = match &self.token_prefix {
             Some(prefix) => check_prefix(&key("token_prefix"), prefix.trim())?,
             None => "Bearer".to_owned(),
         };
-        Ok(TokenLocation { header, prefix })
+        Ok((header, prefix))
     }
 
-    fn dpop_mode(&self, key: &dyn Fn(&str) -> String) -> Result<DpopMode, SettingsError> {
+    pub(super) fn dpop_mode(
+        &self,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<DpopMode, SettingsError> {
         let Some(mode) = &self.dpop else {
             return Ok(DpopMode::Allowed);
         };
@@ -239,84 +259,6 @@ impl IssuerSettings {
                 "use allowed (the default), required or off",
             )),
         }
-    }
-}
-
-/// Every trusted issuer, checked and built: the shorthand's when it names an issuer (or stands
-/// for the development issuer, `dev_issuer`, when nothing else is listed), then each listed one.
-pub(super) fn trusted_issuers(
-    auth: &AuthSettings,
-    dev_issuer: Option<&str>,
-    production: bool,
-) -> Result<Vec<TrustedIssuer>, SettingsError> {
-    let shorthand = &auth.shorthand;
-    let shorthand_key = |field: &str| format!("APP__AUTH__{}", field.to_ascii_uppercase());
-    // The defaults of every listed issuer are checked as the shorthand's own.
-    shorthand.policy(&shorthand_key)?;
-    shorthand.token_location(&shorthand_key)?;
-    shorthand.dpop_mode(&shorthand_key)?;
-    let mut trusted: Vec<TrustedIssuer> = Vec::with_capacity(auth.issuers.len() + 1);
-    let development = dev_issuer.filter(|_| shorthand.issuer.is_none() && auth.issuers.is_empty());
-    if shorthand.issuer.is_some() || development.is_some() {
-        let dev_issuer = development.unwrap_or_default();
-        trusted.push(shorthand.trusted(&shorthand_key, auth, dev_issuer, production)?);
-    }
-    for (index, listed) in auth.issuers.iter().enumerate() {
-        let key = |field: &str| format!("auth.issuers[{index}].{field}");
-        let Some(name) = &listed.issuer else {
-            return Err(SettingsError::new(
-                &key("issuer"),
-                "no issuer is given",
-                "set it to the exact `iss` this issuer's tokens carry",
-            ));
-        };
-        let issuer = listed
-            .inherit(shorthand)
-            .trusted(&key, auth, "", production)?;
-        if trusted.iter().any(|known| known.source.issuer == *name) {
-            return Err(SettingsError::new(
-                &key("issuer"),
-                format!("`{name}` is configured twice"),
-                "list each issuer once",
-            ));
-        }
-        check_one_prefix_per_header(&key, &issuer.token_location, &trusted)?;
-        trusted.push(issuer);
-    }
-    if trusted.is_empty() {
-        return Err(SettingsError::new(
-            "APP__AUTH__ISSUER",
-            "no issuer is configured",
-            "set it to the exact `iss` your tokens carry, e.g. https://<gateway>/__zuplo/issuer",
-        ));
-    }
-    Ok(trusted)
-}
-
-/// One header holds one credential, read with one auth-scheme: two issuers reading the same
-/// header must agree on its prefix (compared case-insensitively, as the scheme is), or the
-/// later could never authenticate.
-fn check_one_prefix_per_header(
-    key: &dyn Fn(&str) -> String,
-    location: &TokenLocation,
-    known: &[TrustedIssuer],
-) -> Result<(), SettingsError> {
-    let clash = known
-        .iter()
-        .map(|other| &other.token_location)
-        .find(|other| {
-            other.header == location.header && !other.prefix.eq_ignore_ascii_case(&location.prefix)
-        });
-    match clash {
-        Some(other) => Err(SettingsError::new(
-            &key("token_prefix"),
-            format!(
-                "the {} header is read with the prefix `{}` here and `{}` for another issuer",
-                location.header, location.prefix, other.prefix
-            ),
-            "give issuers that share a header the same prefix, or give this one a header of its own",
-        )),
-        None => Ok(()),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The one error type of configuration: the key to change, what is wrong with it, and how to
-//! fix it, printed as one line at startup.
+//! fix it, printed as one line at startup. A service refuses its own settings with it too.
 
 use std::fmt;
 
@@ -12,21 +12,13 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
-    pub(super) fn new(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+    /// `key` (a setting as the service names it) refused: what is wrong, and how to fix it.
+    pub fn new(key: &str, problem: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
             key: key.to_owned(),
             problem: problem.into(),
             fix: fix.into(),
         }
-    }
-
-    /// Wraps a file or type error from the `config` crate, whose message names the key.
-    pub(super) fn from_source(error: config::ConfigError) -> Self {
-        Self::new(
-            "configuration",
-            error.to_string(),
-            "correct the value in config/*.toml or the APP__* environment variable",
-        )
     }
 
     /// The variable (or file) at fault, e.g. `APP__AUTH__AUDIENCE`.
