@@ -87,7 +87,7 @@ impl AppState {
             None
         };
         let metrics = Arc::new(Metrics::default());
-        let observer: Arc<dyn crate::auth::Observer> = metrics.clone();
+        let observer: Arc<dyn crate::auth::Observer> = metrics.verifier.clone();
         let trusted = settings
             .trusted_issuers(public_url)
             .map_err(StateError::Settings)?;

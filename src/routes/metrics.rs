@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, web};
 
 use crate::auth::Verifier;
-use crate::metrics::{KeySetGauges, Metrics};
+use crate::metrics::Metrics;
 
 /// `GET /metrics`
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200,
@@ -14,15 +14,7 @@ pub async fn exposition(
     metrics: web::Data<Metrics>,
     verifier: web::Data<Verifier>,
 ) -> HttpResponse {
-    let key_sets = verifier.stores().map(|store| {
-        let status = store.status();
-        KeySetGauges {
-            issuer: status.issuer,
-            keys: status.key_count,
-            age: status.age,
-        }
-    });
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render(key_sets, verifier.cached_bytes()))
+        .body(metrics.render(&verifier))
 }

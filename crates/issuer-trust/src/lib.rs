@@ -70,6 +70,8 @@ mod issuer_alias;
 mod jwks;
 mod keys;
 mod metadata;
+#[cfg(feature = "prometheus")]
+pub mod metrics;
 mod observer;
 mod policy;
 mod provenance;
