@@ -67,6 +67,7 @@ mod explain;
 mod fetch;
 mod header;
 mod issuer_alias;
+mod issuer_report;
 mod jwks;
 mod keys;
 mod metadata;
@@ -103,6 +104,7 @@ pub mod inspect {
     pub use crate::explain::{Check, Fix, IssuerView, explain};
     pub use crate::header::TokenHeader;
     pub use crate::issuer_alias::identifier as issuer_identifier;
+    pub use crate::issuer_report::describe_issuer;
     pub use crate::keys::{KeyLookupError, KeyName, KeySet, VerificationKey};
     pub use crate::verifier::unverified_claims;
 }
