@@ -10,8 +10,7 @@ use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::auth::Rejection;
-use crate::problem::FieldError;
-use crate::problem::{PROBLEM_JSON, Problem};
+use crate::problem::{FieldError, PROBLEM_JSON, Problem, for_status, problem};
 use crate::request_id::RequestId;
 
 /// Failures of API handlers. Each resource converts its own store's errors into these, naming
@@ -51,16 +50,16 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         let problem = match self {
-            Self::NotFound(_) => Problem::new(status, "not-found", "Not Found", self.to_string()),
-            Self::Conflict(why) => Problem::new(status, "conflict", "Conflict", *why),
-            Self::Invalid(errors) => Problem::new(
+            Self::NotFound(_) => problem(status, "not-found", "Not Found", self.to_string()),
+            Self::Conflict(why) => problem(status, "conflict", "Conflict", *why),
+            Self::Invalid(errors) => problem(
                 status,
                 "validation-failed",
                 "Unprocessable Content",
                 "the request body has invalid fields",
             )
-            .with_errors(errors),
-            Self::Internal(_) => Problem::for_status(status),
+            .with_errors(errors.clone()),
+            Self::Internal(_) => for_status(status),
         };
         problem.response().json(&problem)
     }
@@ -79,13 +78,13 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
                 _ => StatusCode::BAD_REQUEST,
             };
             let problem = match status {
-                StatusCode::BAD_REQUEST => Problem::new(
+                StatusCode::BAD_REQUEST => problem(
                     status,
                     "malformed-json",
                     "Bad Request",
                     "the request body is not valid JSON",
                 ),
-                _ => Problem::for_status(status),
+                _ => for_status(status),
             };
             let response = problem.response().json(&problem);
             InternalError::from_response(error, response).into()
@@ -94,7 +93,7 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
 
 /// The default service: 404 for any path no route serves.
 pub async fn not_found() -> HttpResponse {
-    let problem = Problem::for_status(StatusCode::NOT_FOUND);
+    let problem = for_status(StatusCode::NOT_FOUND);
     problem.response().json(&problem)
 }
 
@@ -119,7 +118,7 @@ pub fn as_problem<B>(
         .and_then(|error| error.as_error::<Rejection>())
         .map(Rejection::problem);
     if let Some(body) = rejection {
-        let problem = Problem::from_rejection(body).with_request_id(request_id.as_str());
+        let problem = body.with_request_id(request_id.as_str());
         return with_body(response, &problem);
     }
     let internal = status == StatusCode::INTERNAL_SERVER_ERROR;
@@ -148,7 +147,8 @@ pub fn as_problem<B>(
             );
         });
     }
-    let problem = Problem::for_status(status).with_request_id(request_id.as_str());
+    let problem = Problem::for_status(status, crate::problem::PROBLEM_TYPES)
+        .with_request_id(request_id.as_str());
     with_body(response, &problem)
 }
 

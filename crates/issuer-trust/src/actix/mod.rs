@@ -72,6 +72,7 @@ mod extract;
 #[cfg(feature = "utoipa")]
 pub mod openapi;
 mod optional;
+mod problem;
 mod rejection;
 mod require;
 mod routes;
@@ -80,7 +81,8 @@ mod source;
 pub use bearer::Authenticator;
 pub use dpop::{Dpop, Scheme};
 pub use extract::Claims;
-pub use rejection::{Challenge, DPOP_NONCE, ProblemBody, Rejection};
+pub use problem::{FieldError, PROBLEM_JSON, Problem};
+pub use rejection::{Challenge, DPOP_NONCE, Rejection};
 pub use require::Requirement;
 pub use routes::{DeclaredRoute, Endpoint, ProtectedEndpoint, ProtectedRoutes, RouteTable};
 pub use source::{TokenLocation, TokenSources};

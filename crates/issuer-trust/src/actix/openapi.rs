@@ -12,6 +12,7 @@ use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, ObjectBuilder, OpenApi, Ref, RefOr, Type};
 
+use super::problem::PROBLEM_JSON;
 use super::require::Requirement;
 use super::routes::RouteTable;
 use crate::step_up::StepUp;
@@ -20,8 +21,6 @@ use crate::step_up::StepUp;
 const BEARER: &str = "bearer";
 /// The name of the DPoP security scheme (RFC 9449), offered beside it where DPoP is accepted.
 const DPOP: &str = "dpop";
-/// The media type of the problem bodies every error is answered with (RFC 9457).
-const PROBLEM_JSON: &str = "application/problem+json";
 
 /// `document` as served by `routes`, as JSON: each operation kept where the table serves it,
 /// with the security its declaration requires and the authentication errors it can answer with

@@ -10,10 +10,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 
+use super::problem::{PROBLEM_JSON, Problem};
 use crate::error::{AuthError, ProofError};
 use crate::observer::Observer;
 use crate::step_up::StepUp;
-use serde::Serialize;
 
 /// The response header carrying a server nonce (RFC 9449 §8.1).
 pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
@@ -108,30 +108,6 @@ impl Challenge {
 fn quote(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"")
 }
-
-/// The RFC 9457 body of a rejection, with the RFC 6750 `error` and `error_description` members
-/// where the failure has an OAuth error code.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProblemBody {
-    /// The problem type URI: the challenge's `problem_types` and the rejection's slug.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The HTTP status's reason phrase.
-    pub title: &'static str,
-    /// The HTTP status code.
-    pub status: u16,
-    /// What went wrong, in a fixed phrase that names no token, key or value.
-    pub detail: String,
-    /// The RFC 6750 error code, where the failure has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<&'static str>,
-    /// The RFC 6750 error description: the failure's fixed reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_description: Option<&'static str>,
-}
-
-/// The media type of a problem body.
-const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An [`AuthError`] ready to become a response: it carries the challenge it must send.
 #[derive(Debug)]
@@ -269,7 +245,7 @@ impl Rejection {
     /// The body this rejection is answered with: its problem type (after the challenge's
     /// `problem_types`), title, status and fixed detail, and the RFC 6750 error where there is
     /// one. Never a token, a key or a library's message.
-    pub fn problem(&self) -> ProblemBody {
+    pub fn problem(&self) -> Problem {
         let reason = self.error.reason();
         let (slug, title, detail, error): (_, _, String, _) = match self.error {
             AuthError::MissingCredentials => (
@@ -333,13 +309,15 @@ impl Rejection {
                 None,
             ),
         };
-        ProblemBody {
-            kind: format!("{}{slug}", self.challenge.problem_types),
-            title,
-            status: self.status_code().as_u16(),
-            detail,
+        Problem {
             error,
             error_description: error.map(|_| reason),
+            ..Problem::new(
+                self.status_code(),
+                format!("{}{slug}", self.challenge.problem_types),
+                title,
+                detail,
+            )
         }
     }
 }
