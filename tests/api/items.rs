@@ -7,7 +7,9 @@ use std::sync::Arc;
 use actix_web::http::{Method, StatusCode};
 use actix_web::test::TestRequest;
 use actix_web::web;
-use app::items::{Creator, Item, ItemDraft, ItemPatch, ItemStore, Page, Stats, StoreError};
+use app::items::{
+    Creator, InMemoryItemStore, Item, ItemDraft, ItemPatch, ItemStore, Page, Stats, StoreError,
+};
 use futures_util::future::{BoxFuture, FutureExt, ready};
 use serde_json::{Value, json};
 
@@ -379,4 +381,114 @@ async fn an_internal_error_is_a_500_problem_that_leaks_nothing() {
         "the service failed to handle the request"
     );
     assert!(!reply.body.to_string().contains("db-7"));
+}
+
+// The resource's own rules, without HTTP: validation and the in-memory store.
+#[test]
+fn a_name_is_blank_exactly_when_the_schema_pattern_says_so() {
+    let name_of = |name: &str| ItemDraft::from_json(&serde_json::json!({ "name": name }));
+    // ECMA-262 `\S` matches these, so the schema allows them.
+    for allowed in ["\u{85}", "\u{1c}", "x"] {
+        assert_eq!(
+            name_of(allowed).map(|draft| draft.name),
+            Ok(allowed.to_owned())
+        );
+    }
+    // And matches none of these, so the schema refuses them.
+    for blank in [" ", "\u{feff}", "\t\u{3000}\u{2028}", "\u{a0}\u{200a}"] {
+        assert!(name_of(blank).is_err(), "{blank:?}");
+    }
+    assert_eq!(
+        name_of("\u{feff} widget \u{3000}").map(|draft| draft.name),
+        Ok("widget".to_owned())
+    );
+}
+
+#[test]
+fn every_invalid_field_is_reported_at_once() {
+    let errors =
+        ItemDraft::from_json(&json!({"name": 7, "description": [], "color": "red"})).unwrap_err();
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["color", "name", "description"]);
+}
+
+#[test]
+fn a_patch_may_clear_the_description_and_keep_the_name() {
+    let patch = ItemPatch::from_json(&json!({"description": null})).unwrap();
+    assert_eq!(
+        patch,
+        ItemPatch {
+            name: None,
+            description: Some(None)
+        }
+    );
+    assert!(ItemDraft::from_json(&json!({"description": "x"})).is_err());
+    assert!(ItemDraft::from_json(&json!({"name": "   "})).is_err());
+}
+
+fn draft(name: &str) -> ItemDraft {
+    ItemDraft {
+        name: name.to_owned(),
+        description: None,
+    }
+}
+
+fn creator(iss: &str, sub: &str) -> Creator {
+    Creator {
+        iss: iss.to_owned(),
+        sub: Some(sub.to_owned()),
+    }
+}
+
+#[actix_web::test]
+async fn pages_follow_creation_order_and_end_without_a_cursor() {
+    let store = InMemoryItemStore::default();
+    for name in ["a", "b", "c"] {
+        store
+            .create(draft(name), creator("https://a", "alice"))
+            .await
+            .unwrap();
+    }
+    let first = store.list(None, 2).await.unwrap();
+    let names: Vec<&str> = first.items.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let second = store.list(first.next, 2).await.unwrap();
+    assert_eq!(second.items[0].name, "c");
+    assert_eq!(second.next, None);
+}
+
+#[actix_web::test]
+async fn names_are_unique_and_missing_items_are_not_found() {
+    let store = InMemoryItemStore::default();
+    let item = store
+        .create(draft("a"), creator("https://a", "alice"))
+        .await
+        .unwrap();
+    store
+        .create(draft("b"), creator("https://a", "bob"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.create(draft("a"), creator("https://a", "bob")).await,
+        Err(StoreError::NameTaken)
+    );
+    assert_eq!(
+        store.replace(&item.id, draft("b")).await,
+        Err(StoreError::NameTaken)
+    );
+    assert_eq!(store.get("nope").await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.replace("nope", draft("z")).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.stats().await.unwrap().creators, 2);
+}
+
+#[actix_web::test]
+async fn creators_are_told_apart_by_issuer_and_subject() {
+    let store = InMemoryItemStore::default();
+    for (name, iss) in [("a", "https://a"), ("b", "https://b"), ("c", "https://a")] {
+        store.create(draft(name), creator(iss, "1")).await.unwrap();
+    }
+    assert_eq!(store.stats().await.unwrap().creators, 2);
 }
