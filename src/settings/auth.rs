@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use issuer_trust::config::{
-    IssuerConfig, TrustedIssuer, parse_algorithms, positive, trust_all, values,
+    IssuerConfig, KeySetLimits, TrustedIssuer, parse_algorithms, positive, trust_all, values,
 };
 use serde::Deserialize;
 
 use super::{SettingsError, StepUpSettings};
-use crate::auth::{KeySetLimits, ProofRules};
+use crate::auth::ProofRules;
 
 /// The longest production serves a key set past its lifetime while the issuer fails.
 const MAX_STALE_SECONDS: u64 = 7 * 24 * 3600;

@@ -189,7 +189,7 @@ fn classify(error: reqwest::Error) -> FetchError {
 }
 
 /// True for `localhost` and addresses in 127.0.0.0/8 or `::1`.
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host_str() {
         Some("localhost") => true,
         Some(host) => host

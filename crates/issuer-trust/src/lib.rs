@@ -11,10 +11,8 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //!
-//! use issuer_trust::{
-//!     Algorithm, Fetcher, IssuerPolicy, JwksSource, JwksStore, KeySetLimits, RolesClaim, Unobserved,
-//!     Verifier,
-//! };
+//! use issuer_trust::config::{KeySetLimits, RolesClaim};
+//! use issuer_trust::{Algorithm, Fetcher, IssuerPolicy, JwksSource, JwksStore, Unobserved, Verifier};
 //!
 //! #[tokio::main]
 //! async fn main() {
@@ -80,21 +78,21 @@ mod step_up;
 mod thread_handles;
 mod token_cache;
 mod token_digest;
-pub mod token_type;
+mod token_type;
 mod used_proofs;
 mod verifier;
 
-pub use caller::{Caller, RolesClaim};
+pub use caller::Caller;
 pub use claims::VerifiedClaims;
 pub use crypto::install as install_crypto_provider;
 pub use error::{AuthError, ProofError, TokenError};
-pub use fetch::{Fetcher, is_loopback};
+pub use fetch::Fetcher;
 pub use jsonwebtoken::Algorithm;
-pub use jwks::{JwksSource, JwksStore, KeySetLimits, StoreStatus};
+pub use jwks::{JwksSource, JwksStore, StoreStatus};
 pub use keys::SkippedKey;
 pub use metadata::ResourceMetadata;
 pub use observer::{Observer, Unobserved};
-pub use policy::{IssuerPolicy, RequiredClaim};
+pub use policy::IssuerPolicy;
 pub use step_up::StepUp;
 pub use verifier::Verifier;
 

@@ -7,7 +7,7 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 
 use super::SettingsError;
-use crate::is_loopback;
+use crate::fetch::is_loopback;
 
 /// Every asymmetric JWS algorithm the crypto backend verifies; the default allowlist.
 pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [

@@ -8,10 +8,11 @@ use reqwest::header::HeaderName;
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
+use super::{KeySetLimits, RequiredClaim, RolesClaim};
 use super::{SettingsError, values};
 use crate::dpop::DpopMode;
 use crate::token_type::{ACCEPTED_TYPES, media_type};
-use crate::{IssuerPolicy, JwksSource, KeySetLimits, RequiredClaim, RolesClaim};
+use crate::{IssuerPolicy, JwksSource};
 
 const MAX_LEEWAY_SECONDS: u64 = 300;
 

@@ -14,7 +14,9 @@ pub use checks::{ASYMMETRIC_ALGORITHMS, check_url, parse_algorithms, positive};
 pub use error::SettingsError;
 pub use issuer::{IssuerConfig, TrustedIssuer};
 
-use crate::KeySetLimits;
+pub use crate::caller::RolesClaim;
+pub use crate::jwks::KeySetLimits;
+pub use crate::policy::RequiredClaim;
 
 /// Every trusted issuer, checked and built: the shorthand's when it names an issuer (or stands
 /// for a development issuer at `dev_issuer` when nothing else is listed), then each listed one,
