@@ -342,14 +342,22 @@ fn candidate(entry: Value, allowed: &[Algorithm]) -> Result<Candidate, String> {
     })
 }
 
-const RSA_ALGORITHMS: [Algorithm; 6] = [
+/// Every asymmetric JWS algorithm a key here can verify, the RSA family first: the default
+/// allowlist of issuers and DPoP proofs.
+pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
     Algorithm::PS256,
     Algorithm::PS384,
     Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
 ];
+
+/// What an RSA key may verify: the RS and PS families, the first six of the list above.
+const RSA_ALGORITHMS: &[Algorithm] = ASYMMETRIC_ALGORITHMS.split_at(6).0;
 
 /// What `kty` and `crv` permit (RFC 7518 §3, RFC 8037 §3.1).
 fn algorithms_for_key_type(params: &AlgorithmParameters) -> Result<&'static [Algorithm], String> {
@@ -362,7 +370,7 @@ fn algorithms_for_key_type(params: &AlgorithmParameters) -> Result<&'static [Alg
             if !exponent_is_sound(&rsa.e) {
                 return Err("RSA exponent is not an odd number from 3 to 2^32".to_owned());
             }
-            Ok(&RSA_ALGORITHMS)
+            Ok(RSA_ALGORITHMS)
         }
         AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
             EllipticCurve::P256 => Ok(&[Algorithm::ES256]),

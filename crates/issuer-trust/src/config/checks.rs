@@ -8,19 +8,7 @@ use reqwest::Url;
 
 use super::SettingsError;
 use crate::fetch::is_loopback;
-
-/// Every asymmetric JWS algorithm the crypto backend verifies; the default allowlist.
-pub const ASYMMETRIC_ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
+use crate::keys::ASYMMETRIC_ALGORITHMS;
 
 /// Refuses 0.
 pub fn positive(key: &str, value: u64) -> Result<(), SettingsError> {

@@ -10,12 +10,13 @@ mod error;
 mod issuer;
 pub mod values;
 
-pub use checks::{ASYMMETRIC_ALGORITHMS, check_url, parse_algorithms, positive};
+pub use checks::{check_url, parse_algorithms, positive};
 pub use error::SettingsError;
 pub use issuer::{IssuerConfig, TrustedIssuer};
 
 pub use crate::caller::RolesClaim;
 pub use crate::jwks::KeySetLimits;
+pub use crate::keys::ASYMMETRIC_ALGORITHMS;
 pub use crate::policy::RequiredClaim;
 
 /// Every trusted issuer, checked and built: the shorthand's when it names an issuer (or stands
