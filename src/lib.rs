@@ -12,7 +12,6 @@ pub mod logging;
 mod metrics;
 mod observe;
 mod problem;
-mod random;
 mod request_id;
 mod routes;
 pub mod settings;

@@ -209,10 +209,13 @@ impl ItemStore for InMemoryItemStore {
     }
 }
 
-/// 128 random bits, hex-encoded.
+/// 128 random bits from the system's secure generator, as 32 lowercase hex digits: an id no
+/// client can guess or make collide.
 fn new_id() -> Result<String, StoreError> {
-    crate::random::hex_id()
-        .ok_or_else(|| StoreError::Unavailable("random number generator failed".to_owned()))
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| StoreError::Unavailable("random number generator failed".to_owned()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn now() -> u64 {

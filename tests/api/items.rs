@@ -441,6 +441,28 @@ fn creator(iss: &str, sub: &str) -> Creator {
 }
 
 #[actix_web::test]
+async fn ids_are_32_lowercase_hex_digits_and_distinct() {
+    let store = InMemoryItemStore::default();
+    let mut ids = Vec::new();
+    for name in ["a", "b"] {
+        let item = store
+            .create(draft(name), creator("https://a", "alice"))
+            .await
+            .unwrap();
+        assert_eq!(item.id.len(), 32, "{}", item.id);
+        assert!(
+            item.id
+                .bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{}",
+            item.id
+        );
+        ids.push(item.id);
+    }
+    assert_ne!(ids[0], ids[1]);
+}
+
+#[actix_web::test]
 async fn pages_follow_creation_order_and_end_without_a_cursor() {
     let store = InMemoryItemStore::default();
     for name in ["a", "b", "c"] {

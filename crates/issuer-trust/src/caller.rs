@@ -58,7 +58,7 @@ struct Permissions {
 }
 
 /// Sorted, distinct names, held as compactly as they can be: each cached token keeps one set
-/// of each (a `BTreeSet` node alone is ~280 bytes, most of a set of two short scopes). Sorted
+/// of each (a `BTreeSet` node alone is larger than a set of two short scopes). Sorted
 /// in a `Vec` too, not a `BTreeSet`, whose nodes cost an allocation per token verified.
 type Names = Box<[Box<str>]>;
 

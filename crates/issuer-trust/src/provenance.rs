@@ -3,7 +3,7 @@
 //! on every hit (its key still served, the token unexpired) from the one shared allocation the
 //! hit hands out. A record of its own beside the caller meant a second reference count taken
 //! and dropped per hit; with two threads answering the same tokens, each count's cache line
-//! moves between the cores, and the two-thread throughput was ~15 % lower (BENCHMARKS.md).
+//! moves between the cores, and the two-thread throughput fell (see git history).
 
 use std::fmt;
 use std::sync::Arc;

@@ -52,12 +52,9 @@ impl Weighter<TokenDigest, Caller> for CallerBytes {
 /// the caller's reference count: when two cores answer the same tokens, each hit fetches that
 /// count's cache line (and the caller beside it) from the other core. So each thread also keeps
 /// handles of its own on the callers of the tokens it meets again (`thread_handles`), and
-/// answers those writing nothing another core reads. Criterion, 1,000 tokens from 2 threads
-/// at once, in one run: 2 threads over 1 went 1.60 → 1.87, the same per hit from 1 thread;
-/// with 5,000 tokens, more than a thread keeps handles for, 2–3 % slower per hit, about what
-/// two runs of one build differ. (moka, used before, records every read in one buffer all
-/// threads append to, and spent ~160 ns a hit against ~25 here, in a standalone loop over
-/// 1,000 live keys.) When full, S3-FIFO evicts tokens seen once before tokens asked for
+/// answers those writing nothing another core reads. (moka, used before, records every read in
+/// one buffer all threads append to, which made its hits several times slower than these.)
+/// When full, S3-FIFO evicts tokens seen once before tokens asked for
 /// again, in the shared map and in each thread's.
 ///
 /// Expiry is per entry and checked on every hit, through either: an entry is never served

@@ -4,15 +4,14 @@
 //! cache; that makes the digest itself a fit hash for the cache's table and frequency sketch.
 //!
 //! The hash is whichever is faster on the CPU it runs on. Where the CPU computes SHA-256 in
-//! hardware (x86's SHA extensions, Armv8's SHA2), SHA-256 from aws-lc: a 448-byte token in
-//! ~340 ns against BLAKE3's ~545 (standalone loops, AMD EPYC). Elsewhere BLAKE3, as SHA-256 in
-//! software takes twice BLAKE3's time (~1,470 ns against ~730 for 600 bytes, the same machine
-//! with the extensions masked). Both resist collisions to 128 bits, which is what lets a digest
-//! match stand for a verified signature.
+//! hardware (x86's SHA extensions, Armv8's SHA2), SHA-256 from aws-lc, which is then faster
+//! than BLAKE3. Elsewhere BLAKE3, as SHA-256 in software takes about twice its time. Both
+//! resist collisions to 128 bits, which is what lets a digest match stand for a verified
+//! signature.
 //!
 //! SHA-256 is keyed by a secret 64-byte block hashed ahead of the token (the state after that
-//! block is kept and copied per token), not by HMAC, whose fixed cost (~190 ns here) would take
-//! back most of the gain. HMAC's outer hash exists to stop length extension of a tag an
+//! block is kept and copied per token), not by HMAC, whose fixed cost would take back most of
+//! the gain. HMAC's outer hash exists to stop length extension of a tag an
 //! attacker sees; a digest here is never shown to anyone, and collision resistance does not
 //! depend on the key at all.
 

@@ -333,8 +333,8 @@ impl JwksStore {
     /// Joins the refetch in flight, or starts one if the cooldown allows; false when the
     /// cooldown refuses, so the caller answers from the set it has.
     ///
-    /// Callers box this future: it holds the HTTP fetch (~1.4 kB), and inline it would be part
-    /// of every verification's future, which is built and moved a few times on every request,
+    /// Callers box this future: it holds the HTTP fetch, which is large, and inline it would be
+    /// part of every verification's future, which is built and moved a few times on every request,
     /// cache hits included. Boxed, it costs an allocation only when a refetch is asked for.
     async fn refetch(&self) -> bool {
         let attempt = {
