@@ -16,7 +16,8 @@
 #
 # With BASELINE=<git revision>, that revision's server is built too and served beside this
 # one: /health, the cached token and distinct RS256 tokens each run against it right after
-# their own case, and the report adds this tree's share of the baseline (an A/B within one run).
+# their own case, and the report adds this tree's share of the baseline (an A/B within one run);
+# the cached token is then compared at two workers too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/stats.sh
@@ -35,6 +36,7 @@ NODE_PORT=18085
 BOUND_PORT=18086
 BASELINE_UNCACHED_PORT=18087
 BASELINE_CACHED_PORT=18088
+BASELINE_TWO_WORKERS_CACHED_PORT=18089
 FASTIFY_VERSION=5.12.8
 JOSE_VERSION=6.2.18
 
@@ -315,3 +317,17 @@ WRK_THREADS=2 client_core="" run rs256-distinct-2w $TWO_WORKERS_PORT "$work/rs25
 echo "two workers, two wrk threads, unpinned (req/s): $(for case in health-2w repeated-cached-2w rs256-distinct-2w; do
 	printf '%s %s  ' "$case" "$(rps_of "$case" two-workers)"
 done)"
+
+# With a baseline, the repeated token at two workers as well, each build in turn for every
+# round: what serves two cores answering the same token shows only there.
+if [ -n "${BASELINE:-}" ]; then
+	binary=$work/baseline-server start $BASELINE_TWO_WORKERS_CACHED_PORT 10000 2
+	tokens $BASELINE_TWO_WORKERS_CACHED_PORT EdDSA 1 "$work/repeated-2w-baseline.txt"
+	for round in $(seq 1 "$ROUNDS"); do
+		WRK_THREADS=2 client_core="" run repeated-cached-2w $TWO_WORKERS_CACHED_PORT "$work/repeated-2w.txt"
+		WRK_THREADS=2 client_core="" run repeated-cached-2w-baseline $BASELINE_TWO_WORKERS_CACHED_PORT \
+			"$work/repeated-2w-baseline.txt"
+	done
+	echo "A/B: repeated-cached-2w at this tree is $(median_over_rounds of_baseline repeated-cached-2w "")" \
+		"of $BASELINE's (rounds $(spread_over_rounds of_baseline repeated-cached-2w ""))"
+fi
