@@ -34,16 +34,8 @@ impl RolesClaim {
 
 /// The verified caller of a protected route. Built once per token (and remembered with it by
 /// the verified-token cache), so cloning it per request is one reference count.
-///
-/// That count is the outer `Arc`, a handle on the permissions: `own_handle` gives a thread one
-/// whose count no other thread writes, while the permissions behind it, read by every thread,
-/// are written by none, so a repeated token keeps its cache lines in every core's cache at once.
 #[derive(Debug, Clone)]
-#[expect(
-    clippy::redundant_allocation,
-    reason = "the outer allocation is the handle: its count is the one a thread writes"
-)]
-pub struct Caller(Arc<Arc<Permissions>>);
+pub struct Caller(Arc<Permissions>);
 
 #[derive(Debug)]
 struct Permissions {
@@ -89,31 +81,13 @@ impl Caller {
             Some(found) => names(words_in(&found)?.into_iter()),
             None => Names::default(),
         };
-        Ok(Self(Arc::new(Arc::new(Permissions {
+        Ok(Self(Arc::new(Permissions {
             claims: VerifiedClaims::new(claims)?,
             scopes,
             roles,
             bound_key: bound_key(claims)?,
             provenance,
-        }))))
-    }
-
-    /// The same caller behind a handle of its own: clones of it count on the new handle, not
-    /// on this one.
-    pub(crate) fn own_handle(&self) -> Self {
-        Self(Arc::new(Arc::clone(&self.0)))
-    }
-
-    /// Whether both are the one handle (a clone, not an `own_handle`).
-    #[cfg(test)]
-    pub(crate) fn same_handle(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-
-    /// Whether both are the one caller, through whichever handles.
-    #[cfg(test)]
-    pub(crate) fn same_caller(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&*self.0, &*other.0)
+        })))
     }
 
     /// What the verification rested on.
@@ -241,22 +215,6 @@ mod tests {
             provenance::for_test(0),
         )
         .unwrap()
-    }
-
-    #[test]
-    fn an_own_handle_is_the_same_caller_counted_apart() {
-        let first = caller(json!({"sub": "alice"}), "roles");
-        let own = first.own_handle();
-        assert!(own.same_caller(&first) && !own.same_handle(&first));
-        let clone = own.clone();
-        assert!(clone.same_handle(&own) && clone.same_caller(&first));
-        assert_eq!(
-            Arc::strong_count(&first.0),
-            1,
-            "clones of the own handle count on it"
-        );
-        assert_eq!(Arc::strong_count(&own.0), 2);
-        assert_eq!(clone.subject(), Some("alice"));
     }
 
     #[test]

@@ -75,7 +75,6 @@ mod observer;
 mod policy;
 mod provenance;
 mod step_up;
-mod thread_handles;
 mod token_cache;
 mod token_digest;
 mod token_type;

@@ -1,22 +1,15 @@
 //! Tokens already verified, remembered so a repeated token skips signature verification, as
-//! Envoy's `jwt_authn` does. A shared entry is keyed by the token's keyed digest (`token_digest`:
-//! any altered byte misses, and the shared map never holds the token itself), a thread's handle
-//! by the token's text (`thread_handles`), and either serves only until the token expires or its
-//! key leaves the issuer's key set, whichever comes first. The digest is already uniform and
-//! secret, so the shared map hashes nothing a second time.
+//! Envoy's `jwt_authn` does. An entry is keyed by the token's keyed digest (`token_digest`: any
+//! altered byte misses, and the map never holds the token itself), and serves only until the
+//! token expires or its key leaves the issuer's key set, whichever comes first. The digest is
+//! already uniform and secret, so the map hashes nothing a second time.
 
-use std::cell::RefCell;
 use std::hash::BuildHasherDefault;
 
 use quick_cache::{Weighter, sync};
-use thread_local::ThreadLocal;
 
 use super::caller::Caller;
-use super::thread_handles::ThreadHandles;
 use super::token_digest::{DigestHasher, TokenDigest, TokenDigester};
-
-/// A thread keeps handles for at most one token in this many of the capacity.
-const THREAD_SHARE_DIVISOR: usize = 8;
 
 type SharedEntries =
     sync::Cache<TokenDigest, Caller, CallerBytes, BuildHasherDefault<DigestHasher>>;
@@ -44,35 +37,24 @@ impl Weighter<TokenDigest, Caller> for CallerBytes {
 }
 
 /// A bounded, concurrent map of token digests to verified callers, each carrying what its
-/// verification rested on (its `Provenance`), and in front of it, per thread, handles on the
-/// callers of tokens that thread keeps meeting. A capacity of 0 disables it.
+/// verification rested on (its `Provenance`). A capacity of 0 disables it.
 ///
-/// quick_cache splits the shared map into shards, each behind its own read-write lock, and a
-/// hit only takes its shard's read lock. What it returns is a clone, though, and a clone writes
-/// the caller's reference count: when two cores answer the same tokens, each hit fetches that
-/// count's cache line (and the caller beside it) from the other core. So each thread also keeps
-/// handles of its own on the callers of the tokens it meets again (`thread_handles`), and
-/// answers those writing nothing another core reads. (moka, used before, records every read in
-/// one buffer all threads append to, which made its hits several times slower than these.)
-/// When full, S3-FIFO evicts tokens seen once before tokens asked for
-/// again, in the shared map and in each thread's.
+/// quick_cache splits the map into shards, each behind its own read-write lock, and a hit only
+/// takes its shard's read lock. (moka, used before, records every read in one buffer all
+/// threads append to, which made its hits several times slower.) When full, S3-FIFO evicts
+/// tokens seen once before tokens asked for again.
 ///
-/// Expiry is per entry and checked on every hit, through either: an entry is never served
-/// after its token expires, and is dropped when met. One never met again stays until eviction
-/// reaches it. The memory held stays bounded either way: the shared capacity, plus an eighth
-/// of it for each thread that verifies tokens (a handle keeps its caller alive after the shared
-/// map lets it go), each handle with its token's text, about a KiB at most.
+/// Expiry is per entry and checked on every hit: an entry is never served after its token
+/// expires, and is dropped when met. One never met again stays until eviction reaches it.
 pub struct TokenCache(Option<Enabled>);
 
 struct Enabled {
     digester: TokenDigester,
     entries: SharedEntries,
-    threads: ThreadLocal<RefCell<ThreadHandles>>,
-    thread_capacity: usize,
 }
 
 impl TokenCache {
-    /// A cache of at most `capacity` tokens holding at most about `max_bytes` in the shared map
+    /// A cache of at most `capacity` tokens holding at most about `max_bytes`
     /// (each entry weighed as [`CallerBytes`] says); off if the system's generator gives no
     /// secret to key it.
     pub fn new(capacity: usize, max_bytes: u64) -> Self {
@@ -83,7 +65,6 @@ impl TokenCache {
             log::warn!("no random secret for the verified-token cache: it is off");
             return Self(None);
         };
-        log::debug!("token cache keyed by {}", digester.hash_name());
         Self(Some(Enabled {
             digester,
             entries: sync::Cache::with(
@@ -95,31 +76,18 @@ impl TokenCache {
                 BuildHasherDefault::default(),
                 Default::default(),
             ),
-            threads: ThreadLocal::new(),
-            thread_capacity: capacity.div_ceil(THREAD_SHARE_DIVISOR),
         }))
     }
 
-    /// What the cache knows of `token` by `now`: its caller, through this thread's handle when
-    /// it holds one (found by the token's text, so no digest is computed) and otherwise from the
-    /// shared map; or, when neither remembers it unexpired, the digest to remember it under.
+    /// What the cache knows of `token` by `now`: its caller, or, when it remembers none
+    /// unexpired, the digest to remember it under.
     pub fn get(&self, token: &str, now: u64) -> Lookup {
         let Some(enabled) = &self.0 else {
             return Lookup::Off;
         };
-        let thread = enabled.thread_handles();
-        let held = thread.borrow().get(token);
-        if let Some(caller) = held {
-            if now <= caller.provenance().valid_until {
-                return Lookup::Hit(caller);
-            }
-            return Lookup::Miss(enabled.forget(thread, token));
-        }
         let key = enabled.digester.digest(token);
         match enabled.entries.get(&key) {
-            Some(caller) if now <= caller.provenance().valid_until => {
-                Lookup::Hit(thread.borrow_mut().answer(token, &key, caller))
-            }
+            Some(caller) if now <= caller.provenance().valid_until => Lookup::Hit(caller),
             Some(_) => {
                 enabled.entries.remove(&key);
                 Lookup::Miss(key)
@@ -128,16 +96,16 @@ impl TokenCache {
         }
     }
 
-    /// Forgets a token whose key has left the set, in the shared map and this thread's, and
-    /// gives the digest to remember it under if it verifies again. Other threads' handles stay
-    /// until met: every hit checks the key again, and drops it then.
+    /// Forgets a token whose key has left the set, and gives the digest to remember it under
+    /// if it verifies again.
     pub fn forget(&self, token: &str) -> Option<TokenDigest> {
         let enabled = self.0.as_ref()?;
-        Some(enabled.forget(enabled.thread_handles(), token))
+        let key = enabled.digester.digest(token);
+        enabled.entries.remove(&key);
+        Some(key)
     }
 
-    /// Remembers a verified caller, unless its token has already expired by `now`. Only in the
-    /// shared map: a thread takes a handle when it meets the token there again.
+    /// Remembers a verified caller, unless its token has already expired by `now`.
     pub fn insert(&self, key: TokenDigest, caller: Caller, now: u64) {
         if let Some(enabled) = &self.0
             && now <= caller.provenance().valid_until
@@ -146,25 +114,17 @@ impl TokenCache {
         }
     }
 
-    /// How many verifications the shared map holds.
+    /// How many verifications the cache holds.
     #[cfg(test)]
     fn len(&self) -> usize {
         self.0.as_ref().map_or(0, |enabled| enabled.entries.len())
     }
 
-    /// The bytes the shared map holds, as its entries are weighed.
+    /// The bytes the cache holds, as its entries are weighed.
     pub fn bytes(&self) -> u64 {
         self.0
             .as_ref()
             .map_or(0, |enabled| enabled.entries.weight())
-    }
-
-    /// How many handles this thread holds.
-    #[cfg(test)]
-    fn held_here(&self) -> usize {
-        self.0
-            .as_ref()
-            .map_or(0, |enabled| enabled.thread_handles().borrow().len())
     }
 }
 
@@ -177,20 +137,6 @@ pub enum Lookup {
     Miss(TokenDigest),
     /// The cache is off, so nothing was hashed.
     Off,
-}
-
-impl Enabled {
-    fn thread_handles(&self) -> &RefCell<ThreadHandles> {
-        self.threads
-            .get_or(|| RefCell::new(ThreadHandles::new(self.thread_capacity)))
-    }
-
-    fn forget(&self, thread: &RefCell<ThreadHandles>, token: &str) -> TokenDigest {
-        thread.borrow_mut().remove(token);
-        let key = self.digester.digest(token);
-        self.entries.remove(&key);
-        key
-    }
 }
 
 #[cfg(test)]
@@ -296,7 +242,6 @@ mod tests {
         for _ in 0..2 {
             assert!(hit(&cache, "a.b.c", now).is_some());
         }
-        assert_eq!(cache.held_here(), 1, "met twice, so held here too");
         for altered in ["a.b.d", "a.b.c.", "A.b.c", ".b.c"] {
             assert!(hit(&cache, altered, now).is_none(), "{altered}");
         }
@@ -311,85 +256,28 @@ mod tests {
     }
 
     #[test]
-    fn a_forgotten_token_is_gone_from_both_maps() {
+    fn a_forgotten_token_is_gone() {
         let cache = TokenCache::new(4, 1 << 30);
         let now = get_current_timestamp();
         remember(&cache, "a.b.c", verified(now + 100), now);
         for _ in 0..2 {
             assert!(hit(&cache, "a.b.c", now).is_some());
         }
-        assert_eq!(cache.held_here(), 1, "met twice, so held here too");
         let key = cache.forget("a.b.c").unwrap();
         assert!(matches!(cache.get("a.b.c", now), Lookup::Miss(miss) if miss == key));
-        assert_eq!((cache.len(), cache.held_here()), (0, 0));
+        assert_eq!(cache.len(), 0);
     }
 
     #[test]
-    fn an_expired_handle_is_dropped_from_both_maps() {
+    fn an_expired_entry_is_dropped_when_met() {
         let cache = TokenCache::new(16, 1 << 30);
         let now = get_current_timestamp();
         remember(&cache, "a.b.c", verified(now + 10), now);
         for _ in 0..2 {
             assert!(hit(&cache, "a.b.c", now).is_some());
         }
-        assert_eq!(cache.held_here(), 1);
         assert!(hit(&cache, "a.b.c", now + 11).is_none());
-        assert_eq!((cache.len(), cache.held_here()), (0, 0));
-    }
-
-    #[test]
-    fn threads_answer_a_repeated_token_through_handles_of_their_own() {
-        let cache = TokenCache::new(16, 1 << 30);
-        let now = get_current_timestamp();
-        let inserted = verified(now + 100);
-        remember(&cache, "a.b.c", inserted.clone(), now);
-        assert_eq!(cache.held_here(), 0, "a token verified takes no handle");
-        // Both threads alive at once: a thread ended gives its slot to the next one started.
-        let both_have_met_it = std::sync::Barrier::new(2);
-        let handles: Vec<Caller> = std::thread::scope(|scope| {
-            let threads: Vec<_> = (0..2)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let from_shared = hit(&cache, "a.b.c", now).unwrap();
-                        assert!(from_shared.same_handle(&inserted), "met once: shared");
-                        let first = hit(&cache, "a.b.c", now).unwrap();
-                        let again = hit(&cache, "a.b.c", now).unwrap();
-                        both_have_met_it.wait();
-                        assert!(again.same_handle(&first), "the handle taken when met twice");
-                        assert_eq!(cache.held_here(), 1);
-                        again
-                    })
-                })
-                .collect();
-            threads.into_iter().map(|t| t.join().unwrap()).collect()
-        });
-        assert!(
-            !handles[0].same_handle(&handles[1]),
-            "one handle per thread"
-        );
-        for handle in &handles {
-            assert!(handle.same_caller(&inserted) && !handle.same_handle(&inserted));
-        }
-    }
-
-    #[test]
-    fn each_thread_holds_handles_for_its_share_of_the_capacity() {
-        let cache = TokenCache::new(80, 1 << 30);
-        let now = get_current_timestamp();
-        // Twice a thread's share (80 / 8), and few enough that no shard of the shared map,
-        // whose keys are random, ever overflows and evicts one.
-        let tokens: Vec<String> = (0..20).map(|n| format!("t.{n}.s")).collect();
-        for token in &tokens {
-            remember(&cache, token, verified(now + 100), now);
-        }
-        for token in &tokens {
-            for _ in 0..2 {
-                assert!(hit(&cache, token, now).is_some(), "every token answered");
-            }
-        }
-        let held = cache.held_here();
-        assert!((1..=10).contains(&held), "{held} handles for 80 / 8");
-        assert_eq!(cache.len(), 20, "the shared map keeps them all");
+        assert_eq!(cache.len(), 0);
     }
 
     #[test]
