@@ -198,3 +198,23 @@ async fn issuer_text_in_the_report_is_escaped_and_forges_no_line() {
         "{report}"
     );
 }
+
+#[actix_web::test]
+async fn doctor_reads_keys_handed_over_and_fetches_nothing() {
+    let issuer = "https://static-keys.invalid";
+    let jwks = json!({ "keys": [keys().ed.jwk] }).to_string();
+    let token = sign(&keys().ed, &claims(issuer));
+
+    let (output, report) =
+        doctor_with(issuer, Some(&token), &[("APP__AUTH__JWKS_INLINE", &jwks)]).await;
+
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    for line in [
+        "  ✓ jwks_inline (",
+        "no discovery, no fetch)",
+        "  ✓ 1 usable key(s): ed-1",
+        "  verdict: accepted",
+    ] {
+        assert!(report.contains(line), "missing `{line}` in:\n{report}");
+    }
+}

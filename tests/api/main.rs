@@ -25,6 +25,7 @@ mod providers;
 mod settings;
 mod shutdown;
 mod startup;
+mod static_keys;
 mod token_cache;
 mod token_location;
 mod tokens;

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::jwks::StaticKeys;
 use crate::keys::KeySet;
 use crate::{Fetcher, IssuerPolicy, JwksSource};
 
@@ -53,6 +54,73 @@ fn describe_rules(policy: &IssuerPolicy, out: &mut String) {
 }
 
 async fn inspect_keys(fetcher: &Fetcher, source: &JwksSource, out: &mut String) -> Option<KeySet> {
+    let body = match &source.static_keys {
+        Some(keys) => static_body(keys, source, out)?,
+        None => fetched_body(fetcher, source, out).await?,
+    };
+    list_published_keys(&body, out);
+    match KeySet::parse(&body, &source.algorithms, source.limits.max_keys, None) {
+        Ok(set) => {
+            let _ = writeln!(
+                out,
+                "  ✓ {} usable key(s): {}",
+                set.len(),
+                set.kids()
+                    .iter()
+                    .map(|kid| kid.escape_debug().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            for skipped in set.skipped() {
+                let kid = skipped.kid.as_deref().unwrap_or("(no kid)");
+                let _ = writeln!(
+                    out,
+                    "  ! skipped key {}: {}",
+                    kid.escape_debug(),
+                    skipped.reason
+                );
+            }
+            Some(set)
+        }
+        Err(error) => {
+            let _ = writeln!(out, "  ✗ {error}");
+            None
+        }
+    }
+}
+
+/// The key set handed over, read as the store reads it.
+fn static_body(keys: &StaticKeys, source: &JwksSource, out: &mut String) -> Option<Vec<u8>> {
+    match keys {
+        StaticKeys::File(path) => match std::fs::read(path) {
+            Ok(body) => {
+                let _ = writeln!(
+                    out,
+                    "  ✓ jwks_file {} ({} bytes; no discovery, no fetch; read again every {} s)",
+                    path.display(),
+                    body.len(),
+                    source.limits.min_ttl.as_secs()
+                );
+                Some(body)
+            }
+            Err(error) => {
+                let _ = writeln!(out, "  ✗ jwks_file {}: {error}", path.display());
+                None
+            }
+        },
+        StaticKeys::Inline(text) => {
+            let _ = writeln!(
+                out,
+                "  ✓ jwks_inline ({} bytes; no discovery, no fetch)",
+                text.len()
+            );
+            Some(text.as_bytes().to_vec())
+        }
+    }
+}
+
+/// The key set fetched as the store fetches it, found by discovery unless configured.
+async fn fetched_body(fetcher: &Fetcher, source: &JwksSource, out: &mut String) -> Option<Vec<u8>> {
     let jwks_uri = match &source.jwks_uri {
         Some(uri) => {
             let _ = writeln!(out, "  ✓ jwks_uri {uri} (configured, discovery skipped)");
@@ -88,40 +156,7 @@ async fn inspect_keys(fetcher: &Fetcher, source: &JwksSource, out: &mut String) 
         fetched.body.len(),
         source.lifetime(fetched.max_age).as_secs()
     );
-    list_published_keys(&fetched.body, out);
-    match KeySet::parse(
-        &fetched.body,
-        &source.algorithms,
-        source.limits.max_keys,
-        None,
-    ) {
-        Ok(set) => {
-            let _ = writeln!(
-                out,
-                "  ✓ {} usable key(s): {}",
-                set.len(),
-                set.kids()
-                    .iter()
-                    .map(|kid| kid.escape_debug().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            for skipped in set.skipped() {
-                let kid = skipped.kid.as_deref().unwrap_or("(no kid)");
-                let _ = writeln!(
-                    out,
-                    "  ! skipped key {}: {}",
-                    kid.escape_debug(),
-                    skipped.reason
-                );
-            }
-            Some(set)
-        }
-        Err(error) => {
-            let _ = writeln!(out, "  ✗ {error}");
-            None
-        }
-    }
+    Some(fetched.body)
 }
 
 /// Each published key as the issuer describes it: kid, kty, crv, alg, use.

@@ -22,6 +22,7 @@
 //!         jwks_uri: None, // discovery
 //!         algorithms: vec![Algorithm::RS256, Algorithm::EdDSA],
 //!         limits: KeySetLimits::default(),
+//!         static_keys: None,
 //!     };
 //!     let policy = IssuerPolicy {
 //!         audience: vec!["https://api.example.com".to_owned()],

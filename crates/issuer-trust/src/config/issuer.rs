@@ -8,9 +8,10 @@ use reqwest::header::HeaderName;
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
-use super::{KeySetLimits, RequiredClaim, RolesClaim};
+use super::{KeySetLimits, RequiredClaim, RolesClaim, StaticKeys};
 use super::{SettingsError, values};
 use crate::dpop::DpopMode;
+use crate::keys::KeySet;
 use crate::token_type::{ACCEPTED_TYPES, media_type};
 use crate::{IssuerPolicy, JwksSource};
 
@@ -34,6 +35,14 @@ pub struct IssuerConfig {
     /// `{issuer}/.well-known/jwks.json`.
     #[serde(default, deserialize_with = "values::optional_string")]
     pub jwks_uri: Option<String>,
+    /// A file holding the issuer's JWKS, instead of fetching it: no discovery and no fetch, the
+    /// file read again every `jwks_min_ttl_seconds` (a mounted Secret or ConfigMap updated in
+    /// place is taken without a restart). Defaults to none.
+    #[serde(default, deserialize_with = "values::optional_string")]
+    pub jwks_file: Option<String>,
+    /// The issuer's JWKS itself, as JSON, instead of fetching it. Defaults to none.
+    #[serde(default, deserialize_with = "values::optional_string")]
+    pub jwks_inline: Option<String>,
     /// Allowed signature algorithms. Defaults to every asymmetric JWS algorithm supported.
     #[serde(default, deserialize_with = "values::string_list")]
     pub algorithms: Vec<String>,
@@ -134,8 +143,10 @@ impl IssuerConfig {
             .as_deref()
             .map(|uri| check_url(&key("jwks_uri"), uri, production))
             .transpose()?;
+        let static_keys = self.static_keys(key, &policy.algorithms, limits)?;
         if let Some(issuer) = &self.issuer {
-            check_issuer(key, issuer, jwks_uri.is_some(), production)?;
+            let no_discovery = jwks_uri.is_some() || static_keys.is_some();
+            check_issuer(key, issuer, no_discovery, production)?;
         }
         if self.audience.is_empty() {
             return Err(SettingsError::new(
@@ -149,6 +160,7 @@ impl IssuerConfig {
             jwks_uri,
             algorithms: policy.algorithms.clone(),
             limits: limits.clone(),
+            static_keys,
         };
         let (token_header, token_prefix) = self.token_location(key)?;
         Ok(TrustedIssuer {
@@ -161,6 +173,46 @@ impl IssuerConfig {
             token_prefix,
             dpop: self.dpop_mode(key)?,
         })
+    }
+
+    /// The keys handed over, when they are: at most one of `jwks_uri`, `jwks_file` and
+    /// `jwks_inline` is set, and a file or document given must hold a usable key set now.
+    fn static_keys(
+        &self,
+        key: &dyn Fn(&str) -> String,
+        algorithms: &[crate::Algorithm],
+        limits: &KeySetLimits,
+    ) -> Result<Option<StaticKeys>, SettingsError> {
+        let (static_keys, name, body) = match (&self.jwks_file, &self.jwks_inline) {
+            (None, None) => return Ok(None),
+            (Some(_), Some(_)) => return Err(one_key_source(key, "jwks_inline")),
+            (Some(path), None) => {
+                let body = std::fs::read(path).map_err(|error| {
+                    SettingsError::new(
+                        &key("jwks_file"),
+                        format!("`{path}` cannot be read ({error})"),
+                        "give the path of a file holding the issuer's JWKS",
+                    )
+                })?;
+                (StaticKeys::File(path.into()), "jwks_file", body)
+            }
+            (None, Some(text)) => (
+                StaticKeys::Inline(text.clone()),
+                "jwks_inline",
+                text.as_bytes().to_vec(),
+            ),
+        };
+        if self.jwks_uri.is_some() {
+            return Err(one_key_source(key, name));
+        }
+        KeySet::parse(&body, algorithms, limits.max_keys, None).map_err(|error| {
+            SettingsError::new(
+                &key(name),
+                format!("{error}"),
+                "give a JWKS document (`{\"keys\": [...]}`) holding a key for the allowed algorithms",
+            )
+        })?;
+        Ok(Some(static_keys))
     }
 
     /// The claim rules, checked. The audience is left empty: the shorthand's rules are checked
@@ -261,6 +313,15 @@ impl IssuerConfig {
             )),
         }
     }
+}
+
+/// The refusal of a second place keys come from, naming the later one.
+fn one_key_source(key: &dyn Fn(&str) -> String, name: &str) -> SettingsError {
+    SettingsError::new(
+        &key(name),
+        "more than one of jwks_uri, jwks_file and jwks_inline is set",
+        "keep the one this issuer's keys come from",
+    )
 }
 
 /// An auth-scheme is one token (RFC 9110 §11.1); empty stands for none.

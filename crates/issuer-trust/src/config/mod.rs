@@ -15,7 +15,7 @@ pub use error::SettingsError;
 pub use issuer::{IssuerConfig, TrustedIssuer};
 
 pub use crate::caller::RolesClaim;
-pub use crate::jwks::KeySetLimits;
+pub use crate::jwks::{KeySetLimits, StaticKeys};
 pub use crate::keys::ASYMMETRIC_ALGORITHMS;
 pub use crate::policy::RequiredClaim;
 

@@ -10,6 +10,7 @@
 //! fetch flood; requests that miss while such a refetch is in flight wait for it and are judged
 //! on its result.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -41,6 +42,20 @@ pub struct JwksSource {
     pub algorithms: Vec<Algorithm>,
     /// How long its sets live, how stale they may serve, how large they may be.
     pub limits: KeySetLimits,
+    /// Keys handed over rather than fetched: then there is no discovery and no fetch.
+    pub static_keys: Option<StaticKeys>,
+}
+
+/// A key set handed to the service instead of fetched from its issuer. Every rule of fetched
+/// sets applies to it: the algorithms a key fits, minimum sizes, selection by kid or thumbprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaticKeys {
+    /// A JWKS document in a file, read again every `min_ttl`, so that a mounted Secret or
+    /// ConfigMap updated in place is taken without a restart; a file that breaks leaves the
+    /// last good set serving (within `max_stale`) and the reason in the store's status.
+    File(PathBuf),
+    /// A JWKS document given whole.
+    Inline(String),
 }
 
 /// The bounds every key set of an issuer is held within, whatever its issuer sends.
@@ -89,6 +104,8 @@ impl JwksSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshError {
     Fetch(FetchError),
+    /// A key file could not be read; names it and says why.
+    File(String),
     KeySet(KeySetError),
 }
 
@@ -96,6 +113,7 @@ impl std::fmt::Display for RefreshError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Fetch(error) => error.fmt(f),
+            Self::File(why) => write!(f, "the key file cannot be read: {why}"),
             Self::KeySet(error) => error.fmt(f),
         }
     }
@@ -249,6 +267,9 @@ impl JwksStore {
     }
 
     async fn fetch_set(&self, resolved_uri: &mut Option<Url>) -> Result<LoadedSet, RefreshError> {
+        if let Some(keys) = &self.source.static_keys {
+            return self.read_static(keys).await;
+        }
         let jwks_uri = match resolved_uri.clone() {
             Some(uri) => uri,
             None => {
@@ -281,6 +302,38 @@ impl JwksStore {
             lifetime,
             previous.as_deref(),
         ))
+    }
+
+    /// Keys handed over: a file read now (and kept for `min_ttl`, then read again), or the
+    /// inline document (kept for `max_ttl`).
+    async fn read_static(&self, keys: &StaticKeys) -> Result<LoadedSet, RefreshError> {
+        let limits = &self.source.limits;
+        let (body, origin, lifetime) = match keys {
+            StaticKeys::File(path) => {
+                let body = tokio::fs::read(path)
+                    .await
+                    .map_err(|error| RefreshError::File(format!("{}: {error}", path.display())))?;
+                let origin = std::path::absolute(path)
+                    .ok()
+                    .and_then(|path| Url::from_file_path(path).ok())
+                    .ok_or_else(|| RefreshError::File(format!("{}: no path", path.display())))?;
+                (body, origin, limits.min_ttl)
+            }
+            StaticKeys::Inline(text) => {
+                let origin = Url::parse("data:application/jwk-set+json,inline")
+                    .map_err(|_| RefreshError::File("inline".to_owned()))?;
+                (text.as_bytes().to_vec(), origin, limits.max_ttl)
+            }
+        };
+        let previous = self.snapshot();
+        let keys = KeySet::parse(
+            &body,
+            &self.source.algorithms,
+            limits.max_keys,
+            previous.as_ref().map(|set| &set.keys),
+        )
+        .map_err(RefreshError::KeySet)?;
+        Ok(LoadedSet::new(keys, origin, lifetime, previous.as_deref()))
     }
 
     /// The key that must verify a token naming `name` and signed with `alg`.
