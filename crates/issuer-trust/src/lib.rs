@@ -37,7 +37,8 @@
 //!     let observer = Arc::new(Unobserved);
 //!     let fetcher = Fetcher::new(Duration::from_secs(5), 512 * 1024);
 //!     let store = Arc::new(JwksStore::new(source, fetcher, observer.clone()));
-//!     // Keys load on first use; a refresher keeps them fresh in the background.
+//!     // The refresher loads the keys at once and keeps them fresh; until they arrive,
+//!     // verification answers `AuthError::KeysUnavailable` (a 503, not a 401).
 //!     store.spawn_refresher();
 //!     let verifier = Verifier::new(16_384, 10_000, 16 << 20, observer).trust(store, policy);
 //!

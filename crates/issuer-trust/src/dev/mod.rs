@@ -3,6 +3,64 @@
 //! document, so the verifier reads them through the same fetch-and-cache path as a real
 //! issuer's; the client holds a key and signs DPoP proofs (RFC 9449) with it. Never for
 //! production: the keys sit in a file beside the service.
+//!
+//! A token signed and verified with plain tokio, no network: the development issuer's key set
+//! handed to the verifier inline.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use issuer_trust::config::{KeySetLimits, RolesClaim, StaticKeys};
+//! use issuer_trust::dev::{DevIssuer, TokenRequest};
+//! use issuer_trust::{Algorithm, Fetcher, IssuerPolicy, JwksSource, JwksStore, Unobserved, Verifier};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() {
+//!     let issuer = DevIssuer::load_or_create("https://issuer.example".to_owned(), None).unwrap();
+//!     let source = JwksSource {
+//!         issuer: issuer.issuer().to_owned(),
+//!         jwks_uri: None,
+//!         algorithms: vec![Algorithm::EdDSA],
+//!         limits: KeySetLimits::default(),
+//!         static_keys: Some(StaticKeys::Inline(issuer.jwks().to_string())),
+//!     };
+//!     let policy = IssuerPolicy {
+//!         audience: vec!["https://api.example.com".to_owned()],
+//!         algorithms: source.algorithms.clone(),
+//!         leeway_seconds: 30,
+//!         audience_claim: None,
+//!         required_claims: Vec::new(),
+//!         roles_claim: RolesClaim("roles".to_owned()),
+//!         require_typ: None,
+//!         max_token_lifetime_seconds: None,
+//!     };
+//!     let observer = Arc::new(Unobserved);
+//!     let fetcher = Fetcher::new(Duration::from_secs(5), 512 * 1024);
+//!     let store = Arc::new(JwksStore::new(source, fetcher, observer.clone()));
+//!     store.refresh().await.unwrap(); // reads the inline set; a service spawns its refresher
+//!     let verifier = Verifier::new(16_384, 10_000, 16 << 20, observer).trust(store, policy);
+//!
+//!     let token = issuer
+//!         .sign(&TokenRequest {
+//!             subject: "alice".to_owned(),
+//!             audience: vec!["https://api.example.com".to_owned()],
+//!             scope: Some("items:read".to_owned()),
+//!             roles: Vec::new(),
+//!             roles_claim: "roles".to_owned(),
+//!             ttl: Duration::from_secs(300),
+//!             algorithm: Algorithm::EdDSA,
+//!             acr: None,
+//!             auth_time: None,
+//!             cnf_jkt: None,
+//!         })
+//!         .unwrap();
+//!     let caller = verifier.verify(&token).await.unwrap();
+//!     assert_eq!(caller.subject(), Some("alice"));
+//!     assert!(caller.has_scope("items:read"));
+//!     assert!(verifier.verify(&format!("{token}x")).await.is_err());
+//! }
+//! ```
 
 mod client;
 mod issuer;
