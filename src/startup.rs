@@ -63,6 +63,10 @@ impl Application {
         let public_url = settings.public_url(port);
         let state = AppState::new(&settings, &public_url).map_err(StartupError::State)?;
         for store in state.stores() {
+            // Keys handed over are read before serving, so the service is ready as it starts.
+            if store.keys_handed_over() {
+                let _ = store.refresh().await;
+            }
             store.spawn_refresher();
         }
 

@@ -90,6 +90,17 @@ async fn keys_given_inline_verify_and_every_key_rule_applies() {
 }
 
 #[actix_web::test]
+async fn a_service_with_keys_handed_over_is_ready_as_it_starts() {
+    let jwks = json!({ "keys": [keys().ed.jwk] }).to_string();
+    let settings = settings(STATIC_ISSUER, &[("APP__AUTH__JWKS_INLINE", &jwks)]);
+    let application = app::startup::Application::build(settings).await.unwrap();
+    assert!(
+        application.state().stores().all(|store| store.is_ready()),
+        "loaded before the server runs"
+    );
+}
+
+#[actix_web::test]
 async fn a_static_issuer_and_a_fetched_one_are_trusted_side_by_side() {
     let keys = keys();
     let jwks = json!({ "keys": [keys.ed.jwk] })

@@ -198,6 +198,12 @@ impl JwksStore {
         &self.source.issuer
     }
 
+    /// Whether its keys are handed over (a file or inline) rather than fetched: reading them
+    /// waits on no network, so a service can load them before it serves.
+    pub fn keys_handed_over(&self) -> bool {
+        self.source.static_keys.is_some()
+    }
+
     /// Whether a key set within its staleness bound is loaded.
     pub fn is_ready(&self) -> bool {
         self.usable_snapshot().is_some()
