@@ -9,7 +9,8 @@ use actix_web::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{
-    SHORT_LIFETIMES, claims, keys, load_settings, load_with_profile, me, settings, sign, state,
+    AUDIENCE, SHORT_LIFETIMES, TestIssuer, claims, keys, load_settings, load_with_profile, me,
+    settings, sign, standard_jwks, state,
 };
 use crate::service;
 
@@ -106,16 +107,16 @@ async fn a_static_issuer_and_a_fetched_one_are_trusted_side_by_side() {
     let jwks = json!({ "keys": [keys.ed.jwk] })
         .to_string()
         .replace('"', "\\\"");
-    let fetched = crate::common::TestIssuer::start(crate::common::standard_jwks());
+    let fetched = TestIssuer::start(standard_jwks());
     let profile = format!(
         "[[auth.issuers]]\nissuer = \"{STATIC_ISSUER}\"\naudience = \"{}\"\njwks_inline = \"{jwks}\"\n",
-        crate::common::AUDIENCE
+        AUDIENCE
     );
     let settings = load_with_profile(
         &profile,
         &[
             ("APP__AUTH__ISSUER", &fetched.url),
-            ("APP__AUTH__AUDIENCE", crate::common::AUDIENCE),
+            ("APP__AUTH__AUDIENCE", AUDIENCE),
         ],
     )
     .unwrap();
@@ -128,22 +129,13 @@ async fn a_static_issuer_and_a_fetched_one_are_trusted_side_by_side() {
 
 #[test]
 fn each_misuse_stops_startup_naming_the_setting() {
-    let base = [
-        ("APP_ENV", "test"),
-        ("APP__AUTH__ISSUER", STATIC_ISSUER),
-        ("APP__AUTH__AUDIENCE", "api://test"),
-    ];
     let refused = |vars: &[(&str, &str)]| {
-        let vars: Vec<(String, String)> = base
-            .iter()
-            .chain(vars)
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        app::settings::Settings::load_with(
-            std::path::Path::new("config"),
-            vars.into_iter().collect(),
-        )
-        .unwrap_err()
+        let mut all = vec![
+            ("APP__AUTH__ISSUER", STATIC_ISSUER),
+            ("APP__AUTH__AUDIENCE", AUDIENCE),
+        ];
+        all.extend_from_slice(vars);
+        load_with_profile("", &all).unwrap_err()
     };
     let jwks = json!({ "keys": [keys().ed.jwk] }).to_string();
     let file = key_file("misuse", &json!({ "keys": [keys().ed.jwk] }));
@@ -186,7 +178,7 @@ fn each_misuse_stops_startup_naming_the_setting() {
                 "APP__AUTH__ISSUER",
                 "http://adfs.example/adfs/services/trust",
             ),
-            ("APP__AUTH__AUDIENCE", "api://test"),
+            ("APP__AUTH__AUDIENCE", AUDIENCE),
             ("APP__AUTH__JWKS_FILE", file),
             ("APP__DEV_ISSUER__ENABLED", "false"),
         ],
