@@ -1,44 +1,36 @@
-//! A token's claims as the verifier reads them: each claim's name beside its value's JSON text,
-//! both borrowed from the payload. A check parses only the values it reads; the rest are
-//! skimmed once. Parsing the whole payload into a map of values, as before, allocated every name
-//! and value of every token the cache had not seen.
+//! A token's claims as the verifier reads them: the payload parsed once into JSON values, each
+//! name once.
 //!
 //! Claim names must be unique. RFC 7519 §4 lets a parser either reject a duplicate or take the
 //! last one; rejecting it means the text kept for handlers says exactly what was checked.
 //!
-//! Every value is validated here, once: a string holding a lone surrogate escape (`"\ud83d"`,
-//! which JavaScript issuers emit for a name cut inside an emoji) or a number no `f64` holds is
-//! valid JSON syntax but no Rust value, so a token carrying one is refused as malformed rather
-//! than verified with a claim that later reads as absent.
+//! A string holding a lone surrogate escape (`"\ud83d"`, which JavaScript issuers emit for a
+//! name cut inside an emoji) or a number no `f64` holds is valid JSON syntax but no Rust value,
+//! so parsing refuses a token carrying one as malformed rather than verifying it with a claim
+//! that later reads as absent.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use super::error::TokenError;
 
-/// The claims of one payload, sorted by name, each name once.
+/// The claims of one payload, each name once.
 #[derive(Debug)]
 pub struct ClaimSet<'a> {
     json: &'a RawValue,
-    claims: Vec<(Cow<'a, str>, &'a RawValue)>,
+    claims: Map<String, Value>,
 }
 
 impl<'a> ClaimSet<'a> {
     /// Reads a claims object; anything else, a name given twice, or a value that does not read
-    /// as JSON values do (see the module doc) is refused.
+    /// as a Rust value (see the module doc) is refused.
     pub fn parse(json: &'a RawValue) -> Result<Self, serde_json::Error> {
-        let Claims(mut claims) = serde_json::from_str(json.get())?;
-        claims.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-        if claims.windows(2).any(|pair| pair[0].0 == pair[1].0) {
-            return Err(de::Error::custom("a claim name appears twice"));
-        }
-        for (_, value) in &claims {
-            serde_json::from_str::<Readable>(value.get())?;
-        }
+        let Unique(claims) = serde_json::from_str(json.get())?;
         Ok(Self { json, claims })
     }
 
@@ -49,60 +41,44 @@ impl<'a> ClaimSet<'a> {
 
     /// Whether the token has the claim at all.
     pub fn contains(&self, name: &str) -> bool {
-        self.raw(name).is_some()
+        self.claims.contains_key(name)
     }
 
-    /// One claim's value, parsed; `None` when the token does not have it.
+    /// One claim's value; `None` when the token does not have it.
     pub fn get(&self, name: &str) -> Option<Value> {
-        // `parse` read every value as this does, so `ok()` drops no claim.
-        serde_json::from_str(self.raw(name)?.get()).ok()
+        self.claims.get(name).cloned()
     }
 
     /// A claim that must be a string or an array of strings when present (`aud`, `scp`,
     /// `permissions`, roles): its words, a string split on SP (U+0020) alone as RFC 6749 §3.3
     /// separates scope tokens; `Err` for any other value, `null` included.
-    pub fn words(&self, name: &str) -> Result<Option<Vec<Cow<'a, str>>>, TokenError> {
-        self.raw(name).map(|raw| words_of(raw.get())).transpose()
+    pub fn words(&self, name: &str) -> Result<Option<Vec<Cow<'_, str>>>, TokenError> {
+        let Some(value) = self.claims.get(name) else {
+            return Ok(None);
+        };
+        match value {
+            Value::String(text) => Ok(Some(split_on_space(text).map(Cow::Borrowed).collect())),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| item.as_str().map(Cow::Borrowed))
+                .collect::<Option<_>>()
+                .map(Some)
+                .ok_or(TokenError::MalformedClaims),
+            _ => Err(TokenError::MalformedClaims),
+        }
     }
 
     /// A claim that must be a string when present: `Err` when it is something else.
-    pub fn text(&self, name: &str) -> Result<Option<Cow<'a, str>>, serde_json::Error> {
-        self.raw(name)
-            .map(|raw| serde_json::from_str::<Name>(raw.get()).map(|Name(text)| text))
+    pub fn text(&self, name: &str) -> Result<Option<Cow<'_, str>>, serde_json::Error> {
+        self.claims
+            .get(name)
+            .map(|value| <&str>::deserialize(value).map(Cow::Borrowed))
             .transpose()
     }
 
     /// A claim that must be a number when present: `Err` when it is something else.
     pub fn number(&self, name: &str) -> Result<Option<f64>, serde_json::Error> {
-        self.raw(name)
-            .map(|raw| serde_json::from_str(raw.get()))
-            .transpose()
-    }
-
-    fn raw(&self, name: &str) -> Option<&'a RawValue> {
-        self.claims
-            .binary_search_by(|(claim, _)| claim.as_ref().cmp(name))
-            .ok()
-            .map(|index| self.claims[index].1)
-    }
-}
-
-/// The words of a string (split on SP) or an array of strings, as [`ClaimSet::words`].
-fn words_of(json: &str) -> Result<Vec<Cow<'_, str>>, TokenError> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Words<'a> {
-        #[serde(borrow)]
-        Spaced(Cow<'a, str>),
-        #[serde(borrow)]
-        Listed(Vec<Cow<'a, str>>),
-    }
-    match serde_json::from_str(json).map_err(|_| TokenError::MalformedClaims)? {
-        Words::Spaced(Cow::Borrowed(text)) => Ok(split_on_space(text).map(Cow::Borrowed).collect()),
-        Words::Spaced(Cow::Owned(text)) => Ok(split_on_space(&text)
-            .map(|word| Cow::Owned(word.to_owned()))
-            .collect()),
-        Words::Listed(words) => Ok(words),
+        self.claims.get(name).map(f64::deserialize).transpose()
     }
 }
 
@@ -111,105 +87,30 @@ pub fn split_on_space(text: &str) -> impl Iterator<Item = &str> {
     text.split(' ').filter(|word| !word.is_empty())
 }
 
-/// Any JSON value that reads as a Rust value: every string (at any depth) unescaped, every
-/// number held, nothing kept. Ignoring a value would skip both checks.
-struct Readable;
+/// A JSON object whose member names are distinct.
+struct Unique(Map<String, Value>);
 
-impl<'de> Deserialize<'de> for Readable {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Any;
-        impl<'de> Visitor<'de> for Any {
-            type Value = Readable;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON value")
-            }
-
-            fn visit_bool<E>(self, _: bool) -> Result<Readable, E> {
-                Ok(Readable)
-            }
-
-            fn visit_i64<E>(self, _: i64) -> Result<Readable, E> {
-                Ok(Readable)
-            }
-
-            fn visit_u64<E>(self, _: u64) -> Result<Readable, E> {
-                Ok(Readable)
-            }
-
-            fn visit_f64<E>(self, _: f64) -> Result<Readable, E> {
-                Ok(Readable)
-            }
-
-            fn visit_str<E>(self, _: &str) -> Result<Readable, E> {
-                Ok(Readable)
-            }
-
-            fn visit_unit<E>(self) -> Result<Readable, E> {
-                Ok(Readable)
-            }
-
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut items: A) -> Result<Readable, A::Error> {
-                while items.next_element::<Readable>()?.is_some() {}
-                Ok(Readable)
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Readable, A::Error> {
-                while members.next_entry::<Readable, Readable>()?.is_some() {}
-                Ok(Readable)
-            }
-        }
-        deserializer.deserialize_any(Any)
-    }
-}
-
-/// The object's members in the order written, duplicates included.
-struct Claims<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Claims<'de> {
+impl<'de> Deserialize<'de> for Unique {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Members;
         impl<'de> Visitor<'de> for Members {
-            type Value = Claims<'de>;
+            type Value = Unique;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object of claims")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut claims = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some((Name(name), value)) = map.next_entry()? {
-                    claims.push((name, value));
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+                let mut claims = Map::new();
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    if claims.insert(name, value).is_some() {
+                        return Err(de::Error::custom("a claim name appears twice"));
+                    }
                 }
-                Ok(Claims(claims))
+                Ok(Unique(claims))
             }
         }
         deserializer.deserialize_map(Members)
-    }
-}
-
-/// A JSON string, borrowed from the text unless it has escapes to undo.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Text;
-        impl<'de> Visitor<'de> for Text {
-            type Value = Name<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Borrowed(text)))
-            }
-
-            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Owned(text.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(Text)
     }
 }
 
