@@ -91,7 +91,9 @@ impl AppState {
         let trusted = settings
             .trusted_issuers(public_url)
             .map_err(StateError::Settings)?;
-        let verifier = Arc::new(crate::trust::verifier(auth, &trusted, &observer));
+        let verifier = Arc::new(
+            crate::trust::verifier(auth, &trusted, &observer).map_err(StateError::Settings)?,
+        );
         let authorization_servers = verifier
             .stores()
             .map(|store| store.issuer().to_owned())

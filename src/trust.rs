@@ -1,30 +1,22 @@
 //! Builds the verifier from the settings: one key store per trusted issuer, sharing one bounded
 //! HTTP client, each with the policy its tokens must satisfy. The service's state, `make doctor`
-//! and the tests all build it here, so they verify alike. No I/O: the stores load keys later.
+//! and the tests all build it here, so they verify alike. The stores load keys later; only the
+//! CA file of the HTTP settings is read here.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::auth::{Dpop, Fetcher, JwksStore, Observer, TokenLocation, TokenSources, Verifier};
+use crate::auth::{Dpop, JwksStore, Observer, TokenLocation, TokenSources, Verifier};
 use crate::settings::{AuthSettings, SettingsError, TrustedIssuer};
-
-/// The HTTP client every key store and the doctor use, bounded by the settings.
-pub fn fetcher(auth: &AuthSettings) -> Fetcher {
-    Fetcher::new(
-        Duration::from_secs(auth.http_timeout_seconds),
-        auth.max_jwks_bytes,
-    )
-}
 
 /// A verifier trusting each of `trusted`, each with its own key store.
 pub fn verifier(
     auth: &AuthSettings,
     trusted: &[TrustedIssuer],
     observer: &Arc<dyn Observer>,
-) -> Verifier {
+) -> Result<Verifier, SettingsError> {
     crate::auth::install_crypto_provider();
-    let fetcher = fetcher(auth);
-    trusted.iter().fold(
+    let fetcher = auth.fetcher()?;
+    Ok(trusted.iter().fold(
         Verifier::new(
             auth.max_token_bytes,
             auth.token_cache_size,
@@ -36,7 +28,7 @@ pub fn verifier(
                 JwksStore::new(issuer.source.clone(), fetcher.clone(), Arc::clone(observer));
             verifier.trust(Arc::new(store), issuer.policy.clone())
         },
-    )
+    ))
 }
 
 /// The DPoP rules: the proof checker and each issuer's mode, for a service reached at

@@ -21,7 +21,6 @@ struct IssuerFindings {
 /// any, is accepted.
 pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String) -> bool {
     let public_url = settings.public_url(settings.server.port);
-    let fetcher = crate::trust::fetcher(&settings.auth);
     let trusted = match settings.trusted_issuers(&public_url) {
         Ok(trusted) => trusted,
         Err(error) => {
@@ -29,6 +28,14 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
             return false;
         }
     };
+    let fetcher = match settings.auth.fetcher() {
+        Ok(fetcher) => fetcher,
+        Err(error) => {
+            let _ = writeln!(out, "{error}");
+            return false;
+        }
+    };
+    let _ = writeln!(out, "{}", settings.auth.http.describe());
     let mut findings = Vec::with_capacity(trusted.len());
     let mut healthy = true;
     for issuer in &trusted {
@@ -44,9 +51,13 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
     if let Some(token) = token {
         let unobserved: std::sync::Arc<dyn crate::auth::Observer> =
             std::sync::Arc::new(crate::auth::Unobserved);
-        let verifier = crate::trust::verifier(&settings.auth, &trusted, &unobserved);
-        let dpop = match crate::trust::dpop(&settings.auth, &trusted, &public_url) {
-            Ok(dpop) => dpop,
+        let built =
+            crate::trust::verifier(&settings.auth, &trusted, &unobserved).and_then(|verifier| {
+                crate::trust::dpop(&settings.auth, &trusted, &public_url)
+                    .map(|dpop| (verifier, dpop))
+            });
+        let (verifier, dpop) = match built {
+            Ok(built) => built,
             Err(error) => {
                 let _ = writeln!(out, "{error}");
                 return false;

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use issuer_trust::Fetcher;
 use issuer_trust::config::{
-    IssuerConfig, KeySetLimits, TrustedIssuer, parse_algorithms, positive, trust_all, values,
+    HttpConfig, IssuerConfig, KeySetLimits, TrustedIssuer, parse_algorithms, positive, trust_all,
+    values,
 };
 use serde::Deserialize;
 
@@ -66,6 +68,9 @@ pub struct AuthSettings {
     pub http_timeout_seconds: u64,
     /// Largest JWKS or discovery document accepted. Defaults to 524288 bytes (512 KiB).
     pub max_jwks_bytes: usize,
+    /// How issuers are reached through a company network: a private CA's roots, a proxy.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// The `realm` of `WWW-Authenticate` challenges. Defaults to the package name.
     #[serde(default, deserialize_with = "values::optional_string")]
     pub realm: Option<String>,
@@ -92,6 +97,16 @@ pub struct AuthSettings {
 }
 
 impl AuthSettings {
+    /// The HTTP client every key store and the doctor use, bounded by these settings, through
+    /// the company network's roots and proxy when set.
+    pub fn fetcher(&self) -> Result<Fetcher, SettingsError> {
+        self.http.fetcher(
+            Duration::from_secs(self.http_timeout_seconds),
+            self.max_jwks_bytes,
+            &|field| format!("APP__AUTH__HTTP__{}", field.to_ascii_uppercase()),
+        )
+    }
+
     /// Refuses every value the service could not run safely with; `dev_issuer` is where the
     /// development issuer would be reached, when it is on.
     pub(super) fn check(
@@ -116,6 +131,7 @@ impl AuthSettings {
         }
         positive("APP__AUTH__HTTP_TIMEOUT_SECONDS", self.http_timeout_seconds)?;
         positive("APP__AUTH__MAX_JWKS_BYTES", self.max_jwks_bytes as u64)?;
+        self.fetcher()?;
         if production && self.refetch_cooldown_seconds == 0 {
             return Err(SettingsError::new(
                 "APP__AUTH__REFETCH_COOLDOWN_SECONDS",

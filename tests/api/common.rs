@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
-use actix_web::{App, HttpResponse, HttpServer, body::MessageBody, test, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, body::MessageBody, test, web};
 use app::settings::{Settings, SettingsError};
 use app::state::AppState;
 use aws_lc_rs::encoding::AsDer;
@@ -138,7 +138,13 @@ struct IssuerState {
     byte_order_mark: Mutex<bool>,
     content_type: Mutex<Option<String>>,
     chunked: Mutex<bool>,
+    /// The `ETag` and `Last-Modified` the JWKS is served with; a request naming them gets 304.
+    etag: Mutex<Option<String>>,
+    last_modified: Mutex<Option<String>>,
+    /// The headers of every discovery and JWKS request, in order.
+    requests: Mutex<Vec<HeaderMap>>,
     jwks_hits: AtomicUsize,
+    not_modified_hits: AtomicUsize,
     other_hits: AtomicUsize,
 }
 
@@ -151,11 +157,22 @@ pub struct TestIssuer {
 
 impl TestIssuer {
     pub fn start(jwks: Value) -> Self {
+        Self::serve(jwks, None)
+    }
+
+    /// The issuer over TLS (`https://127.0.0.1:<port>`), presenting the certificate of `tls`.
+    pub fn start_tls(jwks: Value, tls: rustls::ServerConfig) -> Self {
+        Self::serve(jwks, Some(tls))
+    }
+
+    fn serve(jwks: Value, tls: Option<rustls::ServerConfig>) -> Self {
         let state = Arc::new(IssuerState::default());
         *state.jwks.lock().unwrap() = jwks;
         *state.discovery.lock().unwrap() = true;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let port = listener.local_addr().unwrap().port();
+        let url = format!("{scheme}://127.0.0.1:{port}");
         state.url.set(url.clone()).unwrap();
         let shared = Arc::clone(&state);
         let server = HttpServer::new(move || {
@@ -172,16 +189,47 @@ impl TestIssuer {
                 .default_service(web::to(other))
         })
         .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        actix_web::rt::spawn(server);
+        .disable_signals();
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls),
+            None => server.listen(listener),
+        };
+        actix_web::rt::spawn(server.unwrap().run());
         Self { url, state }
     }
 
     pub fn jwks_hits(&self) -> usize {
         self.state.jwks_hits.load(Ordering::SeqCst)
+    }
+
+    /// JWKS requests answered 304 because they named the current `ETag` or `Last-Modified`.
+    pub fn not_modified_hits(&self) -> usize {
+        self.state.not_modified_hits.load(Ordering::SeqCst)
+    }
+
+    /// Serve the JWKS with this `ETag`, and answer 304 to a request naming it.
+    pub fn set_etag(&self, value: &str) {
+        *self.state.etag.lock().unwrap() = Some(value.to_owned());
+    }
+
+    /// Serve the JWKS with this `Last-Modified`, and answer 304 to a request naming it.
+    pub fn set_last_modified(&self, value: &str) {
+        *self.state.last_modified.lock().unwrap() = Some(value.to_owned());
+    }
+
+    /// The values of header `name` on each discovery and JWKS request so far, in order.
+    pub fn received(&self, name: &str) -> Vec<Option<String>> {
+        self.state
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|headers| {
+                headers
+                    .get(name)
+                    .map(|value| value.to_str().unwrap().to_owned())
+            })
+            .collect()
     }
 
     pub fn other_hits(&self) -> usize {
@@ -233,7 +281,12 @@ impl TestIssuer {
     }
 }
 
-async fn discovery(state: web::Data<IssuerState>) -> HttpResponse {
+async fn discovery(request: HttpRequest, state: web::Data<IssuerState>) -> HttpResponse {
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(request.headers().clone());
     if !*state.discovery.lock().unwrap() {
         return HttpResponse::NotFound().finish();
     }
@@ -272,8 +325,13 @@ fn json_document(
 
 /// The JWKS as it was when the request arrived, held back by any delay, as a slow network or
 /// cache in front of the issuer would deliver it.
-async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
+async fn jwks_document(request: HttpRequest, state: web::Data<IssuerState>) -> HttpResponse {
     state.jwks_hits.fetch_add(1, Ordering::SeqCst);
+    state
+        .requests
+        .lock()
+        .unwrap()
+        .push(request.headers().clone());
     let jwks = state.jwks.lock().unwrap().clone();
     let delay = *state.delay.lock().unwrap();
     if let Some(delay) = delay {
@@ -282,9 +340,38 @@ async fn jwks_document(state: web::Data<IssuerState>) -> HttpResponse {
     if *state.failing.lock().unwrap() {
         return HttpResponse::ServiceUnavailable().finish();
     }
-    let mut response = HttpResponse::Ok();
+    let validators = [
+        ("ETag", "If-None-Match", state.etag.lock().unwrap().clone()),
+        (
+            "Last-Modified",
+            "If-Modified-Since",
+            state.last_modified.lock().unwrap().clone(),
+        ),
+    ];
+    let unchanged = validators.iter().any(|(_, condition, value)| {
+        value.is_some()
+            && request
+                .headers()
+                .get(*condition)
+                .and_then(|v| v.to_str().ok())
+                == value.as_deref()
+    });
+    let mut response = if unchanged {
+        state.not_modified_hits.fetch_add(1, Ordering::SeqCst);
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
     if let Some(value) = state.cache_control.lock().unwrap().clone() {
         response.insert_header(("Cache-Control", value));
+    }
+    for (header, _, value) in validators {
+        if let Some(value) = value {
+            response.insert_header((header, value));
+        }
+    }
+    if unchanged {
+        return response.finish();
     }
     json_document(&state, response, &jwks)
 }

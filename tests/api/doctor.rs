@@ -12,7 +12,11 @@ async fn doctor(issuer: &str, token: Option<&str>) -> (Output, String) {
 }
 
 /// The doctor with more settings in its environment.
-async fn doctor_with(issuer: &str, token: Option<&str>, vars: &[(&str, &str)]) -> (Output, String) {
+pub(crate) async fn doctor_with(
+    issuer: &str,
+    token: Option<&str>,
+    vars: &[(&str, &str)],
+) -> (Output, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_doctor"));
     command
         .env("APP_ENV", "test")

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::{
-    SHORT_LIFETIMES, TestIssuer, claims, dead_url, eventually, get, keys, me, rsa_key, settings,
-    sign, standard_app, standard_jwks, state,
+    SHORT_LIFETIMES, TestIssuer, claims, dead_url, eventually, get, keys, me, metric, rsa_key,
+    settings, sign, standard_app, standard_jwks, state,
 };
 use crate::service;
 
@@ -453,4 +453,58 @@ async fn no_store_counts_as_a_lifetime_of_zero_held_for_the_minimum() {
     .await;
 
     until_hits(&issuer, 2).await;
+}
+
+#[actix_web::test]
+async fn an_unchanged_key_set_is_asked_for_conditionally_and_a_304_keeps_it_fresh() {
+    let last_modified = "Mon, 07 Dec 2026 10:00:00 GMT";
+    for (condition, value) in [
+        ("if-none-match", "\"v1\""),
+        ("if-modified-since", last_modified),
+    ] {
+        let issuer = TestIssuer::start(standard_jwks());
+        match condition {
+            "if-none-match" => issuer.set_etag(value),
+            _ => issuer.set_last_modified(value),
+        }
+        let state = state(&settings(&issuer.url, &SHORT_LIFETIMES)).await;
+        let app = service!(state);
+        let ed_token = sign(&keys().ed, &claims(&issuer.url));
+        assert_eq!(me(&app, &ed_token).await.status, StatusCode::OK);
+
+        // The refresher asks with the validator; each 304 keeps the set and renews it.
+        eventually("two conditional refreshes answered 304", || {
+            issuer.not_modified_hits() >= 2
+        })
+        .await;
+        assert!(
+            issuer.received(condition).contains(&Some(value.to_owned())),
+            "{condition}"
+        );
+        let store = state.stores().next().unwrap();
+        let status = store.status();
+        assert_eq!(status.key_count, 3);
+        assert!(!status.stale, "a 304 renews the set's freshness");
+        assert!(status.age.unwrap() < Duration::from_secs(2));
+        assert_eq!(me(&app, &ed_token).await.status, StatusCode::OK);
+        let counted = metric(
+            &app,
+            &format!(
+                "jwks_fetches_total{{issuer=\"{}\",outcome=\"not_modified\"}}",
+                issuer.url
+            ),
+        )
+        .await;
+        // The second 304 was asked for only once the first was taken, which is then counted.
+        assert!(counted >= 1.0, "{condition}: {counted}");
+
+        // A changed set under a new validator is fetched whole and taken.
+        issuer.set_jwks(json!({ "keys": [keys().rsa.jwk] }));
+        match condition {
+            "if-none-match" => issuer.set_etag("\"v2\""),
+            _ => issuer.set_last_modified("Mon, 07 Dec 2026 11:00:00 GMT"),
+        }
+        eventually("the changed set is taken", || store.status().key_count == 1).await;
+        assert_eq!(me(&app, &ed_token).await.status, StatusCode::UNAUTHORIZED);
+    }
 }

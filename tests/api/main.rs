@@ -7,6 +7,7 @@ mod authorization;
 mod claim_rules;
 mod claim_shapes;
 mod common;
+mod company_network;
 mod credentials;
 mod dev_issuer;
 mod doctor;

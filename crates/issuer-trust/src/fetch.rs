@@ -1,18 +1,27 @@
-//! HTTP to the issuer: discovery and the JWKS download, bounded in time and size. It returns
-//! bytes and typed failures; what the bytes mean is the key set's business.
+//! HTTP to the issuer: discovery and the JWKS download, bounded in time and size, through the
+//! company network's roots and proxy when configured, conditional when the issuer gave
+//! validators. It returns bytes and typed failures; what the bytes mean is the key set's
+//! business.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use headers::{CacheControl, Header};
-use reqwest::{Client, Url, redirect};
+use reqwest::header::{
+    ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+};
+use reqwest::{Certificate, Client, Proxy, StatusCode, Url, redirect};
+use rustls::CertificateError;
 use serde::Deserialize;
 
 /// Why a document could not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchError {
-    /// Connection refused, DNS failure, TLS failure and the like.
+    /// Connection refused, DNS failure, a TLS failure other than the certificate, and the like.
     Unreachable,
+    /// The issuer's TLS certificate was refused, and why.
+    Certificate(Cow<'static, str>),
     Timeout,
     /// More than three redirects, or one away from https to a non-loopback host.
     Redirect,
@@ -30,6 +39,7 @@ impl std::fmt::Display for FetchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unreachable => f.write_str("the issuer could not be reached"),
+            Self::Certificate(why) => write!(f, "the issuer's TLS certificate was refused: {why}"),
             Self::Timeout => f.write_str("the issuer did not answer in time"),
             Self::Redirect => f.write_str("the issuer redirected too often or away from https"),
             Self::Status(status) => write!(f, "the issuer answered HTTP {status}"),
@@ -42,12 +52,52 @@ impl std::fmt::Display for FetchError {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// A fetched document (a leading UTF-8 byte-order mark dropped) and how long its server says it
-/// stays fresh.
+/// A fetched document (a leading UTF-8 byte-order mark dropped), how long its server says it
+/// stays fresh, and what to send to ask whether it changed.
 pub struct Fetched {
     pub body: Vec<u8>,
     /// `Cache-Control: max-age`; zero for `no-store` or `no-cache`; `None` when absent.
     pub max_age: Option<Duration>,
+    pub validators: Validators,
+}
+
+/// The answer to a conditional request: a new document, or 304 with the freshness it renews.
+pub enum Answer {
+    Changed(Fetched),
+    NotModified { max_age: Option<Duration> },
+}
+
+/// A document's `ETag` and `Last-Modified`, sent back as `If-None-Match` and
+/// `If-Modified-Since` (RFC 9110 §13.1) so an unchanged key set costs the issuer no body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+}
+
+impl Validators {
+    fn of(headers: &HeaderMap) -> Self {
+        Self {
+            etag: headers.get(ETAG).cloned(),
+            last_modified: headers.get(LAST_MODIFIED).cloned(),
+        }
+    }
+
+    /// Whether there is anything to ask with.
+    pub fn any(&self) -> bool {
+        self.etag.is_some() || self.last_modified.is_some()
+    }
+
+    fn conditions(&self) -> HeaderMap {
+        let mut conditions = HeaderMap::new();
+        if let Some(etag) = &self.etag {
+            conditions.insert(IF_NONE_MATCH, etag.clone());
+        }
+        if let Some(date) = &self.last_modified {
+            conditions.insert(IF_MODIFIED_SINCE, date.clone());
+        }
+        conditions
+    }
 }
 
 /// Bounded HTTP access to one issuer's documents.
@@ -65,8 +115,23 @@ struct Discovery {
 
 impl Fetcher {
     /// A client with connect and total timeouts, a size cap, and at most three redirects,
-    /// none of which may leave https except to a loopback host.
+    /// none of which may leave https except to a loopback host; the system's roots, and the
+    /// proxy of `HTTPS_PROXY` / `HTTP_PROXY` when set. [`HttpConfig`](crate::config::HttpConfig)
+    /// builds one with private roots or a proxy of its own.
     pub fn new(timeout: Duration, max_bytes: usize) -> Self {
+        Self::build(timeout, max_bytes, Vec::new(), false, None)
+            .expect("the HTTP client builds with the system's roots")
+    }
+
+    /// A client as [`new`](Self::new)'s, trusting `roots` too (or only, when `roots_only`),
+    /// through `proxy` when given.
+    pub(crate) fn build(
+        timeout: Duration,
+        max_bytes: usize,
+        roots: Vec<Certificate>,
+        roots_only: bool,
+        proxy: Option<Proxy>,
+    ) -> reqwest::Result<Self> {
         let policy = redirect::Policy::custom(|attempt| {
             if attempt.previous().len() > 3 {
                 attempt.error("too many redirects")
@@ -76,7 +141,16 @@ impl Fetcher {
                 attempt.error("redirect away from https")
             }
         });
-        let client = Client::builder()
+        let mut builder = Client::builder();
+        builder = if roots_only {
+            builder.tls_certs_only(roots)
+        } else {
+            builder.tls_certs_merge(roots)
+        };
+        if let Some(proxy) = proxy {
+            builder = builder.proxy(proxy);
+        }
+        let client = builder
             .connect_timeout(timeout)
             .timeout(timeout)
             .redirect(policy)
@@ -88,17 +162,21 @@ impl Fetcher {
                 "/",
                 env!("CARGO_PKG_VERSION")
             ))
-            .build()
-            .expect("the HTTP client builds with static settings");
-        Self { client, max_bytes }
+            .build()?;
+        Ok(Self { client, max_bytes })
     }
 
     /// Finds the JWKS URL of `issuer`: OIDC discovery when it answers, otherwise the path
     /// `{issuer}/.well-known/jwks.json` where Zuplo publishes its keys.
-    pub async fn discover_jwks_uri(&self, issuer: &str) -> Result<Url, FetchError> {
+    /// `headers` go with the request (an API key some key endpoints require).
+    pub async fn discover_jwks_uri(
+        &self,
+        issuer: &str,
+        headers: &HeaderMap,
+    ) -> Result<Url, FetchError> {
         let base = issuer.trim_end_matches('/');
         let discovery_url = parse_url(&format!("{base}/.well-known/openid-configuration"))?;
-        match self.get(&discovery_url).await {
+        match self.get(&discovery_url, headers).await {
             Ok(fetched) => {
                 let document: Discovery = serde_json::from_slice(&fetched.body)
                     .map_err(|_| FetchError::BadDiscovery("is not JSON"))?;
@@ -119,20 +197,44 @@ impl Fetcher {
         }
     }
 
-    /// GETs a document, refusing non-2xx answers and bodies over the size cap while streaming.
-    pub async fn get(&self, url: &Url) -> Result<Fetched, FetchError> {
+    /// GETs a document with `headers`, refusing non-2xx answers and bodies over the size cap
+    /// while streaming.
+    pub async fn get(&self, url: &Url, headers: &HeaderMap) -> Result<Fetched, FetchError> {
+        match self
+            .get_if_changed(url, headers, &Validators::default())
+            .await?
+        {
+            Answer::Changed(fetched) => Ok(fetched),
+            // Only a conditional request is answered 304.
+            Answer::NotModified { .. } => Err(FetchError::Status(304)),
+        }
+    }
+
+    /// GETs a document as [`get`](Self::get) does, asking with `validators` whether it changed.
+    pub async fn get_if_changed(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        validators: &Validators,
+    ) -> Result<Answer, FetchError> {
         let mut response = self
             .client
             .get(url.clone())
+            .headers(headers.clone())
+            .headers(validators.conditions())
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
             .map_err(classify)?;
         let status = response.status();
+        let max_age = max_age(response.headers().get_all(reqwest::header::CACHE_CONTROL));
+        if status == StatusCode::NOT_MODIFIED && validators.any() {
+            return Ok(Answer::NotModified { max_age });
+        }
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
-        let max_age = max_age(response.headers().get_all(reqwest::header::CACHE_CONTROL));
+        let validators = Validators::of(response.headers());
         let too_large = FetchError::TooLarge {
             limit: self.max_bytes,
         };
@@ -153,7 +255,11 @@ impl Fetcher {
         if body.starts_with(UTF8_BOM) {
             body.drain(..UTF8_BOM.len());
         }
-        Ok(Fetched { body, max_age })
+        Ok(Answer::Changed(Fetched {
+            body,
+            max_age,
+            validators,
+        }))
     }
 }
 
@@ -179,12 +285,54 @@ fn parse_url(value: &str) -> Result<Url, FetchError> {
 fn classify(error: reqwest::Error) -> FetchError {
     if error.is_timeout() {
         FetchError::Timeout
+    } else if let Some(why) = certificate_refused(&error) {
+        FetchError::Certificate(why)
     } else if error.is_redirect() {
         FetchError::Redirect
     } else if let Some(status) = error.status() {
         FetchError::Status(status.as_u16())
     } else {
         FetchError::Unreachable
+    }
+}
+
+/// Why the issuer's certificate was refused, when that is what failed the connection: the TLS
+/// library's error lies somewhere down the chain of causes, inside I/O errors, whose own
+/// `source` skips what they wrap.
+fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> Option<Cow<'static, str>> {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if let Some(rustls::Error::InvalidCertificate(problem)) = current.downcast_ref() {
+            return Some(certificate_problem(problem));
+        }
+        cause = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+    }
+    None
+}
+
+fn certificate_problem(problem: &CertificateError) -> Cow<'static, str> {
+    match problem {
+        CertificateError::UnknownIssuer => {
+            "it is signed by a certificate authority this service does not trust (a private CA \
+             needs its roots given as the CA file)"
+                .into()
+        }
+        CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+            "it has expired".into()
+        }
+        CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+            "it is not valid yet".into()
+        }
+        CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+            "it is not valid for the issuer's host name".into()
+        }
+        CertificateError::Revoked => "it is revoked".into(),
+        other => other.to_string().into(),
     }
 }
 

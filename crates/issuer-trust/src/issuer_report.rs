@@ -121,12 +121,23 @@ fn static_body(keys: &StaticKeys, source: &JwksSource, out: &mut String) -> Opti
 
 /// The key set fetched as the store fetches it, found by discovery unless configured.
 async fn fetched_body(fetcher: &Fetcher, source: &JwksSource, out: &mut String) -> Option<Vec<u8>> {
+    if !source.fetch_headers.is_empty() {
+        let names: Vec<&str> = source
+            .fetch_headers
+            .keys()
+            .map(|name| name.as_str())
+            .collect();
+        let _ = writeln!(out, "  fetch_headers: {} (values hidden)", names.join(", "));
+    }
     let jwks_uri = match &source.jwks_uri {
         Some(uri) => {
             let _ = writeln!(out, "  ✓ jwks_uri {uri} (configured, discovery skipped)");
             uri.clone()
         }
-        None => match fetcher.discover_jwks_uri(&source.issuer).await {
+        None => match fetcher
+            .discover_jwks_uri(&source.issuer, &source.fetch_headers)
+            .await
+        {
             Ok(uri) => {
                 let _ = writeln!(
                     out,
@@ -140,7 +151,7 @@ async fn fetched_body(fetcher: &Fetcher, source: &JwksSource, out: &mut String) 
             }
         },
     };
-    let fetched = match fetcher.get(&jwks_uri).await {
+    let fetched = match fetcher.get(&jwks_uri, &source.fetch_headers).await {
         Ok(fetched) => fetched,
         Err(error) => {
             let _ = writeln!(out, "  ✗ JWKS: {error}");

@@ -23,6 +23,7 @@
 //!         algorithms: vec![Algorithm::RS256, Algorithm::EdDSA],
 //!         limits: KeySetLimits::default(),
 //!         static_keys: None,
+//!         fetch_headers: Default::default(),
 //!     };
 //!     let policy = IssuerPolicy {
 //!         audience: vec!["https://api.example.com".to_owned()],

@@ -40,7 +40,7 @@ impl VerifierMetrics {
         let jwks_fetches = Family::<Labels, Counter>::default();
         registry.register(
             "jwks_fetches",
-            "JWKS fetches by issuer and outcome",
+            "JWKS fetches by issuer and outcome (ok, error, or not_modified: a conditional fetch answered 304)",
             jwks_fetches.clone(),
         );
         let unknown_kid_refetches = Family::<Labels, Counter>::default();
@@ -122,16 +122,25 @@ impl VerifierMetrics {
     }
 }
 
-/// The verifier's events, counted.
-impl Observer for VerifierMetrics {
-    fn jwks_fetched(&self, issuer: &str, ok: bool) {
-        let outcome = if ok { "ok" } else { "error" };
+impl VerifierMetrics {
+    fn count_fetch(&self, issuer: &str, outcome: &str) {
         self.jwks_fetches
             .get_or_create(&vec![
                 ("issuer", issuer.to_owned()),
                 ("outcome", outcome.to_owned()),
             ])
             .inc();
+    }
+}
+
+/// The verifier's events, counted.
+impl Observer for VerifierMetrics {
+    fn jwks_fetched(&self, issuer: &str, ok: bool) {
+        self.count_fetch(issuer, if ok { "ok" } else { "error" });
+    }
+
+    fn jwks_not_modified(&self, issuer: &str) {
+        self.count_fetch(issuer, "not_modified");
     }
 
     fn jwks_refetched(&self, issuer: &str) {

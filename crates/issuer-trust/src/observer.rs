@@ -8,6 +8,9 @@ pub trait Observer: Send + Sync {
     /// A fetch of `issuer`'s key set, successful or not.
     fn jwks_fetched(&self, _issuer: &str, _ok: bool) {}
 
+    /// A conditional fetch of `issuer`'s key set answered 304: the set held is kept, renewed.
+    fn jwks_not_modified(&self, _issuer: &str) {}
+
     /// A refetch of `issuer`'s key set caused by a token its set could not serve.
     fn jwks_refetched(&self, _issuer: &str) {}
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::header::HeaderName;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
@@ -81,6 +81,12 @@ pub struct IssuerConfig {
     /// never are (`off`). Defaults to `allowed`.
     #[serde(default, deserialize_with = "values::optional_string")]
     pub dpop: Option<String>,
+    /// Headers sent with this issuer's discovery and key set requests, e.g. an API key its key
+    /// endpoint requires; values are secrets, never logged or shown. In a name `_` reads as
+    /// `-`, as an environment variable must spell it. Defaults to none, and a listed issuer
+    /// never takes the shorthand's.
+    #[serde(default)]
+    pub fetch_headers: BTreeMap<String, String>,
 }
 
 /// One issuer as the verifier takes it: where its keys come from, what its tokens must
@@ -161,6 +167,7 @@ impl IssuerConfig {
             algorithms: policy.algorithms.clone(),
             limits: limits.clone(),
             static_keys,
+            fetch_headers: self.fetch_headers(key)?,
         };
         let (token_header, token_prefix) = self.token_location(key)?;
         Ok(TrustedIssuer {
@@ -173,6 +180,28 @@ impl IssuerConfig {
             token_prefix,
             dpop: self.dpop_mode(key)?,
         })
+    }
+
+    /// The extra request headers, each name and value valid in HTTP, each value marked
+    /// sensitive so that no debug output shows it.
+    fn fetch_headers(&self, key: &dyn Fn(&str) -> String) -> Result<HeaderMap, SettingsError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.fetch_headers {
+            let refused = |problem: String| {
+                SettingsError::new(
+                    &key("fetch_headers"),
+                    problem,
+                    "give header names of letters, digits and `-`, and values of visible ASCII",
+                )
+            };
+            let name = HeaderName::from_bytes(name.replace('_', "-").as_bytes())
+                .map_err(|_| refused(format!("`{}` is no header name", name.escape_debug())))?;
+            let mut value = HeaderValue::from_str(value)
+                .map_err(|_| refused(format!("the value of `{name}` is no header value")))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        Ok(headers)
     }
 
     /// The keys handed over, when they are: at most one of `jwks_uri`, `jwks_file` and

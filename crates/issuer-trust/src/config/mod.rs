@@ -7,11 +7,13 @@
 
 mod checks;
 mod error;
+mod http;
 mod issuer;
 pub mod values;
 
 pub use checks::{check_url, parse_algorithms, positive};
 pub use error::SettingsError;
+pub use http::HttpConfig;
 pub use issuer::{IssuerConfig, TrustedIssuer};
 
 pub use crate::caller::RolesClaim;

@@ -24,6 +24,7 @@
 //!         algorithms: vec![Algorithm::EdDSA],
 //!         limits: KeySetLimits::default(),
 //!         static_keys: Some(StaticKeys::Inline(issuer.jwks().to_string())),
+//!         fetch_headers: Default::default(),
 //!     };
 //!     let policy = IssuerPolicy {
 //!         audience: vec!["https://api.example.com".to_owned()],

@@ -8,12 +8,17 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::Algorithm;
 use reqwest::Url;
 
+use super::super::fetch::Validators;
 use super::super::keys::{KeyName, KeySet, VerificationKey};
 
 pub(super) struct LoadedSet {
-    pub(super) keys: KeySet,
+    pub(super) keys: Arc<KeySet>,
     pub(super) jwks_uri: Url,
     pub(super) fetched_at: Instant,
+    /// What to ask the issuer with whether the set changed.
+    pub(super) validators: Validators,
+    /// Whether this is an earlier set whose issuer answered that it had not changed.
+    pub(super) revalidated: bool,
     lifetime: Duration,
     number: SetNumber,
 }
@@ -47,11 +52,32 @@ impl LoadedSet {
             _ => SetNumber::next(),
         };
         Self {
-            keys,
+            keys: Arc::new(keys),
             jwks_uri,
             fetched_at: Instant::now(),
+            validators: Validators::default(),
+            revalidated: false,
             lifetime,
             number,
+        }
+    }
+
+    /// This set, answered with `validators` when the issuer is next asked whether it changed.
+    pub(super) fn asked_with(self, validators: Validators) -> Self {
+        Self { validators, ..self }
+    }
+
+    /// This set again, fresh from now for `lifetime`: the issuer answered that it had not
+    /// changed (304). Its keys and number stay, so every verification remembered stays good.
+    pub(super) fn renewed(&self, lifetime: Duration) -> Self {
+        Self {
+            keys: Arc::clone(&self.keys),
+            jwks_uri: self.jwks_uri.clone(),
+            fetched_at: Instant::now(),
+            validators: self.validators.clone(),
+            revalidated: true,
+            lifetime,
+            number: self.number,
         }
     }
 
@@ -102,8 +128,13 @@ mod tests {
         {"kty":"OKP","crv":"Ed25519","kid":"b","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
 
     fn load(body: &[u8], previous: Option<&LoadedSet>) -> LoadedSet {
-        let keys =
-            KeySet::parse(body, &[Algorithm::EdDSA], 10, previous.map(|set| &set.keys)).unwrap();
+        let keys = KeySet::parse(
+            body,
+            &[Algorithm::EdDSA],
+            10,
+            previous.map(|set| &*set.keys),
+        )
+        .unwrap();
         let uri = Url::parse("http://127.0.0.1/jwks").unwrap();
         LoadedSet::new(keys, uri, Duration::from_secs(60), previous)
     }
@@ -156,5 +187,16 @@ mod tests {
         assert_ne!(load(ONE, None).number, first.number);
         let shrunk = load(ONE, Some(&load(TWO, None)));
         assert_ne!(shrunk.number, first.number);
+    }
+
+    #[test]
+    fn a_renewed_set_keeps_its_keys_number_and_validators_and_is_fresh_again() {
+        let first = load(ONE, None);
+        let renewed = first.renewed(Duration::from_secs(5));
+        assert_eq!(renewed.number, first.number);
+        assert!(Arc::ptr_eq(&renewed.keys, &first.keys));
+        assert_eq!(renewed.validators, first.validators);
+        assert!(renewed.revalidated && !first.revalidated);
+        assert!(renewed.expires_at() >= first.fetched_at + Duration::from_secs(5));
     }
 }

@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 use reqwest::Url;
+use reqwest::header::HeaderMap;
 
-use super::fetch::{FetchError, Fetcher};
+use super::fetch::{Answer, FetchError, Fetcher};
 pub use super::keys::KeyLookupError;
 use super::keys::{KeyName, KeySet, KeySetError, SkippedKey, VerificationKey};
 use super::observer::Observer;
@@ -44,6 +45,8 @@ pub struct JwksSource {
     pub limits: KeySetLimits,
     /// Keys handed over rather than fetched: then there is no discovery and no fetch.
     pub static_keys: Option<StaticKeys>,
+    /// Sent with every discovery and key set request, e.g. an API key; values marked sensitive.
+    pub fetch_headers: HeaderMap,
 }
 
 /// A key set handed to the service instead of fetched from its issuer. Every rule of fetched
@@ -233,9 +236,25 @@ impl JwksStore {
         let number = self.fetches_started.fetch_add(1, Ordering::AcqRel) + 1;
         let outcome = self.fetch_set(&mut fetching.resolved_uri).await;
         fetching.finished = number;
-        self.observer
-            .jwks_fetched(&self.source.issuer, outcome.is_ok());
+        match &outcome {
+            Ok(loaded) if loaded.revalidated => {
+                self.observer.jwks_not_modified(&self.source.issuer)
+            }
+            _ => self
+                .observer
+                .jwks_fetched(&self.source.issuer, outcome.is_ok()),
+        }
         match outcome {
+            Ok(loaded) if loaded.revalidated => {
+                log::debug!(
+                    "issuer {}: key set unchanged at {}",
+                    self.source.issuer,
+                    loaded.jwks_uri
+                );
+                self.current.store(Some(Arc::new(loaded)));
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                Ok(())
+            }
             Ok(loaded) => {
                 for skipped in loaded.keys.skipped() {
                     // The kid is the issuer's text: escaped, so it cannot start a log line.
@@ -281,33 +300,47 @@ impl JwksStore {
             None => {
                 let uri = self
                     .fetcher
-                    .discover_jwks_uri(&self.source.issuer)
+                    .discover_jwks_uri(&self.source.issuer, &self.source.fetch_headers)
                     .await
                     .map_err(RefreshError::Fetch)?;
                 *resolved_uri = Some(uri.clone());
                 uri
             }
         };
-        let fetched = self
+        let previous = self.snapshot();
+        // Asked conditionally only of the address the current set came from.
+        let validators = previous
+            .as_ref()
+            .filter(|set| set.jwks_uri == jwks_uri)
+            .map(|set| set.validators.clone())
+            .unwrap_or_default();
+        let answer = self
             .fetcher
-            .get(&jwks_uri)
+            .get_if_changed(&jwks_uri, &self.source.fetch_headers, &validators)
             .await
             .map_err(RefreshError::Fetch)?;
-        let previous = self.snapshot();
+        let fetched = match (answer, &previous) {
+            (Answer::Changed(fetched), _) => fetched,
+            (Answer::NotModified { max_age }, Some(previous)) => {
+                return Ok(previous.renewed(self.source.lifetime(max_age)));
+            }
+            // A 304 is only taken for a request that had validators, so of a set held.
+            (Answer::NotModified { .. }, None) => {
+                return Err(RefreshError::Fetch(FetchError::Status(304)));
+            }
+        };
         let keys = KeySet::parse(
             &fetched.body,
             &self.source.algorithms,
             self.source.limits.max_keys,
-            previous.as_ref().map(|set| &set.keys),
+            previous.as_ref().map(|set| &*set.keys),
         )
         .map_err(RefreshError::KeySet)?;
         let lifetime = self.source.lifetime(fetched.max_age);
-        Ok(LoadedSet::new(
-            keys,
-            jwks_uri,
-            lifetime,
-            previous.as_deref(),
-        ))
+        Ok(
+            LoadedSet::new(keys, jwks_uri, lifetime, previous.as_deref())
+                .asked_with(fetched.validators),
+        )
     }
 
     /// Keys handed over: a file read now (and kept for `min_ttl`, then read again), or the
@@ -336,7 +369,7 @@ impl JwksStore {
             &body,
             &self.source.algorithms,
             limits.max_keys,
-            previous.as_ref().map(|set| &set.keys),
+            previous.as_ref().map(|set| &*set.keys),
         )
         .map_err(RefreshError::KeySet)?;
         Ok(LoadedSet::new(keys, origin, lifetime, previous.as_deref()))
