@@ -182,6 +182,11 @@ impl TestIssuer {
                     "/.well-known/openid-configuration",
                     web::get().to(discovery),
                 )
+                // Where a multi-tenant issuer's common document is found.
+                .route(
+                    "/organizations/v2.0/.well-known/openid-configuration",
+                    web::get().to(discovery),
+                )
                 .route("/keys", web::get().to(jwks_document))
                 .route("/.well-known/jwks.json", web::get().to(jwks_document))
                 .route("/moved", web::get().to(|| redirect("/keys")))

@@ -27,6 +27,7 @@ mod settings;
 mod shutdown;
 mod startup;
 mod static_keys;
+mod tenants;
 mod token_cache;
 mod token_location;
 mod tokens;

@@ -100,9 +100,15 @@ impl Caller {
         self.0.claims.subject()
     }
 
-    /// The verified issuer.
+    /// The verified issuer: the token's `iss`.
     pub fn issuer(&self) -> &str {
         self.0.claims.issuer()
+    }
+
+    /// The issuer as configured that vouched for the token: [`issuer`](Self::issuer), except
+    /// for a multi-tenant issuer, whose template (`…/{tenantid}/…`) it is.
+    pub fn trusted_issuer(&self) -> &str {
+        &self.0.provenance.trusted_issuer
     }
 
     /// The audiences the token names.

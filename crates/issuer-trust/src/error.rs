@@ -55,6 +55,10 @@ pub enum TokenError {
     DpopNotAccepted,
     /// A DPoP proof by another key than the one the token is bound to.
     DpopKeyMismatch,
+    /// A multi-tenant issuer's token whose `tid` names a tenant the service does not take.
+    TenantNotAllowed,
+    /// A multi-tenant issuer's token whose `iss` names another tenant than its `tid`.
+    TenantMismatch,
     /// A `cnf` other than one string `jkt` (RFC 8705 `x5t#S256`, RFC 7800 `jwk`, …): a binding
     /// this service cannot enforce, so the token is not taken as unbound.
     UnsupportedConfirmation,
@@ -89,6 +93,8 @@ impl TokenError {
             Self::DpopNotAccepted => "DPoP is not accepted for this issuer",
             Self::DpopKeyMismatch => "token is bound to another key",
             Self::UnsupportedConfirmation => "unsupported confirmation method",
+            Self::TenantNotAllowed => "tenant not allowed",
+            Self::TenantMismatch => "issuer does not match the token's tenant",
         }
     }
 }

@@ -105,7 +105,10 @@ fn explain_checks(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let named = issuer_identifier(iss);
-    let Some(issuer) = issuers.iter().find(|issuer| issuer.issuer == named) else {
+    let Some(issuer) = issuers
+        .iter()
+        .find(|issuer| issuer.issuer == named || crate::tenant::matches(issuer.issuer, iss))
+    else {
         let trusted: Vec<&str> = issuers.iter().map(|i| i.issuer).collect();
         return check(
             false,
@@ -370,6 +373,7 @@ mod tests {
             roles_claim: RolesClaim("roles".to_owned()),
             require_typ: None,
             max_token_lifetime_seconds: None,
+            allowed_tenants: None,
         }
     }
 

@@ -174,7 +174,8 @@ impl Fetcher {
         issuer: &str,
         headers: &HeaderMap,
     ) -> Result<Url, FetchError> {
-        let base = issuer.trim_end_matches('/');
+        let base = crate::tenant::discovery_base(issuer);
+        let base = base.trim_end_matches('/');
         let discovery_url = parse_url(&format!("{base}/.well-known/openid-configuration"))?;
         match self.get(&discovery_url, headers).await {
             Ok(fetched) => {

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::jwks::StaticKeys;
 use crate::keys::KeySet;
+use crate::tenant::AllowedTenants;
 use crate::{Fetcher, IssuerPolicy, JwksSource};
 
 /// Writes the issuer's report to `out`, fetching its discovery document and key set as the
@@ -39,6 +40,13 @@ fn describe_rules(policy: &IssuerPolicy, out: &mut String) {
         .collect();
     let required = (!required.is_empty()).then(|| required.join(", "));
     let _ = writeln!(out, "  required_claims: {}", or(required, "none"));
+    if let Some(tenants) = &policy.allowed_tenants {
+        let tenants = match tenants {
+            AllowedTenants::Any => "any tenant (*)".to_owned(),
+            AllowedTenants::Listed(listed) => listed.join(", "),
+        };
+        let _ = writeln!(out, "  allowed_tenants: {tenants}");
+    }
     let _ = writeln!(out, "  roles_claim: {}", policy.roles_claim.0);
     let _ = writeln!(
         out,

@@ -34,6 +34,7 @@
 //!         roles_claim: RolesClaim("roles".to_owned()),
 //!         require_typ: None,
 //!         max_token_lifetime_seconds: None,
+//!         allowed_tenants: None,
 //!     };
 //!     let observer = Arc::new(Unobserved);
 //!     let fetcher = Fetcher::new(Duration::from_secs(5), 512 * 1024);
@@ -78,6 +79,7 @@ mod observer;
 mod policy;
 mod provenance;
 mod step_up;
+mod tenant;
 mod token_cache;
 mod token_digest;
 mod token_type;

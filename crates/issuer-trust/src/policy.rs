@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::caller::RolesClaim;
 use super::claim_set::ClaimSet;
 use super::error::TokenError;
+use super::tenant::AllowedTenants;
 
 /// The policy of one trusted issuer.
 #[derive(Debug, Clone)]
@@ -30,6 +31,9 @@ pub struct IssuerPolicy {
     pub require_typ: Option<String>,
     /// Tokens whose `exp − iat` exceeds this are refused, and `iat` is then required.
     pub max_token_lifetime_seconds: Option<u64>,
+    /// For a multi-tenant issuer (`{tenantid}` in its identifier), the tenants whose tokens
+    /// are taken; `None` for any other issuer.
+    pub allowed_tenants: Option<AllowedTenants>,
 }
 
 /// A claim that must be one of `one_of` (a scalar claim) or contain one of them (an array).
@@ -167,6 +171,7 @@ mod tests {
             roles_claim: RolesClaim("roles".to_owned()),
             require_typ: None,
             max_token_lifetime_seconds: None,
+            allowed_tenants: None,
         }
     }
 

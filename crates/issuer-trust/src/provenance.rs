@@ -17,6 +17,9 @@ use super::keys::{KeyName, VerificationKey};
 pub struct Provenance {
     /// Index of the issuer in the verifier.
     pub issuer: usize,
+    /// That issuer as configured: its identifier, or a multi-tenant issuer's template, by
+    /// which the issuer's settings (token location, DPoP) are found.
+    pub trusted_issuer: Arc<str>,
     pub key_name: KeyName,
     pub alg: Algorithm,
     pub key: Arc<VerificationKey>,
@@ -46,6 +49,7 @@ pub(crate) fn for_test(valid_until: u64) -> Provenance {
     let key_name = KeyName::Kid("k".to_owned());
     Provenance {
         issuer: 0,
+        trusted_issuer: Arc::from("https://issuer"),
         key: Arc::clone(set.find(&key_name, Algorithm::EdDSA).unwrap()),
         key_name,
         alg: Algorithm::EdDSA,

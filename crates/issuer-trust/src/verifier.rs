@@ -25,9 +25,12 @@ use super::keys::VerificationKey;
 use super::observer::Observer;
 pub use super::policy::IssuerPolicy;
 use super::provenance::Provenance;
+use super::tenant;
 use super::token_cache::{Lookup, TokenCache};
 
 struct TrustedIssuer {
+    /// The issuer as configured (see [`Provenance::trusted_issuer`]).
+    name: Arc<str>,
     store: Arc<JwksStore>,
     policy: IssuerPolicy,
     /// One prepared validation per allowed algorithm, so none is built per request.
@@ -74,7 +77,11 @@ impl Verifier {
             .iter()
             .map(|&alg| {
                 let mut validation = Validation::new(alg);
-                validation.set_issuer(&issuer_alias::accepted_iss(store.issuer()));
+                // A multi-tenant issuer's `iss` is checked against the token's own tenant
+                // after the signature (see `tenant::check`); `iss` stays required.
+                if !tenant::is_template(store.issuer()) {
+                    validation.set_issuer(&issuer_alias::accepted_iss(store.issuer()));
+                }
                 validation.set_audience(&policy.audience);
                 validation.set_required_spec_claims(policy.required_spec_claims());
                 validation.validate_nbf = true;
@@ -88,6 +95,7 @@ impl Verifier {
             }
         }
         self.issuers.push(TrustedIssuer {
+            name: Arc::from(store.issuer()),
             store,
             policy,
             validations,
@@ -173,6 +181,12 @@ impl Verifier {
         let claims = ClaimSet::parse(&data.claims).map_err(|_| TokenError::MalformedClaims)?;
         check_claim_types(&claims, issuer.policy.leeway_seconds)?;
         issuer.policy.check(header.typ.as_deref(), &claims)?;
+        if tenant::is_template(&issuer.name) {
+            // Fails closed: a template is never configured without its tenants.
+            let allowed =
+                (issuer.policy.allowed_tenants.as_ref()).ok_or(TokenError::TenantNotAllowed)?;
+            tenant::check(&issuer.name, allowed, &claims)?;
+        }
         let expires = claims
             .number("exp")
             .map_err(|_| TokenError::MalformedClaims)?
@@ -182,6 +196,7 @@ impl Verifier {
             .flatten();
         let provenance = Provenance {
             issuer: index,
+            trusted_issuer: Arc::clone(&issuer.name),
             key_name: header.key,
             alg: header.alg,
             key,
@@ -236,7 +251,10 @@ impl Verifier {
         self.issuers
             .iter()
             .enumerate()
-            .find(|(_, issuer)| issuer.store.issuer() == issuer_alias::identifier(&iss))
+            .find(|(_, issuer)| {
+                issuer.store.issuer() == issuer_alias::identifier(&iss)
+                    || tenant::matches(issuer.store.issuer(), &iss)
+            })
             .ok_or(TokenError::IssuerMismatch)
     }
 }

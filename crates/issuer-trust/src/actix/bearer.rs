@@ -122,7 +122,10 @@ impl Authenticator {
             .verify(credentials.token())
             .await
             .and_then(|caller| {
-                if self.sources.accepts(credentials.source, caller.issuer()) {
+                if self
+                    .sources
+                    .accepts(credentials.source, caller.trusted_issuer())
+                {
                     Ok(caller)
                 } else {
                     Err(TokenError::WrongHeader.into())

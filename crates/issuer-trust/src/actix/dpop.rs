@@ -81,7 +81,7 @@ impl Dpop {
         path: &str,
     ) -> Result<(), AuthError> {
         let bound_to = caller.bound_key();
-        let mode = self.mode(caller.issuer());
+        let mode = self.mode(caller.trusted_issuer());
         match scheme {
             // Presenting a bound token as a bearer token would drop its binding (§7.1).
             Scheme::Bearer if bound_to.is_some() => Err(TokenError::DpopBoundAsBearer.into()),

@@ -8,10 +8,11 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
-use super::{KeySetLimits, RequiredClaim, RolesClaim, StaticKeys};
+use super::{AllowedTenants, KeySetLimits, RequiredClaim, RolesClaim, StaticKeys};
 use super::{SettingsError, values};
 use crate::dpop::DpopMode;
 use crate::keys::KeySet;
+use crate::tenant;
 use crate::token_type::{ACCEPTED_TYPES, media_type};
 use crate::{IssuerPolicy, JwksSource};
 
@@ -87,6 +88,12 @@ pub struct IssuerConfig {
     /// never takes the shorthand's.
     #[serde(default)]
     pub fetch_headers: BTreeMap<String, String>,
+    /// For a multi-tenant issuer (`{tenantid}` in `issuer`, as Entra ID's
+    /// `https://login.microsoftonline.com/{tenantid}/v2.0`): the tenant ids whose tokens are
+    /// taken, or `*` for any tenant, a choice that must be written out. Required for such an
+    /// issuer, refused for any other; never taken from the shorthand.
+    #[serde(default, deserialize_with = "values::string_list")]
+    pub allowed_tenants: Vec<String>,
 }
 
 /// One issuer as the verifier takes it: where its keys come from, what its tokens must
@@ -170,16 +177,67 @@ impl IssuerConfig {
             fetch_headers: self.fetch_headers(key)?,
         };
         let (token_header, token_prefix) = self.token_location(key)?;
+        let allowed_tenants = self.allowed_tenants(key, &source.issuer)?;
         Ok(TrustedIssuer {
             source,
             policy: IssuerPolicy {
                 audience: self.audience.clone(),
+                allowed_tenants,
                 ..policy
             },
             token_header,
             token_prefix,
             dpop: self.dpop_mode(key)?,
         })
+    }
+
+    /// The tenants a multi-tenant `issuer` takes tokens of: required for a template and
+    /// refused for any other issuer; each a tenant id (a GUID, compared in lowercase), or `*`
+    /// alone.
+    fn allowed_tenants(
+        &self,
+        key: &dyn Fn(&str) -> String,
+        issuer: &str,
+    ) -> Result<Option<AllowedTenants>, SettingsError> {
+        let refused = |problem: String, fix: &str| {
+            Err(SettingsError::new(&key("allowed_tenants"), problem, fix))
+        };
+        if !tenant::is_template(issuer) {
+            if self.allowed_tenants.is_empty() {
+                return Ok(None);
+            }
+            return refused(
+                format!("`{issuer}` is not a multi-tenant issuer"),
+                "remove it, or give the issuer with {tenantid} in place of the tenant id",
+            );
+        }
+        if issuer.matches(tenant::PLACEHOLDER).count() > 1 {
+            return Err(SettingsError::new(
+                &key("issuer"),
+                format!("`{issuer}` holds {} more than once", tenant::PLACEHOLDER),
+                "give {tenantid} once, where the tenant id goes",
+            ));
+        }
+        match self.allowed_tenants.as_slice() {
+            [] => refused(
+                format!("`{issuer}` takes tokens of any tenant that names it, and none is allowed"),
+                "list the tenant ids whose tokens this API takes, or `*` to take any tenant's",
+            ),
+            [any] if any == "*" => Ok(Some(AllowedTenants::Any)),
+            listed => {
+                let mut tenants = Vec::with_capacity(listed.len());
+                for tenant in listed {
+                    if !is_guid(tenant) {
+                        return refused(
+                            format!("`{}` is not a tenant id", tenant.escape_debug()),
+                            "give tenant ids as GUIDs, or `*` alone to take any tenant's",
+                        );
+                    }
+                    tenants.push(tenant.to_ascii_lowercase());
+                }
+                Ok(Some(AllowedTenants::Listed(tenants)))
+            }
+        }
     }
 
     /// The extra request headers, each name and value valid in HTTP, each value marked
@@ -295,6 +353,7 @@ impl IssuerConfig {
             roles_claim: RolesClaim(self.roles_claim.clone().unwrap_or_else(|| "roles".into())),
             require_typ,
             max_token_lifetime_seconds: self.max_token_lifetime_seconds,
+            allowed_tenants: None,
         })
     }
 
@@ -391,4 +450,14 @@ fn check_issuer(
         })?;
     }
     Ok(())
+}
+
+/// Whether `text` is a GUID as Entra ID writes tenant ids: 8-4-4-4-12 hexadecimal digits.
+fn is_guid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
 }

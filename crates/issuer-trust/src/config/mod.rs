@@ -20,6 +20,7 @@ pub use crate::caller::RolesClaim;
 pub use crate::jwks::{KeySetLimits, StaticKeys};
 pub use crate::keys::ASYMMETRIC_ALGORITHMS;
 pub use crate::policy::RequiredClaim;
+pub use crate::tenant::AllowedTenants;
 
 /// Every trusted issuer, checked and built: the shorthand's when it names an issuer (or stands
 /// for a development issuer at `dev_issuer` when nothing else is listed), then each listed one,

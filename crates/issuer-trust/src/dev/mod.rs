@@ -35,6 +35,7 @@
 //!         roles_claim: RolesClaim("roles".to_owned()),
 //!         require_typ: None,
 //!         max_token_lifetime_seconds: None,
+//!         allowed_tenants: None,
 //!     };
 //!     let observer = Arc::new(Unobserved);
 //!     let fetcher = Fetcher::new(Duration::from_secs(5), 512 * 1024);
