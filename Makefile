@@ -19,7 +19,7 @@ MUTANTS_ARGS ?=
 .DEFAULT_GOAL := help
 # The template repository's own maintenance targets; a generated project has no such file.
 -include templates/template.mk
-.PHONY: help run test token dpop-key dpop-proof doctor lint fmt build bench fuzz-api deploy-check mutants
+.PHONY: help run test token client-cert dpop-key dpop-proof doctor lint fmt build bench fuzz-api deploy-check mutants
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,10 +31,13 @@ test: lint ## Format check, clippy -D warnings, then every test (the app's and t
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked
 
-token: ## Print a development token: make token SUB=alice SCOPE="items:read" ROLES=admin TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... ACR=mfa AUTH_TIME=<unix s> CNF_JKT=<thumbprint> COUNT=1
+token: ## Print a development token: make token SUB=alice SCOPE="items:read" ROLES=admin TTL=3600 ALG=EdDSA|RS256|ES256 AUD=... ACR=mfa AUTH_TIME=<unix s> CNF_JKT=<thumbprint> CNF_X5T=<thumbprint> COUNT=1
 	@TOKEN_SUB="$(SUB)" TOKEN_SCOPE="$(SCOPE)" TOKEN_ROLES="$(ROLES)" TOKEN_TTL="$(TTL)" TOKEN_ALG="$(ALG)" TOKEN_AUD="$(AUD)" \
-		TOKEN_ACR="$(ACR)" TOKEN_AUTH_TIME="$(AUTH_TIME)" TOKEN_CNF_JKT="$(CNF_JKT)" TOKEN_COUNT="$(COUNT)" \
+		TOKEN_ACR="$(ACR)" TOKEN_AUTH_TIME="$(AUTH_TIME)" TOKEN_CNF_JKT="$(CNF_JKT)" TOKEN_CNF_X5T="$(CNF_X5T)" TOKEN_COUNT="$(COUNT)" \
 		$(CARGO) run --quiet --bin dev-token
+
+client-cert: ## Print the development client certificate's thumbprint, for make token CNF_X5T=, and the Client-Cert header a gateway forwards it in
+	@$(CARGO) run --quiet --bin client-cert
 
 dpop-key: ## Print the thumbprint of the development DPoP client key (made on first use), for make token CNF_JKT=
 	@DPOP_THUMBPRINT=1 $(CARGO) run --quiet --bin dpop-proof

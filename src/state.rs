@@ -109,7 +109,12 @@ impl AppState {
             dpop_algs: dpop_algs.as_ref().map(|algs| algs.join(" ")),
             problem_types: crate::problem::PROBLEM_TYPES.to_owned(),
         };
+        let certificates =
+            crate::trust::certificates(auth, &trusted).map_err(StateError::Settings)?;
         let metadata = ResourceMetadata {
+            tls_client_certificate_bound_access_tokens: certificates
+                .reads_certificates()
+                .then_some(true),
             resource: public_url.to_owned(),
             authorization_servers,
             bearer_methods_supported: vec!["header"],
@@ -122,6 +127,7 @@ impl AppState {
                 Arc::clone(&verifier),
                 token_sources,
                 dpop,
+                certificates,
                 challenge,
             ),
             verifier: web::Data::from(verifier),

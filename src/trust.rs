@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::{Dpop, JwksStore, Observer, TokenLocation, TokenSources, Verifier};
+use crate::auth::{
+    CertificateBinding, Dpop, JwksStore, Observer, TokenLocation, TokenSources, Verifier,
+};
 use crate::settings::{AuthSettings, SettingsError, TrustedIssuer};
 
 /// A verifier trusting each of `trusted`, each with its own key store.
@@ -43,6 +45,24 @@ pub fn dpop(
         .map(|issuer| (issuer.source.issuer.clone(), issuer.dpop))
         .collect();
     Ok(Dpop::new(auth.proof_rules()?, modes, public_url))
+}
+
+/// Where the client certificate of certificate-bound tokens is read, and each issuer's mode.
+pub fn certificates(
+    auth: &AuthSettings,
+    trusted: &[TrustedIssuer],
+) -> Result<CertificateBinding, SettingsError> {
+    let forwarded = auth.forwarded_certificates(trusted)?;
+    let Some((header, format)) = forwarded.header else {
+        return Ok(CertificateBinding::none());
+    };
+    CertificateBinding::forwarded(&header, format, forwarded.modes).ok_or_else(|| {
+        SettingsError::new(
+            "APP__AUTH__MTLS__CERT_HEADER",
+            format!("`{header}` is not a header name"),
+            "name the header the gateway forwards the client certificate in, e.g. Client-Cert",
+        )
+    })
 }
 
 /// Where each issuer's tokens arrive.

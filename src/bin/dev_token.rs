@@ -4,7 +4,7 @@
 //! roles claim), `TOKEN_TTL` (seconds), `TOKEN_ALG` (EdDSA, RS256 or ES256),
 //! `TOKEN_AUD` (comma-separated), `TOKEN_ACR` and `TOKEN_AUTH_TIME` (Unix seconds; default now)
 //! for step-up routes, `TOKEN_CNF_JKT` (a client key's thumbprint, to bind the token with
-//! DPoP), and `TOKEN_COUNT` (how many distinct tokens to print, one a line;
+//! DPoP), `TOKEN_CNF_X5T` (a client certificate's thumbprint, to bind it with RFC 8705), and `TOKEN_COUNT` (how many distinct tokens to print, one a line;
 //! default 1), with the same settings as `make run`, so the tokens are signed by the keys
 //! the running service trusts.
 
@@ -72,6 +72,7 @@ fn tokens() -> Result<Vec<String>, String> {
         algorithm,
         acr: var("TOKEN_ACR"),
         cnf_jkt: var("TOKEN_CNF_JKT"),
+        cnf_x5t_s256: var("TOKEN_CNF_X5T"),
         auth_time: var("TOKEN_AUTH_TIME")
             .map(|v| {
                 v.trim()

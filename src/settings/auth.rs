@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use issuer_trust::Fetcher;
 use issuer_trust::config::{
-    HttpConfig, IssuerConfig, KeySetLimits, TrustedIssuer, parse_algorithms, positive, trust_all,
-    values,
+    ForwardedCertificates, HttpConfig, IssuerConfig, KeySetLimits, MtlsConfig, TrustedIssuer,
+    parse_algorithms, positive, trust_all, values,
 };
 use serde::Deserialize;
 
@@ -71,6 +71,9 @@ pub struct AuthSettings {
     /// How issuers are reached through a company network: a private CA's roots, a proxy.
     #[serde(default)]
     pub http: HttpConfig,
+    /// Certificate-bound tokens (RFC 8705): where the gateway forwards the client certificate.
+    #[serde(default)]
+    pub mtls: MtlsConfig,
     /// The `realm` of `WWW-Authenticate` challenges. Defaults to the package name.
     #[serde(default, deserialize_with = "values::optional_string")]
     pub realm: Option<String>,
@@ -160,7 +163,19 @@ impl AuthSettings {
             ));
         }
         self.proof_rules()?;
-        self.trusted_issuers(dev_issuer, production).map(drop)
+        let trusted = self.trusted_issuers(dev_issuer, production)?;
+        self.forwarded_certificates(&trusted).map(drop)
+    }
+
+    /// Where the client certificate of certificate-bound tokens is read, and each trusted
+    /// issuer's mode.
+    pub fn forwarded_certificates(
+        &self,
+        trusted: &[TrustedIssuer],
+    ) -> Result<ForwardedCertificates, SettingsError> {
+        self.mtls.forwarded(trusted, &|field| {
+            format!("APP__AUTH__MTLS__{}", field.to_ascii_uppercase())
+        })
     }
 
     /// Every trusted issuer, as the verifier takes it; `dev_issuer` is where the development

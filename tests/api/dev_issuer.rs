@@ -72,6 +72,7 @@ async fn tokens_of_the_development_issuer_are_accepted_end_to_end() {
                 acr: None,
                 auth_time: None,
                 cnf_jkt: None,
+                cnf_x5t_s256: None,
             })
             .unwrap();
         let response = get_me(&url, &token).await;
@@ -186,6 +187,71 @@ async fn the_dpop_binaries_bind_a_token_to_a_client_key_and_prove_it() {
         get_me(&url, &token).await.status(),
         401,
         "not as a bearer token"
+    );
+}
+
+#[actix_web::test]
+async fn the_client_certificate_binary_binds_a_token_to_a_certificate_the_service_then_asks_for() {
+    let key_file = temp_key_file();
+    let key_path = key_file.path().to_str().unwrap();
+    let (url, application) = start(development(&[
+        ("APP__DEV_ISSUER__KEY_FILE", key_path),
+        ("APP__AUTH__MTLS__CERT_HEADER", "Client-Cert"),
+    ]))
+    .await;
+    let port = application.port().to_string();
+    actix_web::rt::spawn(application.run_until_stopped());
+    until_ready(&url).await;
+    let certificate_file = TempFile::new("client-cert", "pem");
+    let run = |binary: &str, vars: &[(&str, &str)]| {
+        let output = Command::new(binary)
+            .env("APP_ENV", "development")
+            .env("APP__SERVER__PORT", &port)
+            .env("APP__DEV_ISSUER__KEY_FILE", key_path)
+            .env("CLIENT_CERT_FILE", certificate_file.path())
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let printed = run(env!("CARGO_BIN_EXE_client-cert"), &[]);
+    assert_eq!(
+        printed,
+        run(env!("CARGO_BIN_EXE_client-cert"), &[]),
+        "the certificate is kept"
+    );
+    let line = |label: &str| {
+        printed
+            .lines()
+            .find_map(|line| line.strip_prefix(label))
+            .unwrap()
+            .to_owned()
+    };
+    let (thumbprint, header) = (line("x5t#S256: "), line("Client-Cert: "));
+    let token = run(
+        env!("CARGO_BIN_EXE_dev-token"),
+        &[("TOKEN_CNF_X5T", &thumbprint)],
+    );
+    let me = |certificate: Option<&str>| {
+        let request = reqwest::Client::new()
+            .get(format!("{url}/api/v1/me"))
+            .bearer_auth(token.trim());
+        match certificate {
+            Some(value) => request.header("Client-Cert", value),
+            None => request,
+        }
+        .send()
+    };
+    assert_eq!(me(Some(&header)).await.unwrap().status(), 200);
+    assert_eq!(
+        me(None).await.unwrap().status(),
+        401,
+        "not without its certificate"
     );
 }
 

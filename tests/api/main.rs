@@ -4,6 +4,7 @@
 mod abuse;
 mod admin;
 mod authorization;
+mod certificate_binding;
 mod claim_rules;
 mod claim_shapes;
 mod common;

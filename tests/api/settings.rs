@@ -293,8 +293,8 @@ fn a_setting_that_names_nothing_is_refused_with_the_closest_real_name() {
     let unlike = load(&[("APP__AUTH__COLOUR", "red")]).unwrap_err();
     assert_eq!(unlike.key(), "APP__AUTH__COLOUR");
     // A section that names nothing is offered only a section, never a plain setting.
-    let no_section = load(&[("APP__AUTH__TLS__CA_FILE", "ca.pem")]).unwrap_err();
-    assert_eq!(no_section.key(), "APP__AUTH__TLS__CA_FILE");
+    let no_section = load(&[("APP__AUTH__OUTBOUND__CA_FILE", "ca.pem")]).unwrap_err();
+    assert_eq!(no_section.key(), "APP__AUTH__OUTBOUND__CA_FILE");
     assert!(
         !no_section.to_string().contains("did you mean"),
         "{no_section}"
@@ -306,9 +306,9 @@ fn a_setting_that_names_nothing_is_refused_with_the_closest_real_name() {
             .contains("did you mean APP__AUTH__STEP_UP__ACR_VALUES?"),
         "{step_up}"
     );
-    let in_file =
-        crate::common::load_with_profile("[auth.tls]\nca_file = \"ca.pem\"\n", &[]).unwrap_err();
-    assert_eq!(in_file.key(), "auth.tls");
+    let in_file = crate::common::load_with_profile("[auth.outbound]\nca_file = \"ca.pem\"\n", &[])
+        .unwrap_err();
+    assert_eq!(in_file.key(), "auth.outbound");
     assert!(!in_file.to_string().contains("did you mean"), "{in_file}");
 
     let listed = crate::common::load_with_profile(

@@ -45,6 +45,8 @@ struct Permissions {
     /// The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6), read once
     /// per token because every request is checked against it.
     bound_key: Option<Box<str>>,
+    /// The thumbprint of the client certificate it is bound to (`cnf.x5t#S256`, RFC 8705 §3.1).
+    bound_certificate: Option<Box<str>>,
     /// What the verification rested on, checked again whenever the token cache answers.
     provenance: Provenance,
 }
@@ -81,11 +83,13 @@ impl Caller {
             Some(found) => names(words_in(&found)?.into_iter()),
             None => Names::default(),
         };
+        let (bound_key, bound_certificate) = confirmation(claims)?;
         Ok(Self(Arc::new(Permissions {
             claims: VerifiedClaims::new(claims)?,
             scopes,
             roles,
-            bound_key: bound_key(claims)?,
+            bound_key,
+            bound_certificate,
             provenance,
         })))
     }
@@ -157,28 +161,46 @@ impl Caller {
         self.0.bound_key.as_deref()
     }
 
+    /// The thumbprint of the client certificate the token is bound to (`cnf.x5t#S256`), if
+    /// it is. A service that reads no client certificate must refuse such a token; the actix
+    /// adapter does.
+    pub fn bound_certificate(&self) -> Option<&str> {
+        self.0.bound_certificate.as_deref()
+    }
+
     /// All verified claims, for custom fields.
     pub fn claims(&self) -> &VerifiedClaims {
         &self.0.claims
     }
 }
 
-/// The key a token is bound to (RFC 9449 §6): `cnf` must be exactly `{"jkt": "<thumbprint>"}`.
-/// Any other confirmation (RFC 8705's `x5t#S256`, RFC 7800's `jwk`, a `jkt` that is no
-/// string, or members beside it) binds the token in a way not enforced here, so it refuses the
-/// token rather than letting it pass as unbound.
-fn bound_key(claims: &ClaimSet<'_>) -> Result<Option<Box<str>>, TokenError> {
+/// What a token is bound to: the DPoP key (`cnf.jkt`, RFC 9449 §6), the client certificate
+/// (`cnf.x5t#S256`, RFC 8705 §3.1), or both. Any other confirmation (RFC 7800's `jwk`, a
+/// thumbprint that is no string, an empty `cnf`) binds the token in a way not enforced here,
+/// so it refuses the token rather than letting it pass as unbound.
+type Confirmation = (Option<Box<str>>, Option<Box<str>>);
+
+fn confirmation(claims: &ClaimSet<'_>) -> Result<Confirmation, TokenError> {
     let Some(cnf) = claims.get("cnf") else {
-        return Ok(None);
+        return Ok((None, None));
     };
-    match cnf
-        .as_object()
-        .map(|cnf| cnf.iter().collect::<Vec<_>>())
-        .as_deref()
-    {
-        Some([(name, Value::String(jkt))]) if *name == "jkt" => Ok(Some(Box::from(jkt.as_str()))),
-        _ => Err(TokenError::UnsupportedConfirmation),
+    let members = cnf.as_object().ok_or(TokenError::UnsupportedConfirmation)?;
+    let (mut key, mut certificate) = (None, None);
+    for (name, value) in members {
+        let thumbprint = value
+            .as_str()
+            .map(Box::from)
+            .ok_or(TokenError::UnsupportedConfirmation)?;
+        match name.as_str() {
+            "jkt" => key = Some(thumbprint),
+            "x5t#S256" => certificate = Some(thumbprint),
+            _ => return Err(TokenError::UnsupportedConfirmation),
+        }
     }
+    if key.is_none() && certificate.is_none() {
+        return Err(TokenError::UnsupportedConfirmation);
+    }
+    Ok((key, certificate))
 }
 
 /// The words of a roles value: a string split on SP alone (RFC 6749 §3.3), or an array of

@@ -55,6 +55,12 @@ pub enum TokenError {
     DpopNotAccepted,
     /// A DPoP proof by another key than the one the token is bound to.
     DpopKeyMismatch,
+    /// A certificate-bound token (`cnf.x5t#S256`) without a client certificate.
+    CertificateMissing,
+    /// A certificate-bound token with another client certificate than its own.
+    CertificateMismatch,
+    /// A token without `cnf.x5t#S256` where the issuer's tokens must be certificate-bound.
+    NotCertificateBound,
     /// A multi-tenant issuer's token whose `tid` names a tenant the service does not take.
     TenantNotAllowed,
     /// A multi-tenant issuer's token whose `iss` names another tenant than its `tid`.
@@ -93,6 +99,9 @@ impl TokenError {
             Self::DpopNotAccepted => "DPoP is not accepted for this issuer",
             Self::DpopKeyMismatch => "token is bound to another key",
             Self::UnsupportedConfirmation => "unsupported confirmation method",
+            Self::CertificateMissing => "token is bound to a client certificate",
+            Self::CertificateMismatch => "token is bound to another client certificate",
+            Self::NotCertificateBound => "token is not certificate-bound",
             Self::TenantNotAllowed => "tenant not allowed",
             Self::TenantMismatch => "issuer does not match the token's tenant",
         }

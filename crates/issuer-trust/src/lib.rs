@@ -59,6 +59,7 @@ mod caller;
 mod charset;
 mod claim_set;
 mod claims;
+mod client_cert;
 pub mod config;
 mod crypto;
 #[cfg(feature = "dev-issuer")]

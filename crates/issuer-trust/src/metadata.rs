@@ -19,4 +19,8 @@ pub struct ResourceMetadata {
     /// Whether only DPoP-bound tokens are accepted, where some issuer accepts DPoP.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dpop_bound_access_tokens_required: Option<bool>,
+    /// Whether certificate-bound tokens are accepted (RFC 8705 §3, RFC 9728 §2): set where a
+    /// forwarded client certificate is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
 }

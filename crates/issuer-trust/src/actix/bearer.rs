@@ -16,6 +16,7 @@ use actix_web::{Error, HttpMessage, HttpRequest};
 use actix_web_httpauth::middleware::HttpAuthentication;
 use futures_util::future::LocalBoxFuture;
 
+use super::certificate::CertificateBinding;
 use super::dpop::{Dpop, Scheme};
 use super::rejection::{Challenge, Rejection};
 use super::source::{SourceIndex, TokenSources};
@@ -31,6 +32,7 @@ pub struct Authenticator {
     verifier: Arc<Verifier>,
     sources: TokenSources,
     dpop: Dpop,
+    certificates: CertificateBinding,
     challenge: Arc<Challenge>,
 }
 
@@ -39,17 +41,19 @@ type Authenticated = Result<ServiceRequest, (Error, ServiceRequest)>;
 
 impl Authenticator {
     /// The adapter over `verifier`, reading tokens from `sources`, judging DPoP by `dpop` and
-    /// answering refusals with `challenge`.
+    /// certificate binding by `certificates`, and answering refusals with `challenge`.
     pub fn new(
         verifier: Arc<Verifier>,
         sources: TokenSources,
         dpop: Dpop,
+        certificates: CertificateBinding,
         challenge: Challenge,
     ) -> Arc<Self> {
         Arc::new(Self {
             verifier,
             sources,
             dpop,
+            certificates,
             challenge: Arc::new(challenge),
         })
     }
@@ -130,6 +134,12 @@ impl Authenticator {
                 } else {
                     Err(TokenError::WrongHeader.into())
                 }
+            })
+            .and_then(|caller| {
+                // First, so that a certificate binding no header is read for is named as such.
+                self.certificates
+                    .check(&caller, req.headers())
+                    .map(|()| caller)
             })
             .and_then(|caller| {
                 // A cached token still has this request's proof checked.

@@ -11,8 +11,8 @@
 //! use actix_web::http::header::AUTHORIZATION;
 //! use actix_web::{HttpResponse, web};
 //! use issuer_trust::actix::{
-//!     Authenticator, Challenge, Claims, Dpop, Requirement, RouteTable, TokenLocation,
-//!     TokenSources,
+//!     Authenticator, CertificateBinding, Challenge, Claims, Dpop, Requirement, RouteTable,
+//!     TokenLocation, TokenSources,
 //! };
 //! use issuer_trust::dpop::{DpopMode, ProofRules};
 //! use issuer_trust::{Algorithm, Caller, Verifier};
@@ -45,6 +45,7 @@
 //!         verifier,
 //!         TokenSources::new([(bearer, issuer.clone())]),
 //!         Dpop::new(rules, vec![(issuer, DpopMode::Allowed)], api),
+//!         CertificateBinding::none(),
 //!         Challenge {
 //!             realm: "orders".to_owned(),
 //!             resource_metadata: format!("{api}/.well-known/oauth-protected-resource"),
@@ -67,6 +68,7 @@
 //! ```
 
 mod bearer;
+mod certificate;
 mod dpop;
 mod extract;
 #[cfg(feature = "utoipa")]
@@ -79,6 +81,7 @@ mod routes;
 mod source;
 
 pub use bearer::Authenticator;
+pub use certificate::CertificateBinding;
 pub use dpop::{Dpop, Scheme};
 pub use extract::Claims;
 pub use problem::{FieldError, PROBLEM_JSON, Problem};

@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::checks::{check_url, parse_algorithms, positive};
-use super::{AllowedTenants, KeySetLimits, RequiredClaim, RolesClaim, StaticKeys};
+use super::{AllowedTenants, KeySetLimits, MtlsMode, RequiredClaim, RolesClaim, StaticKeys};
 use super::{SettingsError, values};
 use crate::dpop::DpopMode;
 use crate::keys::KeySet;
@@ -94,6 +94,10 @@ pub struct IssuerConfig {
     /// issuer, refused for any other; never taken from the shorthand.
     #[serde(default, deserialize_with = "values::string_list")]
     pub allowed_tenants: Vec<String>,
+    /// Whether this issuer's tokens may (`allowed`) or must (`required`) be bound to a client
+    /// certificate (RFC 8705). Defaults to the service's certificate-binding mode.
+    #[serde(default, deserialize_with = "values::optional_string")]
+    pub mtls_mode: Option<String>,
 }
 
 /// One issuer as the verifier takes it: where its keys come from, what its tokens must
@@ -110,6 +114,9 @@ pub struct TrustedIssuer {
     pub token_prefix: String,
     /// Whether its tokens may or must be DPoP-bound.
     pub dpop: DpopMode,
+    /// Whether its tokens may or must be certificate-bound, where it says; `None` takes the
+    /// service's mode.
+    pub mtls: Option<MtlsMode>,
 }
 
 /// The header tokens arrive in by default.
@@ -188,6 +195,11 @@ impl IssuerConfig {
             token_header,
             token_prefix,
             dpop: self.dpop_mode(key)?,
+            mtls: self
+                .mtls_mode
+                .as_deref()
+                .map(|mode| super::mtls::parse_mode(&key("mtls_mode"), mode))
+                .transpose()?,
         })
     }
 

@@ -9,14 +9,17 @@ mod checks;
 mod error;
 mod http;
 mod issuer;
+mod mtls;
 pub mod values;
 
 pub use checks::{check_url, parse_algorithms, positive};
 pub use error::SettingsError;
 pub use http::HttpConfig;
 pub use issuer::{IssuerConfig, TrustedIssuer};
+pub use mtls::{ForwardedCertificates, MtlsConfig};
 
 pub use crate::caller::RolesClaim;
+pub use crate::client_cert::{CertificateFormat, MtlsMode};
 pub use crate::jwks::{KeySetLimits, StaticKeys};
 pub use crate::keys::ASYMMETRIC_ALGORITHMS;
 pub use crate::policy::RequiredClaim;

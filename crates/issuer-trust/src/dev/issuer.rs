@@ -42,6 +42,9 @@ pub struct TokenRequest {
     /// The thumbprint of the client key the token is bound to (`cnf.jkt`, RFC 9449); none:
     /// a bearer token.
     pub cnf_jkt: Option<String>,
+    /// The thumbprint of the client certificate the token is bound to (`cnf.x5t#S256`,
+    /// RFC 8705); none: not certificate-bound.
+    pub cnf_x5t_s256: Option<String>,
 }
 
 struct SigningKey {
@@ -148,12 +151,14 @@ impl DevIssuer {
         if let Some(acr) = request.acr.as_deref().filter(|acr| !acr.trim().is_empty()) {
             claims["acr"] = json!(acr.trim());
         }
-        if let Some(jkt) = request
-            .cnf_jkt
-            .as_deref()
-            .filter(|jkt| !jkt.trim().is_empty())
-        {
-            claims["cnf"] = json!({ "jkt": jkt.trim() });
+        let bound = [
+            ("jkt", &request.cnf_jkt),
+            ("x5t#S256", &request.cnf_x5t_s256),
+        ];
+        for (member, thumbprint) in bound {
+            if let Some(thumbprint) = thumbprint.as_deref().filter(|t| !t.trim().is_empty()) {
+                claims["cnf"][member] = json!(thumbprint.trim());
+            }
         }
         if let Some(scope) = request.scope.as_deref().filter(|s| !s.trim().is_empty()) {
             claims["scope"] = json!(scope.trim());

@@ -55,6 +55,7 @@
 //!             acr: None,
 //!             auth_time: None,
 //!             cnf_jkt: None,
+//!             cnf_x5t_s256: None,
 //!         })
 //!         .unwrap();
 //!     let caller = verifier.verify(&token).await.unwrap();
@@ -64,9 +65,11 @@
 //! }
 //! ```
 
+mod certificate;
 mod client;
 mod issuer;
 
+pub use certificate::DevClientCertificate;
 pub use client::DevClientKey;
 pub use issuer::{DevIssuer, TokenRequest};
 
