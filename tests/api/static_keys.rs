@@ -186,3 +186,75 @@ fn each_misuse_stops_startup_naming_the_setting() {
     );
     assert!(settings.auth.shorthand.jwks_file.is_some());
 }
+
+#[actix_web::test]
+async fn pem_public_keys_in_a_file_verify_each_named_by_its_thumbprint() {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let random = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &random).unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+    let spki = pair.public_key().as_der().unwrap();
+    let rsa = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let pem = pem::encode(&pem::Pem::new("PUBLIC KEY", spki.as_ref()))
+        + &pem::encode(&pem::Pem::new("RSA PUBLIC KEY", rsa.public_key().as_ref()));
+    let path = std::env::temp_dir().join(format!("static-keys-{}-pem.pem", std::process::id()));
+    std::fs::write(&path, pem).unwrap();
+    let state = state(&settings(
+        STATIC_ISSUER,
+        &[("APP__AUTH__JWKS_FILE", path.to_str().unwrap())],
+    ))
+    .await;
+    let app = service!(state);
+
+    let encoding = EncodingKey::from_ec_der(pkcs8.as_ref());
+    let thumbprint = Jwk::from_encoding_key(&encoding, Algorithm::ES256)
+        .unwrap()
+        .thumbprint(ThumbprintHash::SHA256)
+        .unwrap();
+    let signed = |kid: Option<&str>| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = kid.map(str::to_owned);
+        jsonwebtoken::encode(&header, &claims(STATIC_ISSUER), &encoding).unwrap()
+    };
+    assert_eq!(
+        me(&app, &signed(Some(&thumbprint))).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        me(&app, &signed(None)).await.status,
+        StatusCode::OK,
+        "the one key for ES256"
+    );
+    assert_eq!(
+        me(&app, &signed(Some("some-other-kid"))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(state.stores().next().unwrap().status().key_count, 2);
+    let _ = std::fs::remove_file(&path);
+
+    let not_a_key = key_file("certificate", &json!(null));
+    std::fs::write(
+        &not_a_key,
+        pem::encode(&pem::Pem::new("CERTIFICATE", vec![0x30, 0])),
+    )
+    .unwrap();
+    let refused = load_with_profile(
+        "",
+        &[
+            ("APP__AUTH__ISSUER", STATIC_ISSUER),
+            ("APP__AUTH__AUDIENCE", AUDIENCE),
+            ("APP__AUTH__JWKS_FILE", not_a_key.to_str().unwrap()),
+        ],
+    )
+    .unwrap_err();
+    assert_eq!(refused.key(), "APP__AUTH__JWKS_FILE");
+    assert!(
+        refused.to_string().contains("openssl x509 -pubkey"),
+        "{refused}"
+    );
+    let _ = std::fs::remove_file(&not_a_key);
+}

@@ -97,8 +97,19 @@ async fn inspect_keys(fetcher: &Fetcher, source: &JwksSource, out: &mut String) 
     }
 }
 
-/// The key set handed over, read as the store reads it.
+/// The key set handed over, read as the store reads it (PEM keys as the JWKS they stand for).
 fn static_body(keys: &StaticKeys, source: &JwksSource, out: &mut String) -> Option<Vec<u8>> {
+    let body = handed_over(keys, source, out)?;
+    match crate::pem_keys::as_jwks(body) {
+        Ok(jwks) => Some(jwks),
+        Err(error) => {
+            let _ = writeln!(out, "  ✗ {error}");
+            None
+        }
+    }
+}
+
+fn handed_over(keys: &StaticKeys, source: &JwksSource, out: &mut String) -> Option<Vec<u8>> {
     match keys {
         StaticKeys::File(path) => match std::fs::read(path) {
             Ok(body) => {

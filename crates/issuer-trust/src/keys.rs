@@ -129,7 +129,11 @@ pub enum KeySetError {
     NotJson,
     NoKeysMember,
     NoUsableKey,
-    TooManyKeys { limit: usize },
+    TooManyKeys {
+        limit: usize,
+    },
+    /// Keys handed over as PEM that cannot be read, and why.
+    Pem(String),
 }
 
 impl std::fmt::Display for KeySetError {
@@ -139,6 +143,7 @@ impl std::fmt::Display for KeySetError {
             Self::NoKeysMember => "the JWKS has no `keys` array",
             Self::NoUsableKey => "the JWKS has no key usable for the allowed algorithms",
             Self::TooManyKeys { limit } => return write!(f, "the JWKS has more than {limit} keys"),
+            Self::Pem(why) => return write!(f, "the PEM keys cannot be read: {why}"),
         })
     }
 }

@@ -77,6 +77,7 @@ mod metadata;
 #[cfg(feature = "prometheus")]
 pub mod metrics;
 mod observer;
+mod pem_keys;
 mod policy;
 mod provenance;
 mod step_up;

@@ -36,7 +36,8 @@ pub struct IssuerConfig {
     /// `{issuer}/.well-known/jwks.json`.
     #[serde(default, deserialize_with = "values::optional_string")]
     pub jwks_uri: Option<String>,
-    /// A file holding the issuer's JWKS, instead of fetching it: no discovery and no fetch, the
+    /// A file holding the issuer's JWKS, or PEM public keys (each named by its RFC 7638
+    /// thumbprint), instead of fetching it: no discovery and no fetch, the
     /// file read again every `jwks_min_ttl_seconds` (a mounted Secret or ConfigMap updated in
     /// place is taken without a restart). Defaults to none.
     #[serde(default, deserialize_with = "values::optional_string")]
@@ -304,13 +305,16 @@ impl IssuerConfig {
         if self.jwks_uri.is_some() {
             return Err(one_key_source(key, name));
         }
-        KeySet::parse(&body, algorithms, limits.max_keys, None).map_err(|error| {
-            SettingsError::new(
-                &key(name),
-                format!("{error}"),
-                "give a JWKS document (`{\"keys\": [...]}`) holding a key for the allowed algorithms",
-            )
-        })?;
+        crate::pem_keys::as_jwks(body)
+            .and_then(|jwks| KeySet::parse(&jwks, algorithms, limits.max_keys, None))
+            .map_err(|error| {
+                SettingsError::new(
+                    &key(name),
+                    format!("{error}"),
+                    "give a JWKS document (`{\"keys\": [...]}`) or PEM public keys, holding a key \
+                     for the allowed algorithms",
+                )
+            })?;
         Ok(Some(static_keys))
     }
 

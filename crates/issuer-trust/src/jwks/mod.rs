@@ -53,7 +53,8 @@ pub struct JwksSource {
 /// sets applies to it: the algorithms a key fits, minimum sizes, selection by kid or thumbprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StaticKeys {
-    /// A JWKS document in a file, read again every `min_ttl`, so that a mounted Secret or
+    /// A JWKS document, or PEM public keys (each named by its RFC 7638 thumbprint), in a file,
+    /// read again every `min_ttl`, so that a mounted Secret or
     /// ConfigMap updated in place is taken without a restart; a file that breaks leaves the
     /// last good set serving (within `max_stale`) and the reason in the store's status.
     File(PathBuf),
@@ -365,13 +366,16 @@ impl JwksStore {
             }
         };
         let previous = self.snapshot();
-        let keys = KeySet::parse(
-            &body,
-            &self.source.algorithms,
-            limits.max_keys,
-            previous.as_ref().map(|set| &*set.keys),
-        )
-        .map_err(RefreshError::KeySet)?;
+        let keys = crate::pem_keys::as_jwks(body)
+            .and_then(|jwks| {
+                KeySet::parse(
+                    &jwks,
+                    &self.source.algorithms,
+                    limits.max_keys,
+                    previous.as_ref().map(|set| &*set.keys),
+                )
+            })
+            .map_err(RefreshError::KeySet)?;
         Ok(LoadedSet::new(keys, origin, lifetime, previous.as_deref()))
     }
 
