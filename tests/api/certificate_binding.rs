@@ -294,3 +294,24 @@ fn bad_certificate_settings_stop_startup_naming_the_setting() {
     .unwrap_err();
     assert_eq!(listed.key(), "auth.issuers[0].mtls_mode");
 }
+
+#[actix_web::test]
+async fn the_doctor_says_where_certificates_are_read_and_in_which_mode() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let (output, report) = crate::doctor::doctor_with(
+        &issuer.url,
+        None,
+        &[
+            ("APP__AUTH__MTLS__CERT_HEADER", "Client-Cert"),
+            ("APP__AUTH__MTLS__CERT_FORMAT", "pem-urlencoded"),
+            ("APP__AUTH__MTLS__MODE", "required"),
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    let line = format!(
+        "certificate-bound tokens: client certificate read from client-cert (pem-urlencoded); mode: {} required",
+        issuer.url
+    );
+    assert!(report.contains(&line), "{report}");
+}

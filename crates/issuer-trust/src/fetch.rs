@@ -169,7 +169,7 @@ impl Fetcher {
     /// Finds the JWKS URL of `issuer`: OIDC discovery when it answers, otherwise the path
     /// `{issuer}/.well-known/jwks.json` where Zuplo publishes its keys.
     /// `headers` go with the request (an API key some key endpoints require).
-    pub async fn discover_jwks_uri(
+    pub(crate) async fn discover_jwks_uri(
         &self,
         issuer: &str,
         headers: &HeaderMap,
@@ -200,7 +200,7 @@ impl Fetcher {
 
     /// GETs a document with `headers`, refusing non-2xx answers and bodies over the size cap
     /// while streaming.
-    pub async fn get(&self, url: &Url, headers: &HeaderMap) -> Result<Fetched, FetchError> {
+    pub(crate) async fn get(&self, url: &Url, headers: &HeaderMap) -> Result<Fetched, FetchError> {
         match self
             .get_if_changed(url, headers, &Validators::default())
             .await?
@@ -212,7 +212,7 @@ impl Fetcher {
     }
 
     /// GETs a document as [`get`](Self::get) does, asking with `validators` whether it changed.
-    pub async fn get_if_changed(
+    pub(crate) async fn get_if_changed(
         &self,
         url: &Url,
         headers: &HeaderMap,
