@@ -9,6 +9,7 @@
 mod auth;
 mod cors;
 mod layers;
+mod redis;
 mod unknown;
 
 use std::collections::HashMap;
@@ -19,9 +20,10 @@ use serde::Deserialize;
 
 use issuer_trust::config::{check_url, positive, values};
 
-pub use auth::AuthSettings;
+pub use auth::{AuthSettings, ReplayStore};
 pub use cors::CorsSettings;
 pub use issuer_trust::config::{IssuerConfig, SettingsError, TrustedIssuer};
+pub use redis::RedisSettings;
 pub use values::split_commas;
 
 /// The profile selected by `APP_ENV`. Defaults to `development`.
@@ -79,6 +81,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub auth: AuthSettings,
     pub cors: CorsSettings,
+    pub redis: RedisSettings,
     pub dev_issuer: DevIssuerSettings,
     pub log: LogSettings,
 }
@@ -217,6 +220,9 @@ impl Settings {
         let public_url = self.public_url(self.server.port);
         let dev_issuer = self.dev_issuer.enabled.then_some(public_url.as_str());
         self.auth.check(dev_issuer, self.is_production())?;
+        if self.auth.replay_store()? == ReplayStore::Redis {
+            self.redis.check()?;
+        }
         self.cors.check()
     }
 }

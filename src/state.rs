@@ -1,16 +1,18 @@
 //! The state every worker shares, built once from the settings: the verifier with one key store
 //! per trusted issuer, the challenge and metadata, the item store, metrics and the shutdown
-//! flag. Building it does no I/O; loading keys is the stores' business.
+//! flag. Building it does no I/O; loading keys is the stores' business, and a shared DPoP
+//! replay store connects on first use.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
+use crate::auth::dpop::SharedProofs;
 use crate::auth::{Authenticator, Challenge, JwksStore, ResourceMetadata, StepUp, Verifier};
 use crate::items::{InMemoryItemStore, ItemStore};
 use crate::metrics::Metrics;
-use crate::settings::{CorsSettings, Settings, SettingsError};
+use crate::settings::{CorsSettings, ReplayStore, Settings, SettingsError};
 use issuer_trust::dev::{DevIssuer, DevIssuerError};
 
 /// Everything the routes share, built once and cloned cheaply into each worker.
@@ -33,6 +35,8 @@ pub struct AppState {
     pub metrics: web::Data<Metrics>,
     /// Whether `/metrics` is a route of the API (rather than on its own port).
     pub metrics_beside_api: bool,
+    /// The DPoP replay store shared by the replicas, where one is configured, for readiness.
+    pub replay_store: Option<web::Data<SharedProofs>>,
 }
 
 /// Why the shared state could not be built.
@@ -100,7 +104,17 @@ impl AppState {
             .collect();
         let metrics_beside_api = settings.server.metrics_port.is_none();
         let metadata_url = format!("{public_url}/.well-known/oauth-protected-resource");
-        let dpop = crate::trust::dpop(auth, &trusted, public_url).map_err(StateError::Settings)?;
+        let mut dpop =
+            crate::trust::dpop(auth, &trusted, public_url).map_err(StateError::Settings)?;
+        let replay_store = match auth.replay_store().map_err(StateError::Settings)? {
+            ReplayStore::Memory => None,
+            ReplayStore::Redis => {
+                let store = crate::trust::shared_proofs(&settings.redis, &observer)
+                    .map_err(StateError::Settings)?;
+                dpop = dpop.sharing(Arc::clone(&store));
+                Some(web::Data::from(store))
+            }
+        };
         let dpop_algs = dpop.accepts_dpop().then(|| dpop.algorithm_names());
         let challenge = Challenge {
             realm: auth.realm().to_owned(),
@@ -143,6 +157,7 @@ impl AppState {
             cors: settings.cors.clone(),
             draining: web::Data::new(Draining::default()),
             metrics: web::Data::from(metrics),
+            replay_store,
         })
     }
 

@@ -33,10 +33,10 @@ pub(super) async fn explain(
         }
     };
     let presented = |scheme| dpop.check(&caller, token, scheme, None, "GET", "/");
-    let verdict = match presented(Scheme::Bearer) {
+    let verdict = match presented(Scheme::Bearer).await {
         Ok(()) => Ok("accepted"),
         Err(AuthError::InvalidToken(TokenError::DpopBoundAsBearer)) => {
-            match presented(Scheme::Dpop) {
+            match presented(Scheme::Dpop).await {
                 // Accepted up to the proof, which no token alone carries.
                 Ok(()) | Err(AuthError::InvalidDpopProof(_)) => Ok(
                     "accepted as a DPoP token: it is bound to a client key (cnf.jkt), so send it \

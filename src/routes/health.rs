@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::auth::SkippedKey;
 use crate::auth::StoreStatus;
 use crate::auth::Verifier;
+use crate::auth::dpop::{SharedProofs, SharedStatus};
 use crate::state::Draining;
 
 /// The liveness answer.
@@ -34,6 +35,35 @@ pub struct Readiness {
     /// Each configured issuer's key set (absent while draining).
     #[serde(skip_serializing_if = "Option::is_none")]
     issuers: Option<Vec<IssuerReport>>,
+    /// The DPoP replay store the replicas share, where one is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dpop_replay_store: Option<ReplayStoreReport>,
+}
+
+/// The shared DPoP replay store, as this replica reaches it. While it is down, DPoP requests
+/// get 503 and bearer requests are served, so the replica stays ready once it has reached it.
+#[derive(Serialize, ToSchema)]
+pub struct ReplayStoreReport {
+    /// `up`, `down` (reached before, failing now) or `unreached` (never reached since start).
+    #[schema(example = "up")]
+    status: &'static str,
+    /// Why it fails, while it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+}
+
+impl From<SharedStatus> for ReplayStoreReport {
+    fn from(status: SharedStatus) -> Self {
+        let state = match (status.reached, status.failing) {
+            (false, _) => "unreached",
+            (true, Some(_)) => "down",
+            (true, None) => "up",
+        };
+        Self {
+            status: state,
+            reason: status.failing,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -79,29 +109,42 @@ impl From<StoreStatus> for IssuerReport {
     (status = 200, description = "Some issuer's keys are loaded: tokens can be verified", body = Readiness),
     (status = 503, description = "No issuer's keys are loaded, or the service is draining", body = Readiness),
 ))]
-pub async fn ready(verifier: web::Data<Verifier>, draining: web::Data<Draining>) -> HttpResponse {
+pub async fn ready(
+    verifier: web::Data<Verifier>,
+    draining: web::Data<Draining>,
+    replay_store: Option<web::Data<SharedProofs>>,
+) -> HttpResponse {
     if draining.is_set() {
         return HttpResponse::ServiceUnavailable().json(Readiness {
             status: ReadyStatus::Draining,
             reason: Some("the service is shutting down"),
             issuers: None,
+            dpop_replay_store: None,
         });
     }
     let issuers: Vec<IssuerReport> = verifier
         .stores()
         .map(|store| IssuerReport::from(store.status()))
         .collect();
-    if issuers.iter().any(|issuer| issuer.keys > 0) {
-        HttpResponse::Ok().json(Readiness {
-            status: ReadyStatus::Ready,
-            reason: None,
-            issuers: Some(issuers),
-        })
+    let store = replay_store.map(|store| store.status());
+    let not_ready = if !issuers.iter().any(|issuer| issuer.keys > 0) {
+        Some("signing keys have not been loaded from any issuer")
+    } else if store.as_ref().is_some_and(|store| !store.reached) {
+        Some("the DPoP replay store (redis) has not been reached")
     } else {
-        HttpResponse::ServiceUnavailable().json(Readiness {
-            status: ReadyStatus::NotReady,
-            reason: Some("signing keys have not been loaded from any issuer"),
-            issuers: Some(issuers),
-        })
+        None
+    };
+    let readiness = Readiness {
+        status: match not_ready {
+            Some(_) => ReadyStatus::NotReady,
+            None => ReadyStatus::Ready,
+        },
+        reason: not_ready,
+        issuers: Some(issuers),
+        dpop_replay_store: store.map(ReplayStoreReport::from),
+    };
+    match not_ready {
+        Some(_) => HttpResponse::ServiceUnavailable().json(readiness),
+        None => HttpResponse::Ok().json(readiness),
     }
 }

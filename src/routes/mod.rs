@@ -30,6 +30,9 @@ use crate::state::AppState;
 /// Wires every route and the shared state they read.
 pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     let routes = RouteTable::new(&state.authenticator);
+    if let Some(store) = &state.replay_store {
+        cfg.app_data(store.clone());
+    }
     cfg.app_data(state.verifier.clone())
         .app_data(state.metadata.clone())
         .app_data(state.draining.clone())

@@ -93,13 +93,39 @@ pub struct AuthSettings {
     /// window; at least one a second.
     #[serde(default, deserialize_with = "values::optional_number")]
     pub dpop_replay_cache_size: Option<u64>,
+    /// Where used proofs are remembered: `memory` (each replica its own) or `redis` (shared
+    /// by every replica, at `APP__REDIS__URL`). Defaults to `memory`.
+    pub dpop_replay_store: String,
     /// With a value, proofs must carry a server nonce (RFC 9449 §8) at most this old. Defaults
     /// to none.
     #[serde(default, deserialize_with = "values::optional_number")]
     pub dpop_nonce_lifetime_seconds: Option<u64>,
 }
 
+/// Where used DPoP proofs are remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayStore {
+    /// In each replica's memory: a proof used at one replica replays at another within its
+    /// window.
+    Memory,
+    /// In Redis (or Valkey), shared by every replica.
+    Redis,
+}
+
 impl AuthSettings {
+    /// Where used DPoP proofs are remembered.
+    pub fn replay_store(&self) -> Result<ReplayStore, SettingsError> {
+        match self.dpop_replay_store.trim().to_ascii_lowercase().as_str() {
+            "memory" => Ok(ReplayStore::Memory),
+            "redis" => Ok(ReplayStore::Redis),
+            other => Err(SettingsError::new(
+                "APP__AUTH__DPOP_REPLAY_STORE",
+                format!("`{}` is not a replay store", other.escape_debug()),
+                "use memory (the default; each replica its own) or redis (shared by every replica)",
+            )),
+        }
+    }
+
     /// The HTTP client every key store and the doctor use, bounded by these settings, through
     /// the company network's roots and proxy when set.
     pub fn fetcher(&self) -> Result<Fetcher, SettingsError> {

@@ -24,6 +24,7 @@ mod openapi;
 mod optional_auth;
 mod probe;
 mod providers;
+mod replay_store;
 mod settings;
 mod shutdown;
 mod startup;

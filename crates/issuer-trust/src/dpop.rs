@@ -18,6 +18,8 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+#[cfg(feature = "redis")]
+pub use super::shared_proofs::{SharedProofs, SharedStatus};
 pub use super::used_proofs::Use;
 use super::used_proofs::UsedProofs;
 
@@ -137,6 +139,9 @@ pub struct ProofChecker {
     rules: ProofRules,
     /// Proofs already used, by a digest of their key's thumbprint and `jti`.
     used: UsedProofs,
+    /// The store shared by every replica, where one is configured: then it alone is asked.
+    #[cfg(feature = "redis")]
+    shared: Option<std::sync::Arc<crate::shared_proofs::SharedProofs>>,
     nonces: Option<Nonces>,
 }
 
@@ -199,8 +204,26 @@ impl ProofChecker {
         Self {
             rules,
             used,
+            #[cfg(feature = "redis")]
+            shared: None,
             nonces,
         }
+    }
+
+    /// This checker, remembering used proofs in `store`, shared by every replica, rather
+    /// than in this replica's memory.
+    #[cfg(feature = "redis")]
+    pub fn sharing(self, store: std::sync::Arc<crate::shared_proofs::SharedProofs>) -> Self {
+        Self {
+            shared: Some(store),
+            ..self
+        }
+    }
+
+    /// The shared store, where used proofs are remembered there.
+    #[cfg(feature = "redis")]
+    pub fn shared_store(&self) -> Option<&std::sync::Arc<crate::shared_proofs::SharedProofs>> {
+        self.shared.as_ref()
     }
 
     /// A fresh server nonce, where nonces are required.
@@ -284,8 +307,22 @@ impl ProofChecker {
         })
     }
 
-    /// Uses up a checked proof at `now`: [`Use::First`] only the first time.
-    pub fn record(&self, proof: &CheckedProof, now: u64) -> Use {
+    /// Uses up a checked proof of a token of `issuer` at `now`: [`Use::First`] only the first
+    /// time, at this replica or, with a shared store, at any.
+    pub async fn record(&self, proof: &CheckedProof, issuer: &str, now: u64) -> Use {
+        #[cfg(feature = "redis")]
+        if let Some(shared) = &self.shared {
+            use crate::shared_proofs::SharedUse;
+            let key = digest(&SHA256, &[issuer.as_bytes(), b"\0", &proof.used].concat());
+            let window =
+                Duration::from_secs(proof.valid_until.saturating_sub(now).saturating_add(1));
+            return match shared.record(key.as_ref(), window).await {
+                SharedUse::First => Use::First,
+                SharedUse::Again => Use::Again,
+                SharedUse::Unavailable => Use::Unavailable,
+            };
+        }
+        let _ = issuer;
         self.used.record(proof.used, proof.valid_until, now)
     }
 
@@ -298,9 +335,9 @@ impl ProofChecker {
         now: u64,
     ) -> Result<String, ProofError> {
         let checked = self.check(proof, request, now)?;
-        match self.record(&checked, now) {
+        match self.used.record(checked.used, checked.valid_until, now) {
             Use::First => Ok(checked.thumbprint),
-            Use::Again | Use::Full { .. } => Err(ProofError::Replayed),
+            Use::Again | Use::Full { .. } | Use::Unavailable => Err(ProofError::Replayed),
         }
     }
 

@@ -134,6 +134,9 @@ pub enum AuthError {
         /// Seconds until the earliest remembered proof's window closes.
         retry_after: u64,
     },
+    /// Our side: the replay store shared by the replicas did not answer in time, so a DPoP
+    /// proof cannot be checked and is not accepted.
+    ReplayStoreUnavailable,
 }
 
 impl AuthError {
@@ -151,6 +154,7 @@ impl AuthError {
             Self::KeysUnavailable => "signing keys are not available",
             Self::InvalidDpopProof(error) => error.reason(),
             Self::ReplayStoreFull { .. } => "DPoP replay store full",
+            Self::ReplayStoreUnavailable => "DPoP replay store unavailable",
         }
     }
 }

@@ -80,6 +80,8 @@ mod observer;
 mod pem_keys;
 mod policy;
 mod provenance;
+#[cfg(feature = "redis")]
+mod shared_proofs;
 mod step_up;
 mod tenant;
 mod token_cache;

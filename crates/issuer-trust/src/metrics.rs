@@ -6,6 +6,7 @@
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::{Observer, Verifier};
@@ -19,6 +20,8 @@ pub struct VerifierMetrics {
     unknown_kid_refetches: Family<Labels, Counter>,
     refetches_refused: Family<Labels, Counter>,
     dpop_replay_store_full: Counter,
+    replay_store_seconds: Histogram,
+    replay_store_errors: Counter,
     token_cache_bytes: Gauge,
     keys_loaded: Family<Labels, Gauge>,
     key_set_age: Family<Labels, Gauge>,
@@ -61,6 +64,19 @@ impl VerifierMetrics {
             "DPoP requests refused (503) because the replay store held as many open proofs as it may",
             dpop_replay_store_full.clone(),
         );
+        // From a tenth of a millisecond to about three seconds, past any store timeout.
+        let replay_store_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
+        registry.register(
+            "dpop_replay_store_seconds",
+            "Time the shared DPoP replay store took to check a proof, failures included",
+            replay_store_seconds.clone(),
+        );
+        let replay_store_errors = Counter::default();
+        registry.register(
+            "dpop_replay_store_errors",
+            "DPoP proofs the shared replay store did not check in time or failed on (each a 503)",
+            replay_store_errors.clone(),
+        );
         let token_cache_bytes = Gauge::default();
         registry.register(
             "token_cache_bytes",
@@ -99,6 +115,8 @@ impl VerifierMetrics {
             unknown_kid_refetches,
             refetches_refused,
             dpop_replay_store_full,
+            replay_store_seconds,
+            replay_store_errors,
             token_cache_bytes,
             keys_loaded,
             key_set_age,
@@ -175,5 +193,12 @@ impl Observer for VerifierMetrics {
 
     fn replay_store_full(&self) {
         self.dpop_replay_store_full.inc();
+    }
+
+    fn replay_store_checked(&self, elapsed: std::time::Duration, answered: bool) {
+        self.replay_store_seconds.observe(elapsed.as_secs_f64());
+        if !answered {
+            self.replay_store_errors.inc();
+        }
     }
 }

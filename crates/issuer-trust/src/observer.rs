@@ -28,6 +28,10 @@ pub trait Observer: Send + Sync {
 
     /// A DPoP request refused because the replay store held as many open proofs as it may.
     fn replay_store_full(&self) {}
+
+    /// A proof checked with the replay store shared by the replicas: how long the store took,
+    /// and whether it answered in time.
+    fn replay_store_checked(&self, _elapsed: std::time::Duration, _answered: bool) {}
 }
 
 /// An observer that counts nothing.

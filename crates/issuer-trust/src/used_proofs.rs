@@ -37,6 +37,9 @@ pub enum Use {
         /// Seconds until the earliest remembered proof's window closes.
         retry_after: u64,
     },
+    /// The replay store shared by the replicas did not answer in time: the proof cannot be
+    /// checked, so it is not accepted.
+    Unavailable,
 }
 
 impl UsedProofs {

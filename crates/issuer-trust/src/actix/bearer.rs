@@ -140,20 +140,23 @@ impl Authenticator {
                 self.certificates
                     .check(&caller, req.headers())
                     .map(|()| caller)
-            })
-            .and_then(|caller| {
-                // A cached token still has this request's proof checked.
-                self.dpop
-                    .check(
-                        &caller,
-                        credentials.token(),
-                        credentials.scheme,
-                        credentials.proof.as_deref(),
-                        req.method().as_str(),
-                        req.path(),
-                    )
-                    .map(|()| caller)
             });
+        // A cached token still has this request's proof checked.
+        let verified = match verified {
+            Ok(caller) => self
+                .dpop
+                .check(
+                    &caller,
+                    credentials.token(),
+                    credentials.scheme,
+                    credentials.proof.as_deref(),
+                    req.method().as_str(),
+                    req.path(),
+                )
+                .await
+                .map(|()| caller),
+            Err(error) => Err(error),
+        };
         match verified {
             Ok(caller) => {
                 self.verifier.observer().request_accepted();

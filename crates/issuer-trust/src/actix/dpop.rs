@@ -69,9 +69,24 @@ impl Dpop {
             .map_or(DpopMode::Off, |(_, mode)| *mode)
     }
 
+    /// These rules, remembering used proofs in `store`, shared by every replica.
+    #[cfg(feature = "redis")]
+    pub fn sharing(self, store: std::sync::Arc<crate::dpop::SharedProofs>) -> Self {
+        Self {
+            checker: self.checker.sharing(store),
+            ..self
+        }
+    }
+
+    /// The replay store shared by the replicas, where proofs are remembered there.
+    #[cfg(feature = "redis")]
+    pub fn shared_store(&self) -> Option<&std::sync::Arc<crate::dpop::SharedProofs>> {
+        self.checker.shared_store()
+    }
+
     /// Whether the verified `caller`'s token may be used as it was sent: with `scheme`, the
     /// `proof` if any, for `method` on `path`.
-    pub fn check(
+    pub async fn check(
         &self,
         caller: &Caller,
         token: &str,
@@ -109,10 +124,15 @@ impl Dpop {
                     Some(_) => {}
                 }
                 // Last, so that a proof refused for any other reason does not use up its jti.
-                match self.checker.record(&proof, now) {
+                match self
+                    .checker
+                    .record(&proof, caller.trusted_issuer(), now)
+                    .await
+                {
                     Use::First => Ok(()),
                     Use::Again => Err(AuthError::InvalidDpopProof(ProofError::Replayed)),
                     Use::Full { retry_after } => Err(AuthError::ReplayStoreFull { retry_after }),
+                    Use::Unavailable => Err(AuthError::ReplayStoreUnavailable),
                 }
             }
         }

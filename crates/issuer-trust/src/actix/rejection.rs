@@ -21,6 +21,9 @@ pub const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 /// Seconds a client is told to wait while no signing keys are loaded.
 const RETRY_AFTER_SECONDS: &str = "5";
 
+/// Seconds a DPoP client is told to wait while the shared replay store does not answer.
+const STORE_RETRY_AFTER_SECONDS: &str = "1";
+
 /// Logs a rejection with its method, path, request id and reason, never the token (ours, no
 /// keys, at warn; the client's at debug), and counts it by reason.
 pub(super) fn log_rejection(
@@ -33,7 +36,9 @@ pub(super) fn log_rejection(
         observer.replay_store_full();
     }
     let level = match error {
-        AuthError::KeysUnavailable | AuthError::ReplayStoreFull { .. } => log::Level::Warn,
+        AuthError::KeysUnavailable
+        | AuthError::ReplayStoreFull { .. }
+        | AuthError::ReplayStoreUnavailable => log::Level::Warn,
         _ => log::Level::Debug,
     };
     log::log!(
@@ -198,9 +203,9 @@ impl ResponseError for Rejection {
             | AuthError::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::InsufficientScope(_) | AuthError::MissingRole(_) => StatusCode::FORBIDDEN,
-            AuthError::KeysUnavailable | AuthError::ReplayStoreFull { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AuthError::KeysUnavailable
+            | AuthError::ReplayStoreFull { .. }
+            | AuthError::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -216,6 +221,9 @@ impl ResponseError for Rejection {
             AuthError::ReplayStoreFull { retry_after } => {
                 response.insert_header((RETRY_AFTER, retry_after.to_string()));
             }
+            AuthError::ReplayStoreUnavailable => {
+                response.insert_header((RETRY_AFTER, STORE_RETRY_AFTER_SECONDS));
+            }
             _ => {}
         }
         if let Some(nonce) = &self.dpop_nonce {
@@ -228,7 +236,9 @@ impl ResponseError for Rejection {
         let oauth_error = problem.error.zip(problem.error_description);
         if !matches!(
             self.error,
-            AuthError::KeysUnavailable | AuthError::ReplayStoreFull { .. }
+            AuthError::KeysUnavailable
+                | AuthError::ReplayStoreFull { .. }
+                | AuthError::ReplayStoreUnavailable
         ) {
             for (scheme, with_error) in self.schemes(status) {
                 let error = oauth_error.filter(|_| with_error);
@@ -306,6 +316,12 @@ impl Rejection {
                 "dpop-replay-store-full",
                 "Service Unavailable",
                 "too many DPoP proofs are held here to remember another; retry shortly".to_owned(),
+                None,
+            ),
+            AuthError::ReplayStoreUnavailable => (
+                "dpop-replay-store-unavailable",
+                "Service Unavailable",
+                "DPoP proofs cannot be checked for replay right now; retry shortly".to_owned(),
                 None,
             ),
         };
