@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::{SettingsError, StepUpSettings};
 use crate::auth::ProofRules;
+use crate::auth::dpop::NonceKeys;
 
 /// The longest production serves a key set past its lifetime while the issuer fails.
 const MAX_STALE_SECONDS: u64 = 7 * 24 * 3600;
@@ -96,6 +97,19 @@ pub struct AuthSettings {
     /// Where used proofs are remembered: `memory` (each replica its own) or `redis` (shared
     /// by every replica, at `APP__REDIS__URL`). Defaults to `memory`.
     pub dpop_replay_store: String,
+    /// A file holding the key server nonces are signed with, shared by every replica (a
+    /// mounted Secret), so a nonce one replica issued is accepted at every other. Defaults to
+    /// none: each replica makes its own key.
+    #[serde(default, deserialize_with = "values::optional_string")]
+    pub dpop_nonce_secret_file: Option<String>,
+    /// The key before it, still accepted while nonces signed with it are fresh, for rotation.
+    /// Defaults to none.
+    #[serde(default, deserialize_with = "values::optional_string")]
+    pub dpop_nonce_secret_previous_file: Option<String>,
+    /// Shares the nonce key though replicas each remember used proofs alone: an explicit
+    /// choice, since a proof can then be replayed at every other replica. Defaults to false.
+    #[serde(default)]
+    pub dpop_nonce_secret_without_shared_store: bool,
     /// With a value, proofs must carry a server nonce (RFC 9449 §8) at most this old. Defaults
     /// to none.
     #[serde(default, deserialize_with = "values::optional_number")]
@@ -110,6 +124,24 @@ pub enum ReplayStore {
     Memory,
     /// In Redis (or Valkey), shared by every replica.
     Redis,
+}
+
+/// A nonce key file's bytes, a final line break dropped (as `echo` and editors leave one).
+fn secret(key: &str, path: &str) -> Result<Vec<u8>, SettingsError> {
+    let mut bytes = std::fs::read(path).map_err(|error| {
+        SettingsError::new(
+            key,
+            format!("`{path}` cannot be read ({error})"),
+            "give the path of the mounted key file",
+        )
+    })?;
+    if bytes.ends_with(b"\n") {
+        bytes.pop();
+        if bytes.ends_with(b"\r") {
+            bytes.pop();
+        }
+    }
+    Ok(bytes)
 }
 
 impl AuthSettings {
@@ -267,6 +299,56 @@ impl AuthSettings {
             max_skew: Duration::from_secs(self.dpop_proof_max_skew_seconds),
             replay_cache_size: usize::try_from(replay_cache_size).unwrap_or(usize::MAX),
             nonce_lifetime: self.dpop_nonce_lifetime_seconds.map(Duration::from_secs),
+            nonce_keys: self.nonce_keys()?,
+        })
+    }
+
+    /// The nonce keys the replicas share, read from their files; none: each replica makes its
+    /// own. Sharing them without sharing the used proofs would let a proof whose nonce one
+    /// replica issued be replayed at every other, so that needs the shared replay store or an
+    /// explicit choice.
+    fn nonce_keys(&self) -> Result<NonceKeys, SettingsError> {
+        const CURRENT: &str = "APP__AUTH__DPOP_NONCE_SECRET_FILE";
+        const PREVIOUS: &str = "APP__AUTH__DPOP_NONCE_SECRET_PREVIOUS_FILE";
+        let Some(current) = &self.dpop_nonce_secret_file else {
+            if self.dpop_nonce_secret_previous_file.is_some() {
+                return Err(SettingsError::new(
+                    PREVIOUS,
+                    "it is set without a current key",
+                    format!("set {CURRENT} to the key nonces are signed with now"),
+                ));
+            }
+            return Ok(NonceKeys::default());
+        };
+        if self.dpop_nonce_lifetime_seconds.is_none() {
+            return Err(SettingsError::new(
+                CURRENT,
+                "server nonces are off, so the key would sign nothing",
+                "set APP__AUTH__DPOP_NONCE_LIFETIME_SECONDS, or remove the key file",
+            ));
+        }
+        if self.replay_store()? == ReplayStore::Memory
+            && !self.dpop_nonce_secret_without_shared_store
+        {
+            return Err(SettingsError::new(
+                CURRENT,
+                "a nonce key shared by replicas that each remember used proofs alone lets a proof \
+                 be replayed at every replica but the one that took it",
+                "set APP__AUTH__DPOP_REPLAY_STORE=redis, or \
+                 APP__AUTH__DPOP_NONCE_SECRET_WITHOUT_SHARED_STORE=true to accept that",
+            ));
+        }
+        let previous = self
+            .dpop_nonce_secret_previous_file
+            .as_deref()
+            .map(|path| secret(PREVIOUS, path))
+            .transpose()?;
+        NonceKeys::new(secret(CURRENT, current)?, previous).ok_or_else(|| {
+            SettingsError::new(
+                CURRENT,
+                format!("a nonce key is shorter than {} bytes", NonceKeys::MIN_BYTES),
+                "write at least 32 random bytes, e.g. `openssl rand -base64 48`",
+            )
         })
     }
 

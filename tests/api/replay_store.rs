@@ -131,3 +131,122 @@ fn a_shared_store_without_a_usable_url_stops_startup_naming_the_setting() {
     ]);
     assert!(load_with_profile("", &shared).is_ok());
 }
+
+/// A key file of its own for one test.
+fn key_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("nonce-key-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[actix_web::test]
+async fn replicas_sharing_a_nonce_key_accept_each_others_nonces() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let shared = key_file("shared", b"0123456789abcdef0123456789abcdef\n");
+    let shared_path = shared.to_str().unwrap();
+    let replica = |key_file: Option<&str>| {
+        let mut vars = vec![
+            ("APP__AUTH__DPOP_NONCE_LIFETIME_SECONDS", "60"),
+            ("APP__AUTH__DPOP_NONCE_SECRET_WITHOUT_SHARED_STORE", "true"),
+        ];
+        vars.extend(key_file.map(|path| ("APP__AUTH__DPOP_NONCE_SECRET_FILE", path)));
+        settings(&issuer.url, &vars)
+    };
+    let first = crate::common::state(&replica(Some(shared_path))).await;
+    let second = crate::common::state(&replica(Some(shared_path))).await;
+    let apart = crate::common::state(&replica(None)).await;
+    let (first, second, apart) = (service!(first), service!(second), service!(apart));
+
+    let key = ClientKey::new();
+    let token = bound_token(&issuer.url, &key);
+    let asked = send(
+        &first,
+        dpop_request(&token, &[&key.proof("GET", ME, &token, json!({}))]),
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::UNAUTHORIZED);
+    let nonce = asked.header("dpop-nonce").unwrap().to_owned();
+    let with_nonce = || key.proof("GET", ME, &token, json!({ "nonce": nonce }));
+    assert_eq!(
+        send(&second, dpop_request(&token, &[&with_nonce()]))
+            .await
+            .status,
+        StatusCode::OK,
+        "a nonce of one replica is accepted at the other"
+    );
+    let refused = send(&apart, dpop_request(&token, &[&with_nonce()])).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNAUTHORIZED,
+        "a replica with its own key"
+    );
+    let _ = std::fs::remove_file(&shared);
+}
+
+#[test]
+fn a_nonce_key_is_refused_short_alone_or_without_a_shared_replay_store() {
+    let files = [key_file("short", &[7u8; 31]), key_file("long", &[7u8; 32])];
+    let [short, long] = files.each_ref().map(|path| path.to_str().unwrap());
+    let base = [
+        ("APP__AUTH__ISSUER", "https://issuer.example"),
+        ("APP__AUTH__AUDIENCE", crate::common::AUDIENCE),
+        ("APP__AUTH__DPOP_NONCE_LIFETIME_SECONDS", "60"),
+    ];
+    let opted_in = ("APP__AUTH__DPOP_NONCE_SECRET_WITHOUT_SHARED_STORE", "true");
+    for (vars, key, problem) in [
+        (
+            vec![("APP__AUTH__DPOP_NONCE_SECRET_FILE", long)],
+            "APP__AUTH__DPOP_NONCE_SECRET_FILE",
+            "replayed",
+        ),
+        (
+            vec![("APP__AUTH__DPOP_NONCE_SECRET_FILE", short), opted_in],
+            "APP__AUTH__DPOP_NONCE_SECRET_FILE",
+            "shorter than 32 bytes",
+        ),
+        (
+            vec![
+                ("APP__AUTH__DPOP_NONCE_SECRET_FILE", long),
+                ("APP__AUTH__DPOP_NONCE_SECRET_PREVIOUS_FILE", short),
+                opted_in,
+            ],
+            "APP__AUTH__DPOP_NONCE_SECRET_FILE",
+            "shorter than 32 bytes",
+        ),
+        (
+            vec![("APP__AUTH__DPOP_NONCE_SECRET_PREVIOUS_FILE", long)],
+            "APP__AUTH__DPOP_NONCE_SECRET_PREVIOUS_FILE",
+            "without a current key",
+        ),
+        (
+            vec![
+                ("APP__AUTH__DPOP_NONCE_SECRET_FILE", "/nonexistent/key"),
+                opted_in,
+            ],
+            "APP__AUTH__DPOP_NONCE_SECRET_FILE",
+            "cannot be read",
+        ),
+    ] {
+        let mut all = base.to_vec();
+        all.extend(vars);
+        let error = load_with_profile("", &all).unwrap_err();
+        assert_eq!(error.key(), key, "{error}");
+        assert!(error.to_string().contains(problem), "{error}");
+    }
+    let mut shared_store = base.to_vec();
+    shared_store.extend([
+        ("APP__AUTH__DPOP_NONCE_SECRET_FILE", long),
+        ("APP__AUTH__DPOP_REPLAY_STORE", "redis"),
+        ("APP__REDIS__URL", "redis://127.0.0.1:6379"),
+    ]);
+    assert!(load_with_profile("", &shared_store).is_ok());
+    let mut nonces_off = shared_store.clone();
+    nonces_off.retain(|(var, _)| *var != "APP__AUTH__DPOP_NONCE_LIFETIME_SECONDS");
+    assert_eq!(
+        load_with_profile("", &nonces_off).unwrap_err().key(),
+        "APP__AUTH__DPOP_NONCE_SECRET_FILE"
+    );
+    for file in &files {
+        let _ = std::fs::remove_file(file);
+    }
+}

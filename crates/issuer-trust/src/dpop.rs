@@ -105,6 +105,35 @@ pub struct ProofRules {
     pub replay_cache_size: usize,
     /// How long a server nonce stays valid; `None`: proofs need no nonce.
     pub nonce_lifetime: Option<Duration>,
+    /// The keys nonces are signed with, shared by every replica; empty: a key this replica
+    /// makes at startup, so each accepts only its own nonces.
+    pub nonce_keys: NonceKeys,
+}
+
+/// Keys for server nonces shared by the replicas (read from a mounted Secret): the first signs,
+/// every one verifies, so a key can be rotated in while nonces signed with the previous one are
+/// still accepted. Its debug output never shows the keys.
+#[derive(Clone, Default)]
+pub struct NonceKeys(Vec<Vec<u8>>);
+
+impl NonceKeys {
+    /// The shortest key accepted, as NIST SP 800-107 asks of an HMAC-SHA-256 key.
+    pub const MIN_BYTES: usize = 32;
+
+    /// `current` signs and verifies, each of `previous` verifies; `None` when a key is shorter
+    /// than [`MIN_BYTES`](Self::MIN_BYTES).
+    pub fn new(current: Vec<u8>, previous: impl IntoIterator<Item = Vec<u8>>) -> Option<Self> {
+        let keys: Vec<Vec<u8>> = std::iter::once(current).chain(previous).collect();
+        keys.iter()
+            .all(|key| key.len() >= Self::MIN_BYTES)
+            .then_some(Self(keys))
+    }
+}
+
+impl std::fmt::Debug for NonceKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NonceKeys({} keys, hidden)", self.0.len())
+    }
 }
 
 /// A proof that passed every check of its own, not yet recorded as used.
@@ -145,35 +174,45 @@ pub struct ProofChecker {
     nonces: Option<Nonces>,
 }
 
-/// Server nonces (RFC 9449 §8), stateless: when a nonce was issued, and an HMAC of that under
-/// a key made at startup. Each replica accepts only its own; a client sent to another is
-/// answered with that one's, and retries.
+/// Server nonces (RFC 9449 §8), stateless: when a nonce was issued, and an HMAC of that. With
+/// shared keys every replica accepts every replica's nonces; with a key made at startup each
+/// accepts only its own, and a client sent to another is answered with that one's and retries.
 struct Nonces {
-    /// `None` if no key could be made: then no nonce is ever accepted (fails closed).
-    key: Option<hmac::Key>,
+    /// The first signs, each verifies; empty if no key could be made: then no nonce is ever
+    /// accepted (fails closed).
+    keys: Vec<hmac::Key>,
     lifetime: u64,
 }
 
 impl Nonces {
-    fn new(lifetime: Duration) -> Self {
-        let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new());
-        if key.is_err() {
-            log::error!("no key for DPoP nonces: every DPoP proof will be refused");
-        }
+    fn new(lifetime: Duration, shared: &NonceKeys) -> Self {
+        let keys = if shared.0.is_empty() {
+            let made = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new());
+            if made.is_err() {
+                log::error!("no key for DPoP nonces: every DPoP proof will be refused");
+            }
+            made.into_iter().collect()
+        } else {
+            shared
+                .0
+                .iter()
+                .map(|key| hmac::Key::new(hmac::HMAC_SHA256, key))
+                .collect()
+        };
         Self {
-            key: key.ok(),
+            keys,
             lifetime: lifetime.as_secs(),
         }
     }
 
     fn issue(&self, now: u64) -> Option<String> {
         let issued = now.to_be_bytes();
-        let tag = hmac::sign(self.key.as_ref()?, &issued);
+        let tag = hmac::sign(self.keys.first()?, &issued);
         Some(URL_SAFE_NO_PAD.encode([&issued[..], tag.as_ref()].concat()))
     }
 
     fn accepts(&self, nonce: &str, now: u64) -> bool {
-        let (Some(key), Ok(bytes)) = (&self.key, URL_SAFE_NO_PAD.decode(nonce)) else {
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
             return false;
         };
         let Some((issued, tag)) = bytes.split_first_chunk::<8>() else {
@@ -182,7 +221,10 @@ impl Nonces {
         let issued_at = u64::from_be_bytes(*issued);
         issued_at <= now
             && now - issued_at <= self.lifetime
-            && hmac::verify(key, issued, tag).is_ok()
+            && self
+                .keys
+                .iter()
+                .any(|key| hmac::verify(key, issued, tag).is_ok())
     }
 }
 
@@ -200,7 +242,9 @@ impl ProofChecker {
     /// A checker judging proofs by `rules`, remembering used ones in memory.
     pub fn new(rules: ProofRules) -> Self {
         let used = UsedProofs::new(rules.replay_cache_size);
-        let nonces = rules.nonce_lifetime.map(Nonces::new);
+        let nonces = rules
+            .nonce_lifetime
+            .map(|lifetime| Nonces::new(lifetime, &rules.nonce_keys));
         Self {
             rules,
             used,
@@ -420,6 +464,7 @@ mod tests {
             max_skew: Duration::from_secs(30),
             replay_cache_size: 1000,
             nonce_lifetime: None,
+            nonce_keys: NonceKeys::default(),
         }
     }
 
@@ -616,5 +661,50 @@ mod tests {
             "another issue time under the same tag"
         );
         assert_eq!(checker().nonce(NOW), None, "no nonces unless configured");
+    }
+
+    #[test]
+    fn replicas_sharing_nonce_keys_accept_each_others_nonces_across_a_rotation() {
+        crate::crypto::install();
+        let replica = |keys: NonceKeys| {
+            ProofChecker::new(ProofRules {
+                nonce_lifetime: Some(Duration::from_secs(60)),
+                nonce_keys: keys,
+                ..rules()
+            })
+        };
+        let (old, new) = (vec![1u8; 32], vec![2u8; 48]);
+        let before = replica(NonceKeys::new(old.clone(), []).unwrap());
+        let after = replica(NonceKeys::new(new.clone(), [old]).unwrap());
+        let elsewhere = replica(NonceKeys::new(new, []).unwrap());
+        let key = key();
+        let accepts = |checker: &ProofChecker, nonce: String| {
+            checker
+                .check_once(
+                    &proof(&key, json!({}), json!({"nonce": nonce})),
+                    &request("GET"),
+                    NOW,
+                )
+                .is_ok()
+        };
+        assert!(
+            accepts(&after, before.nonce(NOW).unwrap()),
+            "the previous key verifies"
+        );
+        assert!(accepts(&before, before.nonce(NOW).unwrap()));
+        assert!(
+            accepts(&elsewhere, after.nonce(NOW).unwrap()),
+            "the new key signs"
+        );
+        assert!(
+            !accepts(&elsewhere, before.nonce(NOW).unwrap()),
+            "a key dropped is refused"
+        );
+        assert!(NonceKeys::new(vec![0; 31], []).is_none());
+        assert!(NonceKeys::new(vec![0; 32], [vec![0; 31]]).is_none());
+        assert_eq!(
+            format!("{:?}", NonceKeys::new(vec![7; 32], []).unwrap()),
+            "NonceKeys(1 keys, hidden)"
+        );
     }
 }

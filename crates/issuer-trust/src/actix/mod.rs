@@ -39,6 +39,7 @@
 //!         max_skew: Duration::from_secs(30),
 //!         replay_cache_size: 100_000,
 //!         nonce_lifetime: None,
+//!         nonce_keys: Default::default(),
 //!     };
 //!     let api = "https://api.example.com";
 //!     Authenticator::new(
