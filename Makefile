@@ -19,7 +19,7 @@ MUTANTS_ARGS ?=
 .DEFAULT_GOAL := help
 # The template repository's own maintenance targets; a generated project has no such file.
 -include templates/template.mk
-.PHONY: help run test token client-cert dpop-key dpop-proof doctor lint fmt build bench fuzz-api deploy-check mutants
+.PHONY: help run test test-cluster token client-cert dpop-key dpop-proof doctor lint fmt build bench fuzz-api deploy-check mutants
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,8 +42,8 @@ client-cert: ## Print the development client certificate's thumbprint, for make 
 dpop-key: ## Print the thumbprint of the development DPoP client key (made on first use), for make token CNF_JKT=
 	@DPOP_THUMBPRINT=1 $(CARGO) run --quiet --bin dpop-proof
 
-dpop-proof: ## Print a DPoP proof by that key: make dpop-proof METHOD=GET URL=http://127.0.0.1:8080/api/v1/me TOKEN=...
-	@DPOP_METHOD="$(METHOD)" DPOP_URL="$(URL)" DPOP_TOKEN="$(TOKEN)" $(CARGO) run --quiet --bin dpop-proof
+dpop-proof: ## Print a DPoP proof by that key: make dpop-proof METHOD=GET URL=http://127.0.0.1:8080/api/v1/me TOKEN=... [NONCE=<DPoP-Nonce>] [COUNT=1]
+	@DPOP_METHOD="$(METHOD)" DPOP_URL="$(URL)" DPOP_TOKEN="$(TOKEN)" DPOP_NONCE="$(NONCE)" DPOP_COUNT="$(COUNT)" $(CARGO) run --quiet --bin dpop-proof
 
 doctor: ## Check the issuers from here and explain a token: make doctor [TOKEN=...]
 	@TOKEN="$(TOKEN)" $(CARGO) run --quiet --bin doctor
@@ -74,11 +74,23 @@ deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes, 
 	.venv-tools/bin/kubernetes-validate --strict $(filter-out %/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
 	@if command -v kubectl >/dev/null; then \
 		echo "kubectl kustomize deploy/kubernetes | kubernetes-validate --strict"; \
-		rendered=$$(mktemp --suffix=.yaml) && trap 'rm -f "$$rendered"' EXIT && \
-		kubectl kustomize deploy/kubernetes >"$$rendered" && .venv-tools/bin/kubernetes-validate --strict "$$rendered"; \
+		rendered=$$(mktemp --suffix=.yaml) && overlay=$$(mktemp -d -p deploy) && \
+		trap 'rm -rf "$$rendered" "$$overlay"' EXIT && \
+		kubectl kustomize deploy/kubernetes >"$$rendered" && .venv-tools/bin/kubernetes-validate --strict "$$rendered" && \
+		echo "kubectl kustomize deploy/kubernetes + components/redis-replay | kubernetes-validate --strict" && \
+		printf 'resources:\n  - ../kubernetes\ncomponents:\n  - ../kubernetes/components/redis-replay\n' >"$$overlay/kustomization.yaml" && \
+		kubectl kustomize "$$overlay" >"$$rendered" && .venv-tools/bin/kubernetes-validate --strict "$$rendered" && \
+		grep -q 'APP__AUTH__DPOP_REPLAY_STORE' "$$rendered"; \
 	else \
 		echo "deploy-check: kubectl not found, so the manifests were validated one by one but not as kustomize renders them" >&2; \
 	fi
+
+test-cluster: ## Three release replicas behind HAProxy sharing one Redis: replay, nonces, a store outage, a rolling restart (installs redis-server and haproxy when missing)
+	@command -v redis-server >/dev/null && command -v haproxy >/dev/null || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq redis-server haproxy >/dev/null; }
+	$(CARGO) build --release --locked --bins
+	python3 tests/cluster.py
 
 build: ## Build the release binary
 	$(CARGO) build --release --locked

@@ -3,8 +3,10 @@
 //!
 //! Reads `DPOP_KEY_FILE` (the client's ES256 key, made on first use; default
 //! `.dev-issuer/dpop-client.pem`), `DPOP_METHOD` (default `GET`), `DPOP_URL` (the URL the
-//! request goes to, as the service's public URL spells it) and `DPOP_TOKEN` (the access token
-//! the request presents).
+//! request goes to, as the service's public URL spells it), `DPOP_TOKEN` (the access token
+//! the request presents), `DPOP_NONCE` (a server nonce from `DPoP-Nonce`, where the service
+//! asks for one) and `DPOP_COUNT` (how many proofs to print, one a line, each its own `jti`;
+//! default 1).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +36,21 @@ fn output() -> Result<String, String> {
     let url = var("DPOP_URL").ok_or("set URL=<the request's URL>")?;
     let token = var("DPOP_TOKEN").ok_or("set TOKEN=<the access token the request presents>")?;
     let method = var("DPOP_METHOD").unwrap_or_else(|| "GET".to_owned());
-    let claims = DevClientKey::proof_claims(method.trim(), url.trim(), token.trim())
-        .map_err(|e| e.to_string())?;
-    key.sign_proof(&claims).map_err(|e| e.to_string())
+    let count = match var("DPOP_COUNT") {
+        Some(count) => count
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| format!("COUNT `{count}` is not a number"))?,
+        None => 1,
+    };
+    let mut proofs = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut claims = DevClientKey::proof_claims(method.trim(), url.trim(), token.trim())
+            .map_err(|e| e.to_string())?;
+        if let Some(nonce) = var("DPOP_NONCE") {
+            claims["nonce"] = nonce.trim().into();
+        }
+        proofs.push(key.sign_proof(&claims).map_err(|e| e.to_string())?);
+    }
+    Ok(proofs.join("\n"))
 }
