@@ -9,7 +9,6 @@
 mod auth;
 mod cors;
 mod layers;
-mod redis;
 mod unknown;
 
 use std::collections::HashMap;
@@ -20,11 +19,17 @@ use serde::Deserialize;
 
 use issuer_trust::config::{check_url, positive, values};
 
-pub use auth::{AuthSettings, ReplayStore};
+pub use auth::AuthSettings;
 pub use cors::CorsSettings;
-pub use issuer_trust::config::{IssuerConfig, SettingsError, TrustedIssuer};
-pub use redis::RedisSettings;
+pub use issuer_trust::config::{
+    IssuerConfig, RedisConfig, ReplayStore, SettingsError, TrustedIssuer,
+};
 pub use values::split_commas;
+
+/// A setting of the `[redis]` section as an environment variable names it, for refusals.
+pub fn redis_key(field: &str) -> String {
+    format!("APP__REDIS__{}", field.to_ascii_uppercase())
+}
 
 /// The profile selected by `APP_ENV`. Defaults to `development`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,7 +86,8 @@ pub struct Settings {
     pub server: ServerSettings,
     pub auth: AuthSettings,
     pub cors: CorsSettings,
-    pub redis: RedisSettings,
+    /// The Redis the replicas share, for `APP__AUTH__DPOP_REPLAY_STORE=redis`.
+    pub redis: RedisConfig,
     pub dev_issuer: DevIssuerSettings,
     pub log: LogSettings,
 }
@@ -221,7 +227,7 @@ impl Settings {
         let dev_issuer = self.dev_issuer.enabled.then_some(public_url.as_str());
         self.auth.check(dev_issuer, self.is_production())?;
         if self.auth.replay_store()? == ReplayStore::Redis {
-            self.redis.check()?;
+            self.redis.check(&redis_key)?;
         }
         self.cors.check()
     }

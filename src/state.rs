@@ -109,7 +109,8 @@ impl AppState {
         let replay_store = match auth.replay_store().map_err(StateError::Settings)? {
             ReplayStore::Memory => None,
             ReplayStore::Redis => {
-                let store = crate::trust::shared_proofs(&settings.redis, &observer)
+                let store = (settings.redis)
+                    .shared_proofs(Arc::clone(&observer), &crate::settings::redis_key)
                     .map_err(StateError::Settings)?;
                 dpop = dpop.sharing(Arc::clone(&store));
                 Some(web::Data::from(store))

@@ -5,11 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::auth::dpop::SharedProofs;
 use crate::auth::{
     CertificateBinding, Dpop, JwksStore, Observer, TokenLocation, TokenSources, Verifier,
 };
-use crate::settings::{AuthSettings, RedisSettings, SettingsError, TrustedIssuer};
+use crate::settings::{AuthSettings, SettingsError, TrustedIssuer};
 
 /// A verifier trusting each of `trusted`, each with its own key store.
 pub fn verifier(
@@ -64,25 +63,6 @@ pub fn certificates(
             "name the header the gateway forwards the client certificate in, e.g. Client-Cert",
         )
     })
-}
-
-/// The DPoP replay store the replicas share, at the `[redis]` settings' URL; it connects on
-/// first use. Made within a Tokio runtime.
-pub fn shared_proofs(
-    redis: &RedisSettings,
-    observer: &Arc<dyn Observer>,
-) -> Result<Arc<SharedProofs>, SettingsError> {
-    let url = redis.check()?;
-    let timeout = std::time::Duration::from_millis(redis.timeout_ms);
-    SharedProofs::new(url, timeout, Arc::clone(observer))
-        .map(Arc::new)
-        .map_err(|problem| {
-            SettingsError::new(
-                "APP__REDIS__URL",
-                problem,
-                "give redis://[user:password@]host:port[/db], or rediss:// for TLS",
-            )
-        })
 }
 
 /// Where each issuer's tokens arrive.

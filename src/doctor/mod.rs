@@ -9,37 +9,12 @@ use std::fmt::Write;
 use crate::auth::inspect::{self, KeySet};
 use crate::auth::{IssuerPolicy, JwksSource};
 use crate::settings::Settings;
-use issuer_trust::config::{CertificateFormat, ForwardedCertificates, MtlsMode};
 
 /// What one issuer offered, beside what its tokens must satisfy.
 struct IssuerFindings {
     source: JwksSource,
     policy: IssuerPolicy,
     keys: Option<KeySet>,
-}
-
-/// Whether certificate-bound tokens are accepted, from which header, in which mode per issuer.
-fn certificate_binding(forwarded: &ForwardedCertificates) -> String {
-    let Some((header, format)) = &forwarded.header else {
-        return "certificate-bound tokens: refused (no client certificate header is set)"
-            .to_owned();
-    };
-    let format = match format {
-        CertificateFormat::Rfc9440 => "rfc9440",
-        CertificateFormat::PemUrlencoded => "pem-urlencoded",
-    };
-    let modes: Vec<String> = forwarded
-        .modes
-        .iter()
-        .map(|(issuer, mode)| match mode {
-            MtlsMode::Allowed => format!("{issuer} allowed"),
-            MtlsMode::Required => format!("{issuer} required"),
-        })
-        .collect();
-    format!(
-        "certificate-bound tokens: client certificate read from {header} ({format}); mode: {}",
-        modes.join(", ")
-    )
 }
 
 /// Writes the report to `out`; true when every issuer yields usable keys and the token, if
@@ -63,7 +38,7 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
     let _ = writeln!(out, "{}", settings.auth.http.describe());
     match settings.auth.forwarded_certificates(&trusted) {
         Ok(forwarded) => {
-            let _ = writeln!(out, "{}", certificate_binding(&forwarded));
+            let _ = writeln!(out, "{}", forwarded.describe());
         }
         Err(error) => {
             let _ = writeln!(out, "{error}");

@@ -10,8 +10,11 @@ use super::{Settings, SettingsError, layers};
 const SUGGESTION_SIMILARITY: f64 = 0.8;
 
 /// Deserializes the layered settings, refusing the first key that names no setting. The
-/// `[auth]` table is read twice: as the section, and as the shorthand's [`IssuerConfig`](issuer_trust::config::IssuerConfig); a
-/// key of it names nothing only when neither takes it.
+/// `[auth]` table is read four times: as the section, as the shorthand's
+/// [`IssuerConfig`](issuer_trust::config::IssuerConfig), as the
+/// [`KeySetConfig`](issuer_trust::config::KeySetConfig) and as the
+/// [`DpopConfig`](issuer_trust::config::DpopConfig); a key of it names nothing only when none
+/// of them takes it.
 pub(super) fn deserialize(
     config: config::Config,
     vars: &HashMap<String, String>,
@@ -23,12 +26,19 @@ pub(super) fn deserialize(
     let auth = config
         .get::<config::Value>("auth")
         .map_err(super::config_error)?;
-    let mut not_of_an_issuer = Vec::new();
+    // Each reading of `[auth]` lists the keys it leaves; a key names nothing when all leave it.
+    let mut left: [Vec<String>; 3] = Default::default();
+    let [issuer, key_sets, dpop] = &mut left;
     settings.auth.shorthand =
-        serde_ignored::deserialize(auth, |path| not_of_an_issuer.push(path.to_string()))
+        serde_ignored::deserialize(auth.clone(), |path| issuer.push(path.to_string()))
             .map_err(super::config_error)?;
+    settings.auth.key_sets =
+        serde_ignored::deserialize(auth.clone(), |path| key_sets.push(path.to_string()))
+            .map_err(super::config_error)?;
+    settings.auth.dpop = serde_ignored::deserialize(auth, |path| dpop.push(path.to_string()))
+        .map_err(super::config_error)?;
     unknown.retain(|path| match path.strip_prefix("auth.") {
-        Some(key) if !key.contains('.') => not_of_an_issuer.iter().any(|other| other == key),
+        Some(key) if !key.contains('.') => left.iter().all(|keys| keys.iter().any(|k| k == key)),
         _ => true,
     });
     match unknown.first() {

@@ -51,7 +51,7 @@ fn development_is_the_default_profile_with_its_documented_defaults() {
     assert_eq!(issuer.policy.audience, vec![env!("CARGO_PKG_NAME")]);
     assert_eq!(issuer.policy.leeway_seconds, 30);
     assert_eq!(settings.auth.max_token_bytes, 16384);
-    assert_eq!(settings.auth.refetch_cooldown_seconds, 30);
+    assert_eq!(settings.auth.key_sets.refetch_cooldown_seconds, 30);
     assert_eq!(issuer.policy.algorithms.len(), 9);
     assert!(!issuer.policy.algorithms.contains(&Algorithm::HS256));
     assert_eq!(

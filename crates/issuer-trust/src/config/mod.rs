@@ -6,17 +6,25 @@
 //! library.
 
 mod checks;
+mod dpop;
 mod error;
 mod http;
 mod issuer;
+mod key_sets;
 mod mtls;
+#[cfg(feature = "redis")]
+mod redis;
 pub mod values;
 
 pub use checks::{check_url, parse_algorithms, positive};
+pub use dpop::{DpopConfig, ReplayStore};
 pub use error::SettingsError;
 pub use http::HttpConfig;
 pub use issuer::{IssuerConfig, TrustedIssuer};
+pub use key_sets::KeySetConfig;
 pub use mtls::{ForwardedCertificates, MtlsConfig};
+#[cfg(feature = "redis")]
+pub use redis::RedisConfig;
 
 pub use crate::caller::RolesClaim;
 pub use crate::client_cert::{CertificateFormat, MtlsMode};

@@ -34,6 +34,33 @@ pub struct ForwardedCertificates {
     pub modes: Vec<(String, MtlsMode)>,
 }
 
+impl ForwardedCertificates {
+    /// How the doctor shows these settings: whether certificate-bound tokens are accepted, from
+    /// which header and format, and in which mode per issuer.
+    pub fn describe(&self) -> String {
+        let Some((header, format)) = &self.header else {
+            return "certificate-bound tokens: refused (no client certificate header is set)"
+                .to_owned();
+        };
+        let format = match format {
+            CertificateFormat::Rfc9440 => "rfc9440",
+            CertificateFormat::PemUrlencoded => "pem-urlencoded",
+        };
+        let modes: Vec<String> = self
+            .modes
+            .iter()
+            .map(|(issuer, mode)| match mode {
+                MtlsMode::Allowed => format!("{issuer} allowed"),
+                MtlsMode::Required => format!("{issuer} required"),
+            })
+            .collect();
+        format!(
+            "certificate-bound tokens: client certificate read from {header} ({format}); mode: {}",
+            modes.join(", ")
+        )
+    }
+}
+
 impl MtlsConfig {
     /// Checks these settings with the modes `trusted` issuers set of their own. A mode is
     /// refused where no certificate is read: every bound token would then be refused. `key`
