@@ -3,7 +3,6 @@
 //! routes both the server and the tests use; `Shutdown` stops it gracefully.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -13,7 +12,6 @@ use actix_web::http::header::{LOCATION, WWW_AUTHENTICATE};
 use actix_web::middleware::{Condition, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 
-use crate::auth::dpop::SharedProofs;
 use crate::request_id::RequestId;
 use crate::settings::{CorsSettings, Settings};
 use crate::state::{AppState, StateError};
@@ -58,28 +56,6 @@ pub struct Application {
     shutdown_delay: Duration,
 }
 
-/// How often the shared DPoP replay store is asked whether it answers: every second until it
-/// first does (the replica is not ready before), then every few seconds, so `/ready` says
-/// when it is down and when it is back.
-const REPLAY_STORE_PING_UNREACHED: Duration = Duration::from_secs(1);
-const REPLAY_STORE_PING: Duration = Duration::from_secs(5);
-
-/// Asks the store once before serving, then keeps asking in the background.
-async fn watch_replay_store(store: Arc<SharedProofs>) {
-    let mut reached = store.ping().await;
-    actix_web::rt::spawn(async move {
-        loop {
-            let wait = if reached {
-                REPLAY_STORE_PING
-            } else {
-                REPLAY_STORE_PING_UNREACHED
-            };
-            tokio::time::sleep(wait).await;
-            reached = store.ping().await || store.status().reached;
-        }
-    });
-}
-
 impl Application {
     /// Binds the listener, builds the shared state and starts loading keys in the background.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
@@ -94,7 +70,8 @@ impl Application {
             store.spawn_refresher();
         }
         if let Some(store) = &state.replay_store {
-            watch_replay_store(store.clone().into_inner()).await;
+            // Reached before serving when it answers; the replica is not ready until it has.
+            store.clone().into_inner().watch().await;
         }
 
         let app_state = state.clone();

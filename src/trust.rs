@@ -52,14 +52,10 @@ pub fn certificates(
     auth: &AuthSettings,
     trusted: &[TrustedIssuer],
 ) -> Result<CertificateBinding, SettingsError> {
-    let forwarded = auth.forwarded_certificates(trusted)?;
-    let Some((header, format)) = forwarded.header else {
-        return Ok(CertificateBinding::none());
-    };
-    CertificateBinding::forwarded(&header, format, forwarded.modes).ok_or_else(|| {
+    CertificateBinding::new(auth.forwarded_certificates(trusted)?).ok_or_else(|| {
         SettingsError::new(
             "APP__AUTH__MTLS__CERT_HEADER",
-            format!("`{header}` is not a header name"),
+            "it is not a header name",
             "name the header the gateway forwards the client certificate in, e.g. Client-Cert",
         )
     })

@@ -4,10 +4,9 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::SkippedKey;
 use crate::auth::StoreStatus;
 use crate::auth::Verifier;
-use crate::auth::dpop::{SharedProofs, SharedStatus};
+use crate::auth::dpop::{SharedProofs, SharedStatus, StoreState};
 use crate::state::Draining;
 
 /// The liveness answer.
@@ -34,36 +33,10 @@ pub struct Readiness {
     reason: Option<&'static str>,
     /// Each configured issuer's key set (absent while draining).
     #[serde(skip_serializing_if = "Option::is_none")]
-    issuers: Option<Vec<IssuerReport>>,
+    issuers: Option<Vec<StoreStatus>>,
     /// The DPoP replay store the replicas share, where one is configured.
     #[serde(skip_serializing_if = "Option::is_none")]
-    dpop_replay_store: Option<ReplayStoreReport>,
-}
-
-/// The shared DPoP replay store, as this replica reaches it. While it is down, DPoP requests
-/// get 503 and bearer requests are served, so the replica stays ready once it has reached it.
-#[derive(Serialize, ToSchema)]
-pub struct ReplayStoreReport {
-    /// `up`, `down` (reached before, failing now) or `unreached` (never reached since start).
-    #[schema(example = "up")]
-    status: &'static str,
-    /// Why it fails, while it does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
-}
-
-impl From<SharedStatus> for ReplayStoreReport {
-    fn from(status: SharedStatus) -> Self {
-        let state = match (status.reached, status.failing) {
-            (false, _) => "unreached",
-            (true, Some(_)) => "down",
-            (true, None) => "up",
-        };
-        Self {
-            status: state,
-            reason: status.failing,
-        }
-    }
+    dpop_replay_store: Option<SharedStatus>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,34 +45,6 @@ pub enum ReadyStatus {
     Ready,
     NotReady,
     Draining,
-}
-
-/// One issuer's key set, as this replica holds it.
-#[derive(Serialize, ToSchema)]
-pub struct IssuerReport {
-    issuer: String,
-    jwks_uri: Option<String>,
-    keys: usize,
-    kids: Vec<String>,
-    age_seconds: Option<u64>,
-    stale: bool,
-    skipped: Vec<SkippedKey>,
-    last_error: Option<String>,
-}
-
-impl From<StoreStatus> for IssuerReport {
-    fn from(status: StoreStatus) -> Self {
-        Self {
-            issuer: status.issuer,
-            jwks_uri: status.jwks_uri,
-            keys: status.key_count,
-            kids: status.kids,
-            age_seconds: status.age.map(|age| age.as_secs()),
-            stale: status.stale,
-            skipped: status.skipped,
-            last_error: status.last_error,
-        }
-    }
 }
 
 /// `GET /ready`: 200 while some issuer has a key set within bounds, 503 with the reason when
@@ -122,14 +67,14 @@ pub async fn ready(
             dpop_replay_store: None,
         });
     }
-    let issuers: Vec<IssuerReport> = verifier
-        .stores()
-        .map(|store| IssuerReport::from(store.status()))
-        .collect();
+    let issuers: Vec<StoreStatus> = verifier.stores().map(|store| store.status()).collect();
     let store = replay_store.map(|store| store.status());
-    let not_ready = if !issuers.iter().any(|issuer| issuer.keys > 0) {
+    let not_ready = if !issuers.iter().any(|issuer| issuer.key_count > 0) {
         Some("signing keys have not been loaded from any issuer")
-    } else if store.as_ref().is_some_and(|store| !store.reached) {
+    } else if store
+        .as_ref()
+        .is_some_and(|store| store.status == StoreState::Unreached)
+    {
         Some("the DPoP replay store (redis) has not been reached")
     } else {
         None
@@ -141,7 +86,7 @@ pub async fn ready(
         },
         reason: not_ready,
         issuers: Some(issuers),
-        dpop_replay_store: store.map(ReplayStoreReport::from),
+        dpop_replay_store: store,
     };
     match not_ready {
         Some(_) => HttpResponse::ServiceUnavailable().json(readiness),

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 #[cfg(feature = "redis")]
-pub use super::shared_proofs::{SharedProofs, SharedStatus};
+pub use super::shared_proofs::{SharedProofs, SharedStatus, StoreState};
 pub use super::used_proofs::Use;
 use super::used_proofs::UsedProofs;
 

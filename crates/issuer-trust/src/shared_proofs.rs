@@ -25,14 +25,35 @@ pub enum SharedUse {
     Unavailable,
 }
 
-/// The store as readiness reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The store as readiness reports it. While it is down, DPoP requests are refused as
+/// unavailable and bearer requests are served, so a replica stays ready once it has reached it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct SharedStatus {
-    /// Whether the store has answered since the service started.
-    pub reached: bool,
-    /// Why the last command failed, while it is failing.
-    pub failing: Option<&'static str>,
+    /// Whether it answers.
+    pub status: StoreState,
+    /// Why it fails, while it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
+
+/// Whether the shared store answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StoreState {
+    /// It answers.
+    Up,
+    /// It answered before and fails now.
+    Down,
+    /// It has not answered since the service started.
+    Unreached,
+}
+
+/// How often [`SharedProofs::watch`] asks whether the store answers: every second until it
+/// first does, then every few seconds.
+const PING_UNREACHED: Duration = Duration::from_secs(1);
+const PING: Duration = Duration::from_secs(5);
 
 /// The replicas' shared memory of used proofs.
 pub struct SharedProofs {
@@ -122,12 +143,28 @@ impl SharedProofs {
         false
     }
 
-    /// Whether the store was reached, and why it fails if it does.
+    /// Whether the store answers, and why it fails if it does.
     pub fn status(&self) -> SharedStatus {
-        SharedStatus {
-            reached: self.reached.load(Ordering::Acquire),
-            failing: *self.failing.lock().unwrap_or_else(|e| e.into_inner()),
-        }
+        let reason = *self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        let status = match (self.reached.load(Ordering::Acquire), reason) {
+            (false, _) => StoreState::Unreached,
+            (true, Some(_)) => StoreState::Down,
+            (true, None) => StoreState::Up,
+        };
+        SharedStatus { status, reason }
+    }
+
+    /// Asks the store once now, then keeps asking in a task on the current runtime, so the
+    /// status says when it is down and when it is back even without DPoP traffic.
+    pub async fn watch(self: &Arc<Self>) {
+        let mut reached = self.ping().await;
+        let store = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(if reached { PING } else { PING_UNREACHED }).await;
+                reached = store.ping().await || store.reached.load(Ordering::Acquire);
+            }
+        });
     }
 
     fn answered<T>(&self, answer: T) -> T {

@@ -8,6 +8,7 @@ use actix_web::http::header::{HeaderMap, HeaderName};
 
 use crate::caller::Caller;
 use crate::client_cert::{CertificateFormat, MtlsMode};
+use crate::config::ForwardedCertificates;
 use crate::error::{AuthError, TokenError};
 
 /// Where the forwarded certificate is read, and the modes of the trusted issuers.
@@ -25,16 +26,16 @@ impl CertificateBinding {
         }
     }
 
-    /// The certificate forwarded in `header`, written in `format`; each issuer (as configured)
-    /// with its mode, `Allowed` for one not listed. `None` when `header` is no header name.
-    pub fn forwarded(
-        header: &str,
-        format: CertificateFormat,
-        modes: Vec<(String, MtlsMode)>,
-    ) -> Option<Self> {
+    /// The binding checked settings describe: none, or the certificate forwarded in their
+    /// header, each issuer (as configured) with its mode, `Allowed` for one not listed. `None`
+    /// when the header is no header name.
+    pub fn new(settings: ForwardedCertificates) -> Option<Self> {
+        let Some((header, format)) = settings.header else {
+            return Some(Self::none());
+        };
         Some(Self {
             forwarded: Some((HeaderName::from_bytes(header.as_bytes()).ok()?, format)),
-            modes,
+            modes: settings.modes,
         })
     }
 

@@ -123,8 +123,10 @@ impl std::fmt::Display for RefreshError {
     }
 }
 
-/// A snapshot of the store, for readiness and diagnostics.
-#[derive(Debug, Clone)]
+/// A snapshot of the store, for readiness and diagnostics; serialized as a readiness report
+/// shows it (`keys`, `age_seconds`).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 pub struct StoreStatus {
     /// The issuer whose keys these are.
     pub issuer: String,
@@ -133,8 +135,11 @@ pub struct StoreStatus {
     /// The kids of the usable keys.
     pub kids: Vec<String>,
     /// How many keys are usable.
+    #[serde(rename = "keys")]
     pub key_count: usize,
     /// How long ago the current set was fetched; `None` before any was.
+    #[serde(rename = "age_seconds", serialize_with = "whole_seconds")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<u64>))]
     pub age: Option<Duration>,
     /// Whether the set is past its lifetime (still serving, within the staleness bound).
     pub stale: bool,
@@ -142,6 +147,10 @@ pub struct StoreStatus {
     pub skipped: Vec<SkippedKey>,
     /// Why the last fetch failed, if it did.
     pub last_error: Option<String>,
+}
+
+fn whole_seconds<S: serde::Serializer>(age: &Option<Duration>, out: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&age.map(|age| age.as_secs()), out)
 }
 
 /// What the fetch lock guards: where the JWKS is (found once by discovery), and the number of
