@@ -105,21 +105,16 @@ async fn the_token_binary_signs_with_the_keys_the_service_trusts() {
     actix_web::rt::spawn(application.run_until_stopped());
     until_ready(&url).await;
 
-    let output = Command::new(env!("CARGO_BIN_EXE_dev-token"))
-        .env("APP_ENV", "development")
-        .env("APP__SERVER__PORT", &port)
-        .env("APP__DEV_ISSUER__KEY_FILE", key_path)
-        .env("TOKEN_SUB", "bob")
-        .env("TOKEN_ALG", "RS256")
-        .env("TOKEN_ROLES", "admin")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let token = output_of(
+        env!("CARGO_BIN_EXE_dev-token"),
+        &port,
+        key_path,
+        &[
+            ("TOKEN_SUB", "bob"),
+            ("TOKEN_ALG", "RS256"),
+            ("TOKEN_ROLES", "admin"),
+        ],
     );
-    let token = String::from_utf8(output.stdout).unwrap();
 
     let response = get_me(&url, token.trim()).await;
     assert_eq!(response.status(), 200);
@@ -143,20 +138,9 @@ async fn the_dpop_binaries_bind_a_token_to_a_client_key_and_prove_it() {
     until_ready(&url).await;
     let client_key = TempFile::new("dpop-client", "pem");
     let run = |binary: &str, vars: &[(&str, &str)]| {
-        let output = Command::new(binary)
-            .env("APP_ENV", "development")
-            .env("APP__SERVER__PORT", &port)
-            .env("APP__DEV_ISSUER__KEY_FILE", key_path)
-            .env("DPOP_KEY_FILE", client_key.path())
-            .envs(vars.iter().copied())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        let mut vars = vars.to_vec();
+        vars.push(("DPOP_KEY_FILE", client_key.path().to_str().unwrap()));
+        output_of(binary, &port, key_path, &vars).trim().to_owned()
     };
     let proof_binary = env!("CARGO_BIN_EXE_dpop-proof");
 
@@ -204,20 +188,12 @@ async fn the_client_certificate_binary_binds_a_token_to_a_certificate_the_servic
     until_ready(&url).await;
     let certificate_file = TempFile::new("client-cert", "pem");
     let run = |binary: &str, vars: &[(&str, &str)]| {
-        let output = Command::new(binary)
-            .env("APP_ENV", "development")
-            .env("APP__SERVER__PORT", &port)
-            .env("APP__DEV_ISSUER__KEY_FILE", key_path)
-            .env("CLIENT_CERT_FILE", certificate_file.path())
-            .envs(vars.iter().copied())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
+        let mut vars = vars.to_vec();
+        vars.push((
+            "CLIENT_CERT_FILE",
+            certificate_file.path().to_str().unwrap(),
+        ));
+        output_of(binary, &port, key_path, &vars)
     };
     let printed = run(env!("CARGO_BIN_EXE_client-cert"), &[]);
     assert_eq!(
@@ -317,4 +293,22 @@ impl Drop for TempFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// What one of the development binaries prints, run as `make` runs it against the service on
+/// `port` with the issuer keys in `key_path`; it must succeed.
+fn output_of(binary: &str, port: &str, key_path: &str, vars: &[(&str, &str)]) -> String {
+    let output = Command::new(binary)
+        .env("APP_ENV", "development")
+        .env("APP__SERVER__PORT", port)
+        .env("APP__DEV_ISSUER__KEY_FILE", key_path)
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
