@@ -21,21 +21,9 @@ MEMORY_PORT=18090
 REDIS_STORE_PORT=18091
 REDIS_PORT=18092
 
-for tool in wrk redis-server; do
-	if ! command -v "$tool" >/dev/null; then
-		echo "installing $tool from Debian's packages" >&2
-		sudo=$([ "$(id -u)" = 0 ] || echo sudo)
-		$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$tool" >/dev/null
-	fi
-done
+install_missing wrk redis-server
 server_binary=target/release/$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)
 cargo build --release --quiet --bins
-
-server_core="" client_core=""
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-	server_core="taskset -c 0"
-	client_core="taskset -c 1"
-fi
 
 work=$(mktemp -d)
 pids=()

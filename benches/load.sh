@@ -40,10 +40,7 @@ BASELINE_TWO_WORKERS_CACHED_PORT=18089
 FASTIFY_VERSION=5.12.8
 JOSE_VERSION=6.2.18
 
-if ! command -v wrk >/dev/null; then
-	echo "installing wrk from Debian's packages" >&2
-	apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
+install_missing wrk
 server_name=$(sed -n 's/^default-run = "\(.*\)"$/\1/p' Cargo.toml)
 server_binary=target/release/$server_name
 
@@ -65,12 +62,6 @@ if [ -n "${BASELINE:-}" ]; then
 	cp "$server_binary" "$work/baseline-server"
 fi
 cargo build --release --quiet --bins --example hello
-
-server_core="" client_core=""
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-	server_core="taskset -c 0"
-	client_core="taskset -c 1"
-fi
 
 export APP_ENV=development APP__DEV_ISSUER__KEY_FILE="$work/keys.json"
 wait_for() { # url [any: an error status counts as an answer]

@@ -116,7 +116,7 @@ struct Discovery {
 impl Fetcher {
     /// A client with connect and total timeouts, a size cap, and at most three redirects,
     /// none of which may leave https except to a loopback host; the system's roots, and the
-    /// proxy of `HTTPS_PROXY` / `HTTP_PROXY` when set. [`HttpConfig`](crate::config::HttpConfig)
+    /// proxy of `HTTPS_PROXY` / `HTTP_PROXY` when set. The configuration's `HttpConfig`
     /// builds one with private roots or a proxy of its own.
     pub fn new(timeout: Duration, max_bytes: usize) -> Self {
         Self::build(timeout, max_bytes, Vec::new(), false, None)

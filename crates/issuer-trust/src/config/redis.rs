@@ -20,7 +20,7 @@ pub struct RedisConfig {
     #[serde(deserialize_with = "values::optional_string")]
     pub url: Option<String>,
     /// The longest a connection attempt or a command may take; a DPoP request whose proof the
-    /// store does not check in time is refused as unavailable. Defaults to 250 ms.
+    /// store does not check in time is refused as unavailable. Defaults to a quarter of a second.
     pub timeout_ms: u64,
 }
 
