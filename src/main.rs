@@ -1,4 +1,5 @@
 use std::process::ExitCode;
+use std::time::Duration;
 
 use app::settings::Settings;
 use app::startup::{Application, probe_health};
@@ -24,6 +25,14 @@ async fn main() -> ExitCode {
             }
         };
     }
+    // Before the first span: the verifier's spans go to the provider installed here.
+    let export = match issuer_trust::trace::install_from_env(env!("CARGO_PKG_NAME")) {
+        Ok(export) => export,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
     let application = match Application::build(settings).await {
         Ok(application) => application,
         Err(error) => {
@@ -32,7 +41,12 @@ async fn main() -> ExitCode {
         }
     };
     log::info!("listening on {}", application.public_url());
-    match application.run_until_stopped().await {
+    let stopped = application.run_until_stopped().await;
+    // The spans of the last requests, sent within a bound a stalled collector cannot stretch.
+    if let Some(Err(error)) = export.map(|export| export.shutdown(Duration::from_secs(5))) {
+        log::warn!("{error}");
+    }
+    match stopped {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("stopped: {error}");

@@ -316,8 +316,8 @@ impl TerminationSignals {
 }
 
 /// The whole application: routes (with authentication on the protected scope) inside, then,
-/// outward, CORS, and the request middleware (request id, problem responses, metrics, access
-/// log), so a request meets them in the reverse order. CORS wraps authentication, so preflights
+/// outward, CORS, the request middleware (request id, problem responses, metrics, access log)
+/// and the request's trace span, so a request meets them in the reverse order. CORS wraps authentication, so preflights
 /// are never challenged and error responses carry CORS headers; metrics and the log see every
 /// response, problems included, under its request id. Tests build the same application.
 pub fn app(
@@ -341,6 +341,7 @@ pub fn app(
         .wrap(from_fn(move |req, next| {
             observe::observe(metrics.clone(), req, next)
         }))
+        .wrap(from_fn(issuer_trust::actix::trace_requests))
 }
 
 /// The CORS policy. Its lists were checked when the settings loaded; were one unparsable, it

@@ -33,3 +33,4 @@ mod tenants;
 mod token_cache;
 mod token_location;
 mod tokens;
+mod traces;

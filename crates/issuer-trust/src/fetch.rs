@@ -50,11 +50,30 @@ impl std::fmt::Display for FetchError {
     }
 }
 
+impl FetchError {
+    /// The failure's kind, a fixed word: for a span's `error.type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::Certificate(_) => "certificate_refused",
+            Self::Timeout => "timeout",
+            Self::Redirect => "redirect",
+            Self::Status(_) => "status",
+            Self::TooLarge { .. } => "too_large",
+            Self::BadDiscovery(_) => "bad_discovery",
+            Self::IssuerMismatch => "issuer_mismatch",
+        }
+    }
+}
+
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A fetched document (a leading UTF-8 byte-order mark dropped), how long its server says it
 /// stays fresh, and what to send to ask whether it changed.
 pub struct Fetched {
+    /// The answer's status, a success, for the fetch's span.
+    #[cfg(feature = "opentelemetry")]
+    pub status: u16,
     pub body: Vec<u8>,
     /// `Cache-Control: max-age`; zero for `no-store` or `no-cache`; `None` when absent.
     pub max_age: Option<Duration>,
@@ -177,7 +196,7 @@ impl Fetcher {
         let base = crate::tenant::discovery_base(issuer);
         let base = base.trim_end_matches('/');
         let discovery_url = parse_url(&format!("{base}/.well-known/openid-configuration"))?;
-        match self.get(&discovery_url, headers).await {
+        match self.get(issuer, &discovery_url, headers).await {
             Ok(fetched) => {
                 let document: Discovery = serde_json::from_slice(&fetched.body)
                     .map_err(|_| FetchError::BadDiscovery("is not JSON"))?;
@@ -198,11 +217,16 @@ impl Fetcher {
         }
     }
 
-    /// GETs a document with `headers`, refusing non-2xx answers and bodies over the size cap
-    /// while streaming.
-    pub(crate) async fn get(&self, url: &Url, headers: &HeaderMap) -> Result<Fetched, FetchError> {
+    /// GETs one of `issuer`'s documents with `headers`, refusing non-2xx answers and bodies
+    /// over the size cap while streaming.
+    pub(crate) async fn get(
+        &self,
+        issuer: &str,
+        url: &Url,
+        headers: &HeaderMap,
+    ) -> Result<Fetched, FetchError> {
         match self
-            .get_if_changed(url, headers, &Validators::default())
+            .get_if_changed(issuer, url, headers, &Validators::default())
             .await?
         {
             Answer::Changed(fetched) => Ok(fetched),
@@ -211,8 +235,35 @@ impl Fetcher {
         }
     }
 
-    /// GETs a document as [`get`](Self::get) does, asking with `validators` whether it changed.
+    /// GETs a document as [`get`](Self::get) does, asking with `validators` whether it changed;
+    /// with the `opentelemetry` feature, as a client span whose trace context the issuer gets.
     pub(crate) async fn get_if_changed(
+        &self,
+        issuer: &str,
+        url: &Url,
+        headers: &HeaderMap,
+        validators: &Validators,
+    ) -> Result<Answer, FetchError> {
+        #[cfg(feature = "opentelemetry")]
+        {
+            use opentelemetry::trace::FutureExt;
+            let mut headers = headers.clone();
+            let span = crate::trace::spans::Fetch::start(issuer, url, &mut headers);
+            let answer = self
+                .send(url, &headers, validators)
+                .with_context(span.context())
+                .await;
+            span.finish(&answer);
+            answer
+        }
+        #[cfg(not(feature = "opentelemetry"))]
+        {
+            let _ = issuer;
+            self.send(url, headers, validators).await
+        }
+    }
+
+    async fn send(
         &self,
         url: &Url,
         headers: &HeaderMap,
@@ -257,6 +308,8 @@ impl Fetcher {
             body.drain(..UTF8_BOM.len());
         }
         Ok(Answer::Changed(Fetched {
+            #[cfg(feature = "opentelemetry")]
+            status: status.as_u16(),
             body,
             max_age,
             validators,

@@ -170,7 +170,10 @@ async fn fetched_body(fetcher: &Fetcher, source: &JwksSource, out: &mut String) 
             }
         },
     };
-    let fetched = match fetcher.get(&jwks_uri, &source.fetch_headers).await {
+    let fetched = match fetcher
+        .get(&source.issuer, &jwks_uri, &source.fetch_headers)
+        .await
+    {
         Ok(fetched) => fetched,
         Err(error) => {
             let _ = writeln!(out, "  ✗ JWKS: {error}");

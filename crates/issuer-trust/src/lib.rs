@@ -87,6 +87,8 @@ mod tenant;
 mod token_cache;
 mod token_digest;
 mod token_type;
+#[cfg(feature = "opentelemetry")]
+pub mod trace;
 mod used_proofs;
 mod verifier;
 

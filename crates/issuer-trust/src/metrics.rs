@@ -101,6 +101,8 @@ impl VerifierMetrics {
             "Verified-token cache lookups by result",
             token_cache.clone(),
         );
+        #[cfg(feature = "opentelemetry")]
+        registry.register_collector(Box::new(DroppedSpans));
         let series = |family: &Family<Labels, Counter>, name, value: &str| {
             family
                 .get_or_create(&vec![(name, value.to_owned())])
@@ -200,5 +202,37 @@ impl Observer for VerifierMetrics {
         if !answered {
             self.replay_store_errors.inc();
         }
+    }
+}
+
+/// The spans the trace export lost, by reason, read from it as metrics are scraped.
+#[cfg(feature = "opentelemetry")]
+#[derive(Debug)]
+struct DroppedSpans;
+
+#[cfg(feature = "opentelemetry")]
+impl prometheus_client::collector::Collector for DroppedSpans {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::MetricType;
+        use prometheus_client::metrics::counter::ConstCounter;
+
+        let dropped = crate::trace::dropped_spans();
+        let mut family = encoder.encode_descriptor(
+            "trace_spans_dropped",
+            "Spans never exported: ended while the export queue was full, or in a batch the collector did not take",
+            None,
+            MetricType::Counter,
+        )?;
+        for (reason, count) in [
+            ("queue_full", dropped.queue_full),
+            ("export_failed", dropped.export_failed),
+        ] {
+            ConstCounter::new(count).encode(family.encode_family(&[("reason", reason)])?)?;
+        }
+        Ok(())
     }
 }

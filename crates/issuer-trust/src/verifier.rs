@@ -115,7 +115,24 @@ impl Verifier {
 
     /// Verifies `token` and returns its caller; a token verified before is answered from the
     /// cache while it is unexpired and its key still in its issuer's set.
+    ///
+    /// With the `opentelemetry` feature, each verification is a span, a child of the current
+    /// one (see `issuer_trust::trace`).
     pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        #[cfg(feature = "opentelemetry")]
+        if let Some(span) = crate::trace::spans::Verification::start() {
+            return span.run(self, token).await;
+        }
+        self.verify_noting(token, &mut None).await
+    }
+
+    /// Verifies as [`verify`](Self::verify) says, noting in `cache_hit` whether the cache was
+    /// asked and answered.
+    pub(crate) async fn verify_noting(
+        &self,
+        token: &str,
+        cache_hit: &mut Option<bool>,
+    ) -> Result<Caller, AuthError> {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::TooLarge.into());
         }
@@ -126,6 +143,7 @@ impl Verifier {
                 if store.still_serves(&source.key_name, source.alg, &source.key, source.checked_in)
                 {
                     self.observer.token_cache_lookup(true);
+                    *cache_hit = Some(true);
                     return Ok(hit);
                 }
                 self.cache.forget(token)
@@ -135,6 +153,7 @@ impl Verifier {
         };
         if digest.is_some() {
             self.observer.token_cache_lookup(false);
+            *cache_hit = Some(false);
         }
         let caller = self.verify_fully(token, digest.is_some()).await?;
         if let Some(digest) = digest {
@@ -231,6 +250,21 @@ impl Verifier {
             .await
             .map_err(lookup_error)?;
         Ok((index, key))
+    }
+
+    /// What a refused token showed: the trusted issuer its unverified `iss` names, and the
+    /// algorithm of its header when this verifier allows it. Both are this service's own
+    /// values, never the token's text.
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn described(&self, token: &str) -> (Option<&str>, Option<Algorithm>) {
+        let issuer = match self.issuers.as_slice() {
+            [only] => Some(&*only.name),
+            _ => self.issuer_of(token).ok().map(|(_, issuer)| &*issuer.name),
+        };
+        let alg = TokenHeader::parse(token, &self.algorithms)
+            .ok()
+            .map(|header| header.alg);
+        (issuer, alg)
     }
 
     /// The trusted issuer named by the token's unverified `iss`; an unknown one is refused

@@ -80,6 +80,8 @@ mod rejection;
 mod require;
 mod routes;
 mod source;
+#[cfg(feature = "opentelemetry")]
+mod trace;
 
 pub use bearer::Authenticator;
 pub use certificate::CertificateBinding;
@@ -90,3 +92,5 @@ pub use rejection::{Challenge, DPOP_NONCE, Rejection};
 pub use require::Requirement;
 pub use routes::{DeclaredRoute, Endpoint, ProtectedEndpoint, ProtectedRoutes, RouteTable};
 pub use source::{TokenLocation, TokenSources};
+#[cfg(feature = "opentelemetry")]
+pub use trace::trace_requests;

@@ -326,7 +326,12 @@ impl JwksStore {
             .unwrap_or_default();
         let answer = self
             .fetcher
-            .get_if_changed(&jwks_uri, &self.source.fetch_headers, &validators)
+            .get_if_changed(
+                &self.source.issuer,
+                &jwks_uri,
+                &self.source.fetch_headers,
+                &validators,
+            )
             .await
             .map_err(RefreshError::Fetch)?;
         let fetched = match (answer, &previous) {
