@@ -367,3 +367,31 @@ fn the_binary_starts_from_any_directory_and_refuses_an_unknown_setting_there_too
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("APP__AUTH__LEEWAY_SECONDS"), "{stderr}");
 }
+
+#[test]
+fn allowed_origins_are_origins_without_a_path() {
+    let with_origin = |origin: &str| {
+        load(&[
+            ("APP_ENV", "test"),
+            ("APP__AUTH__ISSUER", "http://127.0.0.1:9"),
+            ("APP__AUTH__AUDIENCE", "https://api.example.com"),
+            ("APP__CORS__ALLOWED_ORIGINS", origin),
+        ])
+    };
+    for origin in ["https://app.example.com", "http://localhost:3000"] {
+        assert!(
+            with_origin(origin).is_ok(),
+            "{origin}: {:?}",
+            with_origin(origin).err()
+        );
+    }
+    for origin in [
+        "https://app.example.com/",
+        "https://a.com/x",
+        "app.example.com",
+        "ftp://a.com",
+    ] {
+        let refused = with_origin(origin).expect_err(origin);
+        assert_eq!(refused.key(), "APP__CORS__ALLOWED_ORIGINS", "{origin}");
+    }
+}
