@@ -56,11 +56,12 @@ lint: ## Check formatting and run clippy with warnings as errors
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
-bench: ## Benchmark verification (criterion), load the release build (wrk), scaling in rounds, then DPoP with the memory and the Redis replay store
+bench: ## Benchmark verification (criterion), load the release build (wrk), scaling in rounds, DPoP with the memory and the Redis replay store, then tracing off and on
 	$(CARGO) bench --bench verify
 	benches/load.sh
 	benches/scaling.sh
 	benches/dpop.sh
+	benches/traces.sh
 
 fuzz-api: ## Fuzz the running release build against its OpenAPI document (schemathesis, in .venv-tools)
 	tests/fuzz-api.sh

@@ -3,6 +3,8 @@
 //! 127.0.0.1:`PORT` (default 18090) until killed:
 //!
 //! - `GET /`: a hello world, the ceiling of every case.
+//! - `POST /v1/traces`: an OTLP/HTTP sink that takes a batch of spans and answers 200 unread,
+//!   the collector of the trace-export bench.
 //! - With `JWKS_FILE` set, `GET /<alg>` (e.g. `/RS256`): the crypto bound of the distinct-token
 //!   cases, the hello world plus one `jsonwebtoken::decode` a request. It verifies
 //!   `Authorization: Bearer <token>` with the key of that algorithm from the JWKS file,
@@ -82,10 +84,20 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or(18090);
     let (families, _parsed_keys) = families();
     HttpServer::new(move || {
-        let hello = App::new().route(
-            "/",
-            web::get().to(|| async { HttpResponse::Ok().body("Hello, world!") }),
-        );
+        let hello = App::new()
+            .route(
+                "/",
+                web::get().to(|| async { HttpResponse::Ok().body("Hello, world!") }),
+            )
+            .app_data(web::PayloadConfig::new(64 << 20))
+            .route(
+                "/v1/traces",
+                web::post().to(|_batch: web::Bytes| async {
+                    HttpResponse::Ok()
+                        .content_type("application/x-protobuf")
+                        .finish()
+                }),
+            );
         families.iter().fold(hello, |app, family| {
             let family = Arc::clone(family);
             app.route(
