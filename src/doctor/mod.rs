@@ -45,8 +45,16 @@ pub async fn diagnose(settings: &Settings, token: Option<&str>, out: &mut String
             return false;
         }
     }
+    let export = issuer_trust::trace::describe_export(env!("CARGO_PKG_NAME"));
+    let _ = writeln!(
+        out,
+        "{}",
+        export
+            .as_ref()
+            .map_or_else(ToString::to_string, Clone::clone)
+    );
     let mut findings = Vec::with_capacity(trusted.len());
-    let mut healthy = true;
+    let mut healthy = export.is_ok();
     for issuer in &trusted {
         let (source, policy) = (issuer.source.clone(), issuer.policy.clone());
         let keys = inspect::describe_issuer(&fetcher, &source, &policy, out).await;

@@ -222,3 +222,61 @@ async fn doctor_reads_keys_handed_over_and_fetches_nothing() {
         assert!(report.contains(line), "missing `{line}` in:\n{report}");
     }
 }
+
+#[actix_web::test]
+async fn doctor_says_where_traces_go_without_showing_header_values() {
+    let issuer = TestIssuer::start(standard_jwks());
+
+    let (_, silent) = doctor_with(&issuer.url, None, &[]).await;
+    let (output, exported) = doctor_with(
+        &issuer.url,
+        None,
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://user:pw@collector.internal:4318/",
+            ),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cret,x-team=core"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ],
+    )
+    .await;
+    let (refused, refusal) = doctor_with(
+        &issuer.url,
+        None,
+        &[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://collector.internal:4318",
+            ),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ],
+    )
+    .await;
+
+    assert!(
+        silent.contains("traces: not exported (no OTEL_EXPORTER_OTLP_ENDPOINT)"),
+        "{silent}"
+    );
+    assert!(output.status.success(), "{exported}");
+    let line = format!(
+        "traces: exported over OTLP/HTTP to http://collector.internal:4318/v1/traces as service \
+         {}, sampler parentbased_traceidratio 0.25",
+        env!("CARGO_PKG_NAME")
+    );
+    assert!(exported.contains(&line), "{exported}");
+    assert!(
+        exported.contains("headers x-api-key, x-team (values hidden)"),
+        "{exported}"
+    );
+    assert!(
+        !exported.contains("s3cret") && !exported.contains("pw@"),
+        "{exported}"
+    );
+    assert!(!refused.status.success());
+    assert!(
+        refusal.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported"),
+        "{refusal}"
+    );
+}

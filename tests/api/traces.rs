@@ -485,3 +485,68 @@ async fn a_collector_that_is_down_fails_no_request_and_its_losses_are_counted() 
     assert!(lost > 0.0, "no failed export counted");
     process.stop();
 }
+
+#[actix_web::test]
+async fn export_settings_this_service_cannot_honour_stop_startup_naming_the_variable() {
+    let issuer = TestIssuer::start(standard_jwks());
+    let endpoint = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318");
+    for (name, value) in [
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_TRACES_EXPORTER", "zipkin"),
+        ("OTEL_TRACES_SAMPLER", "parentbased_sometimes"),
+        ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "lots"),
+    ] {
+        let sampler = ("OTEL_TRACES_SAMPLER", "traceidratio");
+        let (mut process, _) = service(&issuer, &[endpoint, sampler, (name, value)]);
+
+        let status = process.exited_within(Duration::from_secs(10)).await;
+
+        assert_eq!(
+            status.and_then(|status| status.code()),
+            Some(2),
+            "{name}={value}"
+        );
+        assert!(process.stop().contains(name), "{name}={value}");
+    }
+}
+
+#[actix_web::test]
+async fn disabled_or_unset_export_starts_nothing_and_still_continues_the_gateway_trace_in_logs() {
+    let receiver = Receiver::start();
+    let issuer = TestIssuer::start(standard_jwks());
+    let (mut process, base) = service(
+        &issuer,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url),
+            ("OTEL_BSP_SCHEDULE_DELAY", "10"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ],
+    );
+    wait_until_ready(&base).await;
+    let token = sign(&keys().ed, &claims(&issuer.url));
+
+    let reply = reqwest::Client::new()
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{TRACE}-{GATEWAY_SPAN}-01"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(reply.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.spans().is_empty());
+    let logs = process.stop();
+    let access = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| {
+            line["target"] == "access" && line["message"].as_str().unwrap().contains("/api/v1/me")
+        })
+        .expect("the request's access line");
+    assert_eq!(access["trace_id"], TRACE, "{logs}");
+    assert_eq!(access["span_id"], GATEWAY_SPAN);
+}

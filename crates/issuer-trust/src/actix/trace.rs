@@ -20,17 +20,21 @@ pub async fn trace_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if !crate::trace::recording() && !req.headers().contains_key("traceparent") {
+        return next.call(req).await;
+    }
     let parent = PROPAGATOR.extract(&Headers::of(req.headers()));
     let mut span = TRACER
         .span_builder("HTTP")
         .with_kind(SpanKind::Server)
         .start_with_context(&*TRACER, &parent);
     if !span.is_recording() {
-        // Nothing to record; the gateway's context, if any, still reaches logs and fetches.
-        if !parent.has_active_span() {
+        // Nothing to record. A context still there (the gateway's, or a trace not sampled)
+        // reaches the logs and the fetches, so that they follow the same decision.
+        if !span.span_context().is_valid() {
             return next.call(req).await;
         }
-        return next.call(req).with_context(parent).await;
+        return next.call(req).with_context(parent.with_span(span)).await;
     }
     let scheme = req.connection_info().scheme().to_owned();
     span.set_attributes([

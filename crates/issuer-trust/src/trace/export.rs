@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::plan::{Plan, variable};
 use opentelemetry::Context;
 use opentelemetry_otlp::{SpanExporter as OtlpExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
@@ -17,9 +18,6 @@ use opentelemetry_sdk::trace::{
     SpanProcessor,
 };
 
-/// The queue's size unless `OTEL_BSP_MAX_QUEUE_SIZE` says otherwise: the specification's.
-const DEFAULT_QUEUE_SIZE: usize = 2048;
-
 /// Spans dropped because the queue was full.
 static DROPPED_QUEUE_FULL: AtomicU64 = AtomicU64::new(0);
 /// Spans lost in batches the collector did not take.
@@ -28,6 +26,12 @@ static DROPPED_EXPORT_FAILED: AtomicU64 = AtomicU64::new(0);
 /// Why export could not start: a variable set to something this service cannot honour.
 #[derive(Debug)]
 pub struct ExportError(String);
+
+impl ExportError {
+    pub(super) fn new(message: String) -> Self {
+        Self(message)
+    }
+}
 
 impl std::fmt::Display for ExportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,52 +78,29 @@ impl TraceExport {
 /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` nor `OTEL_EXPORTER_OTLP_ENDPOINT` set. The exporter
 /// reads those and `OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`, their `_TRACES_` forms, and
 /// `OTEL_SERVICE_NAME` (defaulting to `default_service_name`), `OTEL_RESOURCE_ATTRIBUTES`,
-/// `OTEL_TRACES_SAMPLER` / `_ARG` and the batch queue's `OTEL_BSP_*`.
+/// `OTEL_TRACES_SAMPLER` / `_ARG` and the batch queue's `OTEL_BSP_*`. A value this service
+/// cannot honour (another protocol, compression, an unknown sampler) is an error.
 ///
-/// Call it before the first verification, outside any async runtime's worker if it may block.
+/// Call it before the first verification: the verifier's spans go to the provider installed
+/// then.
 pub fn install_from_env(default_service_name: &str) -> Result<Option<TraceExport>, ExportError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    if variable("OTEL_SDK_DISABLED").is_some_and(|value| value.eq_ignore_ascii_case("true")) {
+    let Plan::Export { queue_size, .. } = Plan::from_env()? else {
         return Ok(None);
-    }
-    match variable("OTEL_TRACES_EXPORTER").as_deref() {
-        None | Some("otlp") => {}
-        Some("none") => return Ok(None),
-        Some(other) => {
-            return Err(ExportError(format!(
-                "OTEL_TRACES_EXPORTER={other} is not supported: use otlp or none"
-            )));
-        }
-    }
-    if variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_none()
-        && variable("OTEL_EXPORTER_OTLP_ENDPOINT").is_none()
-    {
-        return Ok(None);
-    }
-    let protocol = variable("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        .or_else(|| variable("OTEL_EXPORTER_OTLP_PROTOCOL"));
-    if let Some(protocol) = protocol.filter(|protocol| protocol != "http/protobuf") {
-        return Err(ExportError(format!(
-            "OTLP protocol {protocol} is not supported: this service exports http/protobuf"
-        )));
-    }
+    };
     let exporter = OtlpExporter::builder()
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .build()
         .map_err(|error| ExportError(format!("trace export cannot start: {error}")))?;
-    // The SDK reads the other `OTEL_BSP_*` variables; the queue's size is read here too, as the
-    // bound below must be the same.
-    let capacity = variable("OTEL_BSP_MAX_QUEUE_SIZE")
-        .and_then(|size| size.parse().ok())
-        .unwrap_or(DEFAULT_QUEUE_SIZE);
+    // The SDK reads the other `OTEL_BSP_*` variables; the queue's size is given, as the bound
+    // below must be the same.
     let config = BatchConfigBuilder::default()
-        .with_max_queue_size(capacity)
+        .with_max_queue_size(queue_size)
         .build();
     let queued = Arc::new(AtomicUsize::new(0));
     let processor = Bounded {
-        capacity,
+        capacity: queue_size,
         queued: Arc::clone(&queued),
         batches: BatchSpanProcessor::new(Counted { exporter, queued }, config),
     };
@@ -134,6 +115,7 @@ pub fn install_from_env(default_service_name: &str) -> Result<Option<TraceExport
         .with_resource(resource.build())
         .build();
     opentelemetry::global::set_tracer_provider(provider.clone());
+    super::record_spans();
     Ok(Some(TraceExport { provider }))
 }
 

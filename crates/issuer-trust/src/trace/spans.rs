@@ -1,8 +1,8 @@
 //! The verifier's spans: one for each verification, and a client span for each discovery or
 //! key-set fetch, whose W3C `traceparent` goes to the issuer. They carry the configured
 //! issuer, the algorithm, whether the cache answered and why a token was refused; never the
-//! token or a claim's value. With no tracer provider installed, or a request not sampled, a
-//! span records nothing and costs no attributes.
+//! token or a claim's value. Until spans are recorded (see `trace::record_spans`) no
+//! verification span is made; a request not sampled makes spans that record nothing.
 
 use std::sync::LazyLock;
 
@@ -46,6 +46,9 @@ impl Verification {
     /// The span of a verification starting now, as a child of the current span; `None` when
     /// it would record nothing.
     pub(crate) fn start() -> Option<Self> {
+        if !super::recording() {
+            return None;
+        }
         let span = TRACER.start("verify token");
         span.is_recording()
             .then(|| Self(Context::current_with_span(span)))
