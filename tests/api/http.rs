@@ -225,7 +225,7 @@ async fn cors_preflight_on_a_protected_route_is_answered_without_a_challenge() {
         &app,
         preflight_from("https://app.example.com").insert_header((
             "access-control-request-headers",
-            "authorization, content-type, dpop",
+            "authorization, content-type, dpop, traceparent, tracestate",
         )),
     )
     .await;

@@ -289,6 +289,19 @@ async fn a_gateway_trace_runs_through_the_server_span_and_the_verification_to_th
             .unwrap()
             .contains(&"orders-api".to_owned())
     );
+    // The startup's discovery, a trace of its own, answered by the issuer.
+    let all = receiver.spans();
+    let discovery = all
+        .iter()
+        .map(|span| attributes(&span.attributes))
+        .find(|attrs| {
+            attrs
+                .get("auth.document")
+                .is_some_and(|doc| doc == "discovery")
+        })
+        .expect("the discovery's span");
+    assert_eq!(discovery["http.response.status_code"], "200");
+    assert_eq!(discovery["auth.issuer"], issuer.url);
     // Each request's access line carries its server span's ids beside its request id.
     let logs = process.stop();
     let access: Vec<serde_json::Value> = logs
@@ -335,20 +348,49 @@ async fn a_malformed_traceparent_starts_a_new_trace_and_a_refusal_is_described()
         .await
         .unwrap();
 
+    // Trace headers no parser takes never cost a request its answer.
+    let token = sign(&keys().ed, &claims(&issuer.url));
+    for (traceparent, tracestate) in [
+        ("00-zz", "=,=,=".to_owned()),
+        (
+            "ff-ffffffffffffffffffffffffffffffff-ffffffffffffffff-ff",
+            "a=".repeat(600),
+        ),
+        (
+            "00-00000000000000000000000000000000-0000000000000000-01",
+            "k=v".to_owned(),
+        ),
+    ] {
+        let reply = client
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(&token)
+            .header("traceparent", traceparent)
+            .header("tracestate", tracestate)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200, "{traceparent}");
+    }
     assert_eq!(refused.status(), 401);
-    within(Duration::from_secs(5), "the refusal exported", || {
-        named(&receiver.spans(), "verify token").len() == 1
+    within(Duration::from_secs(5), "the requests exported", || {
+        named(&receiver.spans(), "verify token").len() == 4
     })
     .await;
     let spans = receiver.spans();
-    let server_span = named(&spans, "GET /api/v1/me")[0];
-    assert!(
-        server_span.parent_span_id.is_empty(),
-        "a new trace, not a child"
-    );
+    let servers = named(&spans, "GET /api/v1/me");
+    assert_eq!(servers.len(), 4);
+    for server in &servers {
+        assert!(server.parent_span_id.is_empty(), "a new trace, not a child");
+    }
+    let server_span = *servers
+        .iter()
+        .find(|span| attributes(&span.attributes)["http.response.status_code"] == "401")
+        .expect("the refusal's server span");
     assert_ne!(hex(&server_span.trace_id), format!("0{}", &TRACE[1..]));
-    let verification = named(&spans, "verify token")[0];
-    assert_eq!(verification.trace_id, server_span.trace_id);
+    let verification = *named(&spans, "verify token")
+        .iter()
+        .find(|span| span.trace_id == server_span.trace_id)
+        .expect("the refusal's verification");
     let attrs = attributes(&verification.attributes);
     assert_eq!(attrs["auth.refusal_reason"], "malformed token");
     assert_eq!(attrs["error.type"], "malformed token");
@@ -549,4 +591,39 @@ async fn disabled_or_unset_export_starts_nothing_and_still_continues_the_gateway
         .expect("the request's access line");
     assert_eq!(access["trace_id"], TRACE, "{logs}");
     assert_eq!(access["span_id"], GATEWAY_SPAN);
+}
+
+#[actix_web::test]
+async fn a_failed_key_fetch_is_a_client_span_with_the_failure() {
+    let receiver = Receiver::start();
+    let issuer = TestIssuer::start(standard_jwks());
+    issuer.set_failing(true);
+
+    let (mut process, _) = service(
+        &issuer,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ],
+    );
+
+    let failed = |span: &Span| {
+        let attrs = attributes(&span.attributes);
+        attrs.get("auth.document").is_some_and(|doc| doc == "jwks")
+            && attrs
+                .get("http.response.status_code")
+                .is_some_and(|s| s == "503")
+    };
+    within(Duration::from_secs(10), "the failed fetch exported", || {
+        receiver.spans().iter().any(failed)
+    })
+    .await;
+    let spans = receiver.spans();
+    let span = spans.iter().find(|span| failed(span)).unwrap();
+    assert_eq!(span.kind, SpanKind::Client as i32);
+    assert_eq!(attributes(&span.attributes)["error.type"], "status");
+    let status = span.status.as_ref().unwrap();
+    assert_eq!(status.code, 2, "status error");
+    assert_eq!(status.message, "the issuer answered HTTP 503");
+    process.stop();
 }

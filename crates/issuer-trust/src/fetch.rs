@@ -253,7 +253,20 @@ impl Fetcher {
                 .send(url, &headers, validators)
                 .with_context(span.context())
                 .await;
-            span.finish(&answer);
+            let (status, bytes, failure) = match &answer {
+                Ok(Answer::Changed(fetched)) => {
+                    (Some(fetched.status), Some(fetched.body.len()), None)
+                }
+                Ok(Answer::NotModified { .. }) => (Some(304), None, None),
+                Err(error) => {
+                    let status = match error {
+                        FetchError::Status(status) => Some(*status),
+                        _ => None,
+                    };
+                    (status, None, Some((error.kind(), error.to_string())))
+                }
+            };
+            span.finish(status, bytes, failure);
             answer
         }
         #[cfg(not(feature = "opentelemetry"))]

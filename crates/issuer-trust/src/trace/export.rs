@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::plan::{Plan, variable};
+use super::plan::{ExportError, Plan, variable};
 use opentelemetry::Context;
 use opentelemetry_otlp::{SpanExporter as OtlpExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
@@ -22,24 +22,6 @@ use opentelemetry_sdk::trace::{
 static DROPPED_QUEUE_FULL: AtomicU64 = AtomicU64::new(0);
 /// Spans lost in batches the collector did not take.
 static DROPPED_EXPORT_FAILED: AtomicU64 = AtomicU64::new(0);
-
-/// Why export could not start: a variable set to something this service cannot honour.
-#[derive(Debug)]
-pub struct ExportError(String);
-
-impl ExportError {
-    pub(super) fn new(message: String) -> Self {
-        Self(message)
-    }
-}
-
-impl std::fmt::Display for ExportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ExportError {}
 
 /// Spans that never reached the collector, since the process started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -69,7 +51,7 @@ impl TraceExport {
     pub fn shutdown(self, timeout: Duration) -> Result<(), ExportError> {
         self.provider
             .shutdown_with_timeout(timeout)
-            .map_err(|error| ExportError(format!("trace export did not flush: {error}")))
+            .map_err(|error| ExportError::new(format!("trace export did not flush: {error}")))
     }
 }
 
@@ -92,7 +74,7 @@ pub fn install_from_env(default_service_name: &str) -> Result<Option<TraceExport
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .build()
-        .map_err(|error| ExportError(format!("trace export cannot start: {error}")))?;
+        .map_err(|error| ExportError::new(format!("trace export cannot start: {error}")))?;
     // The SDK reads the other `OTEL_BSP_*` variables; the queue's size is given, as the bound
     // below must be the same.
     let config = BatchConfigBuilder::default()

@@ -41,8 +41,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
 
-pub use export::{DroppedSpans, ExportError, TraceExport, dropped_spans, install_from_env};
-pub use plan::describe_export;
+pub use export::{DroppedSpans, TraceExport, dropped_spans, install_from_env};
+pub use plan::{ExportError, describe_export};
 
 /// The ids of the current span, as lowercase hex (trace, then span), when there is one: for
 /// log lines, so that each can be found from its trace.

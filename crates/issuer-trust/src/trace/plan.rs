@@ -5,7 +5,24 @@
 
 use reqwest::Url;
 
-use super::export::ExportError;
+/// Why export could not start: a variable set to something this service cannot honour, or an
+/// exporter that could not be built.
+#[derive(Debug)]
+pub struct ExportError(String);
+
+impl ExportError {
+    pub(super) fn new(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ExportError {}
 
 /// The queue's size unless `OTEL_BSP_MAX_QUEUE_SIZE` says otherwise: the specification's.
 const DEFAULT_QUEUE_SIZE: usize = 2048;

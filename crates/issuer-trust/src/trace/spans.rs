@@ -15,7 +15,6 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::Url;
 use reqwest::header::HeaderMap;
 
-use crate::fetch::{Answer, FetchError};
 use crate::{AuthError, Caller, Verifier};
 
 /// The tracer of this library, taken from the global provider at the first span: a service
@@ -127,27 +126,27 @@ impl Fetch {
         self.0.clone()
     }
 
-    /// Describes the answer and ends the span.
-    pub(crate) fn finish(self, answer: &Result<Answer, FetchError>) {
+    /// Describes the answer (its status and size, or the failure's kind and words) and ends
+    /// the span.
+    pub(crate) fn finish(
+        self,
+        status: Option<u16>,
+        bytes: Option<usize>,
+        failure: Option<(&'static str, String)>,
+    ) {
         let span = self.0.span();
-        match answer {
-            Ok(Answer::Changed(fetched)) => span.set_attributes([
-                KeyValue::new("http.response.status_code", i64::from(fetched.status)),
-                KeyValue::new("http.response.body.size", fetched.body.len() as i64),
-            ]),
-            Ok(Answer::NotModified { .. }) => {
-                span.set_attribute(KeyValue::new("http.response.status_code", 304))
-            }
-            Err(error) => {
-                if let FetchError::Status(status) = error {
-                    span.set_attribute(KeyValue::new(
-                        "http.response.status_code",
-                        i64::from(*status),
-                    ));
-                }
-                span.set_attribute(KeyValue::new("error.type", error.kind()));
-                span.set_status(Status::error(error.to_string()));
-            }
+        if let Some(status) = status {
+            span.set_attribute(KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            ));
+        }
+        if let Some(bytes) = bytes {
+            span.set_attribute(KeyValue::new("http.response.body.size", bytes as i64));
+        }
+        if let Some((kind, words)) = failure {
+            span.set_attribute(KeyValue::new("error.type", kind));
+            span.set_status(Status::error(words));
         }
         span.end();
     }
