@@ -754,3 +754,50 @@ impl Drop for Process {
         }
     }
 }
+
+/// The service binary on a free loopback port in the test profile, trusting `issuer` with two
+/// workers and `RUST_LOG=info`, with `vars` added to its environment; and its base URL.
+pub fn service_binary(issuer: &TestIssuer, vars: &[(&str, &str)]) -> (Process, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command =
+        std::process::Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
+    command
+        .env("APP_ENV", "test")
+        .env("APP__AUTH__ISSUER", &issuer.url)
+        .env("APP__AUTH__AUDIENCE", AUDIENCE)
+        .env("APP__SERVER__PORT", port.to_string())
+        .env("APP__SERVER__WORKERS", "2")
+        .env("RUST_LOG", "info")
+        .envs(vars.iter().copied())
+        .stdout(std::process::Stdio::null());
+    (
+        Process::spawn(&mut command),
+        format!("http://127.0.0.1:{port}"),
+    )
+}
+
+/// Waits up to 5 s for `base` to answer `/ready` with 200; panics if it never does.
+pub async fn wait_until_ready(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..500 {
+        let ready = client.get(format!("{base}/ready")).send().await;
+        if ready.is_ok_and(|reply| reply.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{base} never became ready");
+}
+
+/// Sends the signal `name` (`TERM`, `INT`) to `process`.
+pub fn signal(process: &Process, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &process.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

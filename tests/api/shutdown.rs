@@ -3,34 +3,23 @@
 //! traffic before it stops accepting any; then it drains and exits 0. A second signal ends the
 //! delay.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{AUDIENCE, Process, TestIssuer, claims, keys, sign, standard_jwks};
+use crate::common::{
+    Process, TestIssuer, claims, keys, service_binary, sign, signal, standard_jwks,
+    wait_until_ready,
+};
 
-/// The service binary on a free loopback port, trusting `issuer`, with this shutdown delay.
+/// The service binary trusting `issuer`, with this shutdown delay.
 fn service(issuer: &TestIssuer, delay_seconds: &str) -> (Process, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
-    command
-        .env("APP_ENV", "test")
-        .env("APP__AUTH__ISSUER", &issuer.url)
-        .env("APP__AUTH__AUDIENCE", AUDIENCE)
-        .env("APP__SERVER__PORT", port.to_string())
-        .env("APP__SERVER__WORKERS", "2")
-        .env("APP__SERVER__SHUTDOWN_DELAY_SECONDS", delay_seconds)
-        .env("APP__SERVER__DRAIN_SECONDS", "5")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null());
-    (
-        Process::spawn(&mut command),
-        format!("http://127.0.0.1:{port}"),
+    service_binary(
+        issuer,
+        &[
+            ("APP__SERVER__SHUTDOWN_DELAY_SECONDS", delay_seconds),
+            ("APP__SERVER__DRAIN_SECONDS", "5"),
+        ],
     )
 }
 
@@ -44,25 +33,6 @@ async fn status_of(client: &reqwest::Client, url: &str, token: Option<&str>) -> 
         .await
         .ok()
         .map(|reply| reply.status().as_u16())
-}
-
-async fn wait_until_ready(base: &str) {
-    let client = reqwest::Client::new();
-    for _ in 0..500 {
-        if status_of(&client, &format!("{base}/ready"), None).await == Some(200) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{base} never became ready");
-}
-
-fn signal(process: &Process, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &process.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[actix_web::test]

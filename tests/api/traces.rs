@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +18,8 @@ use prost::Message;
 use serde_json::json;
 
 use crate::common::{
-    AUDIENCE, Process, TestIssuer, claims, dead_url, ed_key, keys, sample, sign, standard_jwks,
+    Process, TestIssuer, claims, dead_url, ed_key, keys, sample, service_binary, sign, signal,
+    standard_jwks, wait_until_ready,
 };
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -120,43 +120,16 @@ fn named<'a>(spans: &'a [Span], name: &str) -> Vec<&'a Span> {
     spans.iter().filter(|span| span.name == name).collect()
 }
 
-/// The service binary on a free loopback port, trusting `issuer`, with `otel` as its
-/// OpenTelemetry variables.
+/// The service binary trusting `issuer`, logging JSON, with `otel` as its OpenTelemetry
+/// variables.
 fn service(issuer: &TestIssuer, otel: &[(&str, &str)]) -> (Process, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
-    command
-        .env("APP_ENV", "test")
-        .env("APP__AUTH__ISSUER", &issuer.url)
-        .env("APP__AUTH__AUDIENCE", AUDIENCE)
-        .env("APP__SERVER__PORT", port.to_string())
-        .env("APP__SERVER__WORKERS", "2")
-        .env("APP__SERVER__SHUTDOWN_DELAY_SECONDS", "0")
-        .env("APP__SERVER__DRAIN_SECONDS", "2")
-        .env("APP__LOG__FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .envs(otel.iter().copied())
-        .stdout(Stdio::null());
-    (
-        Process::spawn(&mut command),
-        format!("http://127.0.0.1:{port}"),
-    )
-}
-
-async fn wait_until_ready(base: &str) {
-    let client = reqwest::Client::new();
-    for _ in 0..500 {
-        let ready = client.get(format!("{base}/ready")).send().await;
-        if ready.is_ok_and(|reply| reply.status() == 200) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{base} never became ready");
+    let mut vars = vec![
+        ("APP__SERVER__SHUTDOWN_DELAY_SECONDS", "0"),
+        ("APP__SERVER__DRAIN_SECONDS", "2"),
+        ("APP__LOG__FORMAT", "json"),
+    ];
+    vars.extend_from_slice(otel);
+    service_binary(issuer, &vars)
 }
 
 /// Polls `condition` every 20 ms for up to `limit`; panics naming `what` if it never holds.
@@ -169,14 +142,6 @@ async fn within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("never happened: {what}");
-}
-
-fn signal(process: &Process, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &process.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 #[actix_web::test]
