@@ -665,15 +665,21 @@ where
         .collect()
 }
 
-/// Polls `condition` every 10 ms for up to 3 s; panics naming `what` if it never holds.
-pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    for _ in 0..300 {
+/// Polls `condition` until `limit` has passed; panics naming `what` if it never holds.
+pub async fn within(limit: std::time::Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
         if condition() {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("never happened: {what}");
+}
+
+/// [`within`] the time a background task gets on a busy machine.
+pub async fn eventually(what: &str, condition: impl FnMut() -> bool) {
+    within(std::time::Duration::from_secs(3), what, condition).await;
 }
 
 /// A child process of a test, stopped by its id when the test is done with it, or fails. Its

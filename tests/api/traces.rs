@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::common::{
     Process, TestIssuer, claims, dead_url, ed_key, keys, sample, service_binary, sign, signal,
-    standard_jwks, wait_until_ready,
+    standard_jwks, wait_until_ready, within,
 };
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -130,18 +130,6 @@ fn service(issuer: &TestIssuer, otel: &[(&str, &str)]) -> (Process, String) {
     ];
     vars.extend_from_slice(otel);
     service_binary(issuer, &vars)
-}
-
-/// Polls `condition` every 20 ms for up to `limit`; panics naming `what` if it never holds.
-async fn within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("never happened: {what}");
 }
 
 #[actix_web::test]
