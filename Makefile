@@ -52,6 +52,7 @@ lint: ## Check formatting and run clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) clippy -p issuer-trust --all-targets --locked -- -D warnings
+	$(CARGO) clippy -p issuer-trust --features opentelemetry --all-targets --locked -- -D warnings
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
