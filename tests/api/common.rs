@@ -761,9 +761,10 @@ impl Drop for Process {
     }
 }
 
-/// The service binary on a free loopback port in the test profile, trusting `issuer` with two
-/// workers and `RUST_LOG=info`, with `vars` added to its environment; and its base URL.
-pub fn service_binary(issuer: &TestIssuer, vars: &[(&str, &str)]) -> (Process, String) {
+/// The service binary on a free loopback port in the test profile, trusting the issuer at
+/// `issuer` with two workers and `RUST_LOG=info`, with `vars` added to its environment; and its
+/// base URL.
+pub fn service_binary(issuer: &str, vars: &[(&str, &str)]) -> (Process, String) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -773,7 +774,7 @@ pub fn service_binary(issuer: &TestIssuer, vars: &[(&str, &str)]) -> (Process, S
         std::process::Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
     command
         .env("APP_ENV", "test")
-        .env("APP__AUTH__ISSUER", &issuer.url)
+        .env("APP__AUTH__ISSUER", issuer)
         .env("APP__AUTH__AUDIENCE", AUDIENCE)
         .env("APP__SERVER__PORT", port.to_string())
         .env("APP__SERVER__WORKERS", "2")

@@ -15,7 +15,7 @@ use crate::common::{
 /// The service binary trusting `issuer`, with this shutdown delay.
 fn service(issuer: &TestIssuer, delay_seconds: &str) -> (Process, String) {
     service_binary(
-        issuer,
+        &issuer.url,
         &[
             ("APP__SERVER__SHUTDOWN_DELAY_SECONDS", delay_seconds),
             ("APP__SERVER__DRAIN_SECONDS", "5"),

@@ -8,7 +8,8 @@ use app::startup::{Application, StartupError};
 use serde_json::json;
 
 use crate::common::{
-    Process, TestIssuer, claims, dead_url, eventually, keys, settings, sign_as, standard_jwks,
+    TestIssuer, claims, dead_url, eventually, keys, service_binary, settings, sign_as,
+    standard_jwks, wait_until_ready,
 };
 
 #[actix_web::test]
@@ -123,23 +124,8 @@ async fn a_12_kb_token_with_many_groups_passes_the_real_server() {
 
 #[actix_web::test]
 async fn a_request_refused_for_want_of_keys_is_logged_at_warn_and_a_bad_token_is_not() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let issuer = dead_url();
-    let mut server =
-        std::process::Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))))
-            .env("APP_ENV", "test")
-            .env("APP__AUTH__ISSUER", &issuer)
-            .env("APP__AUTH__AUDIENCE", crate::common::AUDIENCE)
-            .env("APP__SERVER__PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base) = service_binary(&issuer, &[("RUST_LOG", "warn")]);
     let client = reqwest::Client::new();
     for _ in 0..300 {
         if client.get(format!("{base}/health")).send().await.is_ok() {
@@ -165,9 +151,7 @@ async fn a_request_refused_for_want_of_keys_is_logged_at_warn_and_a_bad_token_is
         .send()
         .await
         .unwrap();
-    server.kill().unwrap();
-    let output = server.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&output.stderr);
+    let log = server.stop();
 
     assert_eq!(
         (unavailable.status().as_u16(), malformed.status().as_u16()),
@@ -187,34 +171,8 @@ async fn a_kid_from_the_issuer_is_escaped_in_the_log_and_starts_no_line() {
         "kty": "oct", "kid": "bad\n[ERROR] forged line\r\u{1b}[31m", "k": "c2VjcmV0"
     }));
     let issuer = TestIssuer::start(jwks);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server =
-        std::process::Command::new(env!(concat!("CARGO_BIN_EXE_", env!("CARGO_PKG_NAME"))));
-    server
-        .env("APP_ENV", "test")
-        .env("APP__AUTH__ISSUER", &issuer.url)
-        .env("APP__AUTH__AUDIENCE", crate::common::AUDIENCE)
-        .env("APP__SERVER__PORT", port.to_string())
-        .env("RUST_LOG", "warn")
-        .stderr(std::process::Stdio::piped());
-    let mut server = Process::spawn(&mut server);
-    let ready = format!("http://127.0.0.1:{port}/ready");
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if client
-            .get(&ready)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (mut server, base) = service_binary(&issuer.url, &[("RUST_LOG", "warn")]);
+    wait_until_ready(&base).await;
     let log = server.stop();
 
     assert!(

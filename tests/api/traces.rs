@@ -129,7 +129,7 @@ fn service(issuer: &TestIssuer, otel: &[(&str, &str)]) -> (Process, String) {
         ("APP__LOG__FORMAT", "json"),
     ];
     vars.extend_from_slice(otel);
-    service_binary(issuer, &vars)
+    service_binary(&issuer.url, &vars)
 }
 
 #[actix_web::test]
